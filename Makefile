@@ -1,0 +1,95 @@
+# careerbot — the two commands are `make run` and `make test`; everything else is a step of them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+NLU_VENV  := .venv-nlu
+PY        := $(VENV)/bin/python
+BOT       := $(VENV)/bin/careerbot
+STAMP_APP := $(VENV)/.installed
+STAMP_NLU := $(NLU_VENV)/.installed
+LOOKUP    := nlu/data/lookup_gemeente.yml
+PIP_QUIET := --quiet --disable-pip-version-check
+
+.PHONY: help run test lint types pytest setup app-env nlu-env nlu-data model db bench bench-nlu \
+        bench-engine nlu-eval nlu-compare clean
+
+help:
+	@echo "make run    — set everything up, start Rasa, then Telegram (token set) or the terminal chat"
+	@echo "make test   — set everything up, then ruff, mypy and pytest (trains the NLU model once)"
+	@echo "make bench  — benchmarks (engine turn time, NLU latency/throughput)"
+	@echo "make nlu-eval / nlu-compare — held-out NLU figures / compare pipeline configs"
+
+# --- environments ------------------------------------------------------------------------
+$(STAMP_APP): requirements.lock pyproject.toml
+	@py=""; for c in python3.13 python3.12 python3.11 python3; do \
+	  if command -v $$c >/dev/null && $$c -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then py=$$c; break; fi; \
+	done; \
+	if [ -z "$$py" ]; then echo "careerbot: Python >= 3.11 not found; install it (e.g. pyenv install 3.11)." >&2; exit 1; fi; \
+	echo "Setting up the app environment ($(VENV), $$($$py --version))…"; \
+	[ -x $(PY) ] || $$py -m venv $(VENV)
+	$(PY) -m pip install $(PIP_QUIET) -r requirements.lock 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -m pip install $(PIP_QUIET) --no-deps -e . 2>&1 | grep -v "^WARNING: Location" || true
+	@$(PY) -c "import telegram, sqlmodel, bot" || { echo "careerbot: app environment install failed" >&2; exit 1; }
+	@touch $@
+
+$(STAMP_NLU): nlu/requirements-rasa.lock
+	@py310=$$(scripts/find-python310.sh) || exit 1; \
+	echo "Setting up the Rasa environment ($(NLU_VENV), Python 3.10: $$py310) — a few minutes the first time…"; \
+	[ -x $(NLU_VENV)/bin/python ] || $$py310 -m venv $(NLU_VENV)
+	$(NLU_VENV)/bin/python -m pip install $(PIP_QUIET) --no-deps -r nlu/requirements-rasa.lock 2>&1 | grep -v "^WARNING: Location" || true
+	@$(NLU_VENV)/bin/rasa --version >/dev/null 2>&1 || { echo "careerbot: Rasa install failed" >&2; exit 1; }
+	@touch $@
+
+app-env: $(STAMP_APP)
+nlu-env: $(STAMP_NLU)
+setup: app-env nlu-env nlu-data
+
+# --- NLU ---------------------------------------------------------------------------------
+$(LOOKUP): bot/reference/gemeenten_arbeidsmarktregio.csv bot/reference/plaatsen.csv bot/gemeenten.py scripts/gen_gemeente_lookup.py | $(STAMP_APP)
+	@$(PY) scripts/gen_gemeente_lookup.py
+
+nlu-data: $(LOOKUP)
+
+model: setup
+	@$(BOT) nlu train
+
+nlu-eval: model
+	@$(BOT) nlu test --data nlu/tests/heldout.yml --out reports/heldout
+
+nlu-compare: setup
+	@$(PY) scripts/compare_nlu_configs.py
+
+# --- database ----------------------------------------------------------------------------
+db: app-env
+	@$(BOT) db upgrade
+
+# --- the two commands --------------------------------------------------------------------
+run: model db
+	@$(BOT) nlu serve --background
+	@if $(PY) -c "import sys; from bot.config import get_settings; sys.exit(not get_settings().telegram_bot_token)"; then \
+	  $(BOT) run; else echo "No TELEGRAM_BOT_TOKEN set: starting the terminal chat."; $(BOT) chat; fi
+
+test: setup lint types pytest
+
+lint: app-env
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+types: app-env
+	$(VENV)/bin/mypy bot storage
+
+pytest: setup
+	$(VENV)/bin/pytest
+
+# --- benchmarks --------------------------------------------------------------------------
+bench: bench-engine bench-nlu
+
+bench-engine: app-env
+	@$(PY) scripts/bench_engine.py
+
+bench-nlu: model
+	@$(PY) scripts/bench_nlu.py
+
+clean:
+	rm -rf $(VENV) $(NLU_VENV) models reports .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,62 @@
+"""Process configuration (SPEC §3): environment variables, optionally from a `.env` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: str | None = None
+    telegram_base_url: str = DEFAULT_TELEGRAM_BASE_URL
+    database_url: str = Field(
+        default_factory=lambda: f"sqlite:///{PROJECT_ROOT / 'data' / 'careerbot.db'}"
+    )
+    rasa_url: str = "http://127.0.0.1:5005"
+    # NoDecode: the variable is a plain comma-separated list, not JSON.
+    admin_telegram_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    coordinator_chat_id: int | None = None
+    webhook_secret: str | None = None
+
+    # Not in the public contract, but useful to tune per deployment.
+    nlu_timeout_seconds: float = 3.0
+    nlu_retries: int = 2
+    flows_dir: Path = PROJECT_ROOT / "flows"
+    nlu_dir: Path = PROJECT_ROOT / "nlu"
+    models_dir: Path = PROJECT_ROOT / "models"
+
+    @field_validator("admin_telegram_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        # Accept "1, 2,3" from the environment as well as a real list.
+        if isinstance(value, str):
+            return frozenset(
+                int(part) for part in value.replace(";", ",").split(",") if part.strip()
+            )
+        if isinstance(value, int):
+            return frozenset({value})
+        return value
+
+    @field_validator("telegram_bot_token", "webhook_secret", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("coordinator_chat_id", mode="before")
+    @classmethod
+    def _empty_int_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

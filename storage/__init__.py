@@ -1,0 +1,1 @@
+"""Persistence: SQLModel tables, small keyword-only functions per topic, Alembic migrations."""

@@ -1,0 +1,87 @@
+"""The real Rasa server understands Dutch and English workers; the client survives it being down."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bot.nlu.client import NLU_UNAVAILABLE, NluClient
+from bot.nlu.report import score
+from tests.conftest import free_port
+
+
+@pytest.mark.rasa
+async def test_zero_hours_contract_in_zaandam(rasa_url: str) -> None:
+    async with NluClient(rasa_url) as nlu:
+        result = await nlu.parse("ik heb een nulurencontract in Zaandam")
+    assert result.available
+    assert result.intent == "flex_contract"
+    assert result.entity("contract_type") == "nuluren"
+    assert result.entity("gemeente") == "Zaandam"
+
+
+@pytest.mark.rasa
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("ik ben mn baan kwijt door een reorganisatie", "job_loss"),
+        ("mn contract word nie verlengd", "job_loss"),
+        ("kan ik een cursus betalen met dat scholingsbudget?", "training_question"),
+        ("ik weet nie wat voor werk bij me past", "career_orientation"),
+        ("kan ik ff met een echt persoon praten", "talk_to_human"),
+        ("wat kost dit", "ask_cost"),
+        ("ben jij een robot?", "bot_challenge"),
+        ("wat doen jullie met mijn gegevens", "privacy_question"),
+        ("I was fired last week", "job_loss"),
+        ("hoi", "greet"),
+        ("laat maar", "cancel"),
+    ],
+)
+async def test_typical_messages(rasa_url: str, text: str, intent: str) -> None:
+    async with NluClient(rasa_url) as nlu:
+        result = await nlu.parse(text)
+    assert result.intent == intent, (result.intent, result.confidence)
+    assert result.ranking and result.ranking[0].name == intent
+
+
+@pytest.mark.rasa
+@pytest.mark.parametrize(
+    "text", ["wie wint de champions league dit jaar", "geef me een recept voor lasagne"]
+)
+async def test_off_topic_does_not_trigger_a_flow(rasa_url: str, text: str) -> None:
+    async with NluClient(rasa_url) as nlu:
+        result = await nlu.parse(text)
+    assert result.intent in {"out_of_scope", "nlu_fallback"}
+
+
+@pytest.mark.rasa
+async def test_contract_synonyms_are_normalised(rasa_url: str) -> None:
+    async with NluClient(rasa_url) as nlu:
+        result = await nlu.parse("ik werk via een uitzendbureau en heb een 0-urencontract")
+    assert result.intent == "flex_contract"
+    assert {e.value for e in result.entities if e.entity == "contract_type"} <= {
+        "uitzend",
+        "nuluren",
+    }
+
+
+async def test_unreachable_server_gives_a_distinct_result_not_an_exception() -> None:
+    started = time.monotonic()
+    async with NluClient(
+        f"http://127.0.0.1:{free_port()}", timeout=0.5, retries=2, backoff=0.01
+    ) as nlu:
+        result = await nlu.parse("hallo")
+    assert result.intent == NLU_UNAVAILABLE
+    assert not result.available
+    assert time.monotonic() - started < 5
+
+
+def test_macro_f1_counts_fallback_for_off_topic_as_right() -> None:
+    per, macro, accuracy = score(
+        [("job_loss", "job_loss"), ("fallback", "fallback"), ("greet", "job_loss")]
+    )
+    assert per["job_loss"].precision == 0.5
+    assert per["greet"].f1 == 0.0
+    assert macro == pytest.approx((2 / 3 + 1 + 0) / 3)
+    assert accuracy == pytest.approx(2 / 3)
