@@ -15,6 +15,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.commands.flows",
     "bot.commands.coach",
     "bot.commands.db",
+    "bot.commands.run",
 )
 
 

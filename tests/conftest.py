@@ -57,3 +57,39 @@ def postgres_url() -> str:
     finally:
         engine.dispose()
     return POSTGRES_URL
+
+
+# --- conversation engine (issue 3) --------------------------------------------------------
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh, migrated SQLite database file."""
+    from storage.database import upgrade
+
+    url = f"sqlite:///{tmp_path / 'careerbot.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def postgres_schema_url(postgres_url: str) -> Iterator[str]:
+    """A fresh, migrated schema of its own in the test PostgreSQL (dropped afterwards)."""
+    import uuid
+
+    import sqlalchemy
+
+    from storage.database import upgrade
+
+    schema = f"engine_{uuid.uuid4().hex[:10]}"
+    admin = sqlalchemy.create_engine(postgres_url)
+    with admin.begin() as conn:
+        conn.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
+    url = f"{postgres_url}?options=-csearch_path%3D{schema}"
+    upgrade(url)
+    try:
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()

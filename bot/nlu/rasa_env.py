@@ -7,6 +7,7 @@ data set is never trained twice.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import subprocess
@@ -86,6 +87,17 @@ def train(
     if target.exists() and not force:
         return target, False
     models_dir.mkdir(parents=True, exist_ok=True)
+    # Two processes (make run and a test run, say) must not train the same model at once.
+    with (models_dir / ".train.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if target.exists() and not force:
+            return target, False
+        return _train_locked(target, models_dir, config, data_dir)
+
+
+def _train_locked(
+    target: Path, models_dir: Path, config: Path, data_dir: Path
+) -> tuple[Path, bool]:
     cmd = [
         str(rasa_executable()),
         "train",

@@ -11,6 +11,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 FALLBACK_CLASS = "fallback"
 _FALLBACK_NAMES = {"out_of_scope", "nlu_fallback"}
@@ -55,14 +56,13 @@ def score(pairs: list[tuple[str, str]]) -> tuple[dict[str, IntentScores], float,
 
 
 def load_report(out_dir: Path) -> NluReport:
-    predictions: list[dict[str, object]] = []
+    predictions: list[dict[str, Any]] = []
     for name in ("intent_successes.json", "intent_errors.json"):
         path = out_dir / name
         if path.exists():
             predictions.extend(json.loads(path.read_text(encoding="utf-8")))
     raw_pairs = [
-        (str(p["intent"]), str((p.get("intent_prediction") or {}).get("name")))  # type: ignore[union-attr]
-        for p in predictions
+        (str(p["intent"]), str((p.get("intent_prediction") or {}).get("name"))) for p in predictions
     ]
     pairs = [(_class(t), _class(p)) for t, p in raw_pairs]
     per, macro, accuracy = score(pairs)

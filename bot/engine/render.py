@@ -1,0 +1,55 @@
+"""Fill `{placeholders}` in flow texts with slot values and configured values.
+
+A plain regex substitution rather than `str.format`, so a text can never reach attributes of
+the values it shows, and a missing value renders as a dash instead of crashing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from bot.engine.state import JsonScalar
+from bot.flows.flowset import FlowSet
+from bot.flows.models import Language, SlotDef, SlotType, Text, TextRef
+from bot.gemeenten import resolve_region
+
+PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+
+
+def display_value(flows: FlowSet, slot: SlotDef, value: JsonScalar, language: Language) -> str:
+    """How a slot value reads for a person (option labels, region names, ja/nee)."""
+    if value is None or value == "":
+        return flows.text("empty_value").get(language)
+    if slot.type is SlotType.CHOICE:
+        option = next((o for o in slot.options if o.value == value), None)
+        return option.label.get(language) if option else str(value)
+    if slot.type is SlotType.YES_NO:
+        return flows.text("yes" if value else "no").get(language)
+    if slot.type is SlotType.REGION and isinstance(value, str):
+        region = resolve_region(value)
+        return region.name if region else value
+    return str(value)
+
+
+def render(
+    flows: FlowSet,
+    ref: TextRef,
+    language: Language,
+    slots: Mapping[str, JsonScalar],
+    extra: Mapping[str, str] | None = None,
+) -> str:
+    template = flows.text(ref).get(language)
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if extra and name in extra:
+            return extra[name]
+        if name in flows.slots:
+            return display_value(flows, flows.slots[name], slots.get(name), language)
+        if name in flows.values:
+            value = flows.values[name]
+            return value.get(language) if isinstance(value, Text) else value
+        return match.group(0)
+
+    return PLACEHOLDER.sub(substitute, template)

@@ -1,0 +1,44 @@
+"""Conversation state: everything the engine needs to continue a conversation after a restart.
+
+It is a plain JSON document (stored per participant) so that it survives restarts and flow
+reloads; steps are addressed by id, and unknown flows/steps are recovered from gracefully.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.flows.models import Language
+
+JsonScalar = str | int | float | bool | None
+
+
+class Frame(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    flow: str
+    step: str
+    # A digression was answered on top of this frame: re-ask with a "back to my question" line.
+    interrupted: bool = False
+    # This frame is at a `call` step whose sub-flow is running (or just finished).
+    called: bool = False
+
+
+class ConversationState(BaseModel):
+    model_config = ConfigDict(extra="ignore", validate_assignment=False)
+
+    language: Language = "nl"
+    language_chosen: bool = False  # chosen with /taal: no more guessing
+    welcomed: bool = False
+    consent: bool = False
+    stack: list[Frame] = Field(default_factory=list)
+    slots: dict[str, JsonScalar] = Field(default_factory=dict)
+    retries: int = 0  # invalid answers to the question that is pending
+    misunderstood: int = 0  # messages in a row the bot did not understand
+    deferred_flow: str | None = None  # what the first message asked for, started after welcome
+    correcting: str | None = None  # slot being corrected from a summary
+    turns: int = 0
+
+    @property
+    def active_flow(self) -> str | None:
+        return self.stack[-1].flow if self.stack else None

@@ -1,0 +1,1 @@
+"""The flow language: YAML models, loading with file:line errors, conditions, checks, reloading."""

@@ -1,0 +1,112 @@
+"""The merged, validated flows of all files, with the look-ups the engine needs per turn."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.flows.models import (
+    END,
+    CollectStep,
+    EngineSettings,
+    Flow,
+    MenuItem,
+    SlotDef,
+    Step,
+    Text,
+    TextRef,
+)
+
+
+def step_id(step: Step, index: int) -> str:
+    """Steps without an explicit `id` are addressed by position."""
+    return step.id or f"step_{index}"
+
+
+@dataclass(frozen=True)
+class CompiledFlow:
+    id: str
+    flow: Flow
+    step_ids: tuple[str, ...]
+    index_by_id: dict[str, int]
+
+    @classmethod
+    def build(cls, flow_id: str, flow: Flow) -> CompiledFlow:
+        ids = tuple(step_id(step, i) for i, step in enumerate(flow.steps))
+        return cls(flow_id, flow, ids, {sid: i for i, sid in enumerate(ids)})
+
+    def step(self, sid: str) -> Step | None:
+        index = self.index_by_id.get(sid)
+        return None if index is None else self.flow.steps[index]
+
+    def following(self, sid: str) -> str:
+        """The step after `sid` in file order, or END."""
+        index = self.index_by_id[sid] + 1
+        return self.step_ids[index] if index < len(self.step_ids) else END
+
+    def collect_step_for(self, slot: str) -> str | None:
+        for sid, step in zip(self.step_ids, self.flow.steps, strict=True):
+            if isinstance(step, CollectStep) and step.collect == slot:
+                return sid
+        return None
+
+
+@dataclass(frozen=True)
+class FlowSet:
+    flows: dict[str, CompiledFlow]
+    slots: dict[str, SlotDef]
+    texts: dict[str, Text]
+    values: dict[str, str | Text]
+    menu: tuple[MenuItem, ...]
+    settings: EngineSettings
+    # intent -> flows it triggers, most specific (highest threshold) first
+    by_intent: dict[str, tuple[CompiledFlow, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        flows: dict[str, Flow],
+        slots: dict[str, SlotDef],
+        texts: dict[str, Text],
+        values: dict[str, str | Text],
+        menu: list[MenuItem],
+        settings: EngineSettings,
+    ) -> FlowSet:
+        compiled = {fid: CompiledFlow.build(fid, flow) for fid, flow in flows.items()}
+        by_intent: dict[str, list[CompiledFlow]] = {}
+        for cf in compiled.values():
+            if cf.flow.trigger:
+                for intent in cf.flow.trigger.intents:
+                    by_intent.setdefault(intent, []).append(cf)
+        return cls(
+            flows=compiled,
+            slots=slots,
+            texts=texts,
+            values=values,
+            menu=tuple(menu),
+            settings=settings,
+            by_intent={
+                intent: tuple(
+                    sorted(
+                        cfs, key=lambda c: -(c.flow.trigger.min_confidence if c.flow.trigger else 0)
+                    )
+                )
+                for intent, cfs in by_intent.items()
+            },
+        )
+
+    def text(self, ref: TextRef) -> Text:
+        """Resolve a text reference; the loader guarantees named texts exist."""
+        if isinstance(ref, Text):
+            return ref
+        return self.texts[ref]
+
+    def flow_for_intent(self, intent: str, confidence: float) -> CompiledFlow | None:
+        for cf in self.by_intent.get(intent, ()):
+            trigger = cf.flow.trigger
+            if trigger is not None and confidence >= trigger.min_confidence:
+                return cf
+        return None
+
+    def triggered_flows(self) -> list[CompiledFlow]:
+        return [cf for cf in self.flows.values() if cf.flow.trigger]

@@ -1,0 +1,291 @@
+"""Pydantic models for the YAML flow format (flows/*.yml), modelled on Rasa CALM flows.
+
+One file may hold any of the top-level sections; all files are merged into one `FlowSet`.
+See flows/README.md for the admin-facing description of every field.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from bot.flows.conditions import compile_condition
+
+Language = Literal["nl", "en"]
+LANGUAGES: tuple[Language, ...] = ("nl", "en")
+END = "END"
+# Payloads travel as Telegram callback data (64 bytes), so identifiers stay short and plain.
+IDENTIFIER = r"^[a-z][a-z0-9_]{0,39}$"
+_IDENTIFIER_RE = re.compile(IDENTIFIER)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Text(_Model):
+    """A participant-facing text in Dutch and English, with `{slot}` / `{value}` placeholders."""
+
+    nl: str
+    en: str | None = None  # missing translations are reported by `careerbot flows check`
+
+    def get(self, language: Language) -> str:
+        return self.en if language == "en" and self.en else self.nl
+
+
+# A text is written inline ({nl: ..., en: ...}) or named by its key in the `texts:` section.
+TextRef = Text | str
+
+
+class SlotType(StrEnum):
+    TEXT = "text"
+    CHOICE = "choice"
+    YES_NO = "yes_no"
+    NUMBER = "number"
+    DATE = "date"
+    PHONE = "phone"
+    EMAIL = "email"
+    GEMEENTE = "gemeente"
+    POSTCODE = "postcode"
+    REGION = "region"  # filled from a gemeente slot; shown as the region name
+
+
+class ChoiceOption(_Model):
+    value: str = Field(pattern=IDENTIFIER)
+    label: Text
+    keywords: list[str] = Field(default_factory=list)
+
+
+class SlotDef(_Model):
+    type: SlotType
+    label: Text | None = None  # the field name in summaries and corrections
+    aliases: list[str] = Field(default_factory=list)  # words that name it: "telefoon", "tel"
+    ask: TextRef | None = None
+    invalid: TextRef | None = None
+    retries: int | None = Field(default=None, ge=0, le=10)
+    options: list[ChoiceOption] = Field(default_factory=list)
+    entity: str | None = None  # fill from this NLU entity when present
+    format: Literal["name"] | None = None  # text: strip "ik ben ...", capitalise
+    min_length: int = Field(default=1, ge=0)
+    max_length: int = Field(default=500, ge=1, le=4000)
+    min: float | None = None
+    max: float | None = None
+    region_slot: str | None = None  # gemeente: also set this slot to the region code
+    # Personal data: never collected before the participant consents (the engine enforces it).
+    personal: bool = False
+
+    @model_validator(mode="after")
+    def _options_match_type(self) -> SlotDef:
+        if self.type is SlotType.CHOICE and not self.options:
+            raise ValueError("a choice slot needs options")
+        if self.type is not SlotType.CHOICE and self.options:
+            raise ValueError("only choice slots have options")
+        if self.region_slot and self.type is not SlotType.GEMEENTE:
+            raise ValueError("region_slot only applies to gemeente slots")
+        values = [o.value for o in self.options]
+        if len(values) != len(set(values)):
+            raise ValueError("option values must be unique")
+        return self
+
+
+class IfBranch(_Model):
+    if_: str = Field(alias="if")
+    then: str
+
+    @field_validator("if_")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        compile_condition(value)  # raises ConditionError (a ValueError) with the reason
+        return value
+
+
+class ElseBranch(_Model):
+    else_: str = Field(alias="else")
+
+
+Branch = IfBranch | ElseBranch
+Next = str | list[Branch]
+
+
+class _Step(_Model):
+    id: str | None = Field(default=None, pattern=IDENTIFIER)
+    next: Next | None = None
+
+    @field_validator("next")
+    @classmethod
+    def _else_last(cls, value: Next | None) -> Next | None:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("next: needs at least one branch")
+            for branch in value[:-1]:
+                if isinstance(branch, ElseBranch):
+                    raise ValueError("`else` must be the last branch")
+        return value
+
+
+class Rejection(_Model):
+    """CALM-style extra validation: when the condition holds for the new value, say `text`."""
+
+    if_: str = Field(alias="if")
+    text: TextRef
+
+    @field_validator("if_")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        compile_condition(value)
+        return value
+
+
+class CollectStep(_Step):
+    collect: str
+    ask: TextRef | None = None
+    invalid: TextRef | None = None
+    retries: int | None = Field(default=None, ge=0, le=10)
+    ask_before_filling: bool = False
+    rejections: list[Rejection] = Field(default_factory=list)
+    # Makes this a confirmation step: "no" or "wijzig <field>" re-asks one of these slots.
+    corrections: list[str] = Field(default_factory=list)
+
+
+class FlowButton(_Model):
+    label: Text
+    flow: str | None = None
+    intent: str | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> FlowButton:
+        if (self.flow is None) == (self.intent is None):
+            raise ValueError("a button needs exactly one of `flow` or `intent`")
+        return self
+
+
+class SayStep(_Step):
+    say: TextRef
+    buttons: list[FlowButton] = Field(default_factory=list)
+
+
+class ActionName(StrEnum):
+    HANDOFF = "handoff"  # create a case and notify a coach (or the coordinator)
+    RECORD_CONSENT = "record_consent"
+    WITHDRAW_CONSENT = "withdraw_consent"  # also forgets collected slots
+    SHOW_MENU = "show_menu"
+    RESET_SLOTS = "reset_slots"
+    STOP_FLOWS = "stop_flows"  # end every active flow, e.g. when consent is refused
+
+
+class ActionStep(_Step):
+    action: ActionName
+    # reset_slots: the slots to forget; handoff: the slots for the coach's summary, in order
+    slots: list[str] = Field(default_factory=list)
+
+
+SlotValue = str | int | float | bool | None
+
+
+class SetSlotsStep(_Step):
+    set_slots: dict[str, SlotValue]
+
+
+class CallStep(_Step):
+    call: str
+
+
+class LinkStep(_Step):
+    link: str
+
+
+class NoopStep(_Step):
+    """A step that only branches (`- id: x` with `next:`)."""
+
+    noop: bool = True
+
+
+_STEP_KINDS = ("collect", "say", "action", "set_slots", "call", "link")
+
+
+def _step_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        found = [kind for kind in _STEP_KINDS if kind in value]
+        return found[0] if len(found) == 1 else "noop"
+    return next((kind for kind in _STEP_KINDS if hasattr(value, kind)), "noop")
+
+
+Step = Annotated[
+    Annotated[CollectStep, Tag("collect")]
+    | Annotated[SayStep, Tag("say")]
+    | Annotated[ActionStep, Tag("action")]
+    | Annotated[SetSlotsStep, Tag("set_slots")]
+    | Annotated[CallStep, Tag("call")]
+    | Annotated[LinkStep, Tag("link")]
+    | Annotated[NoopStep, Tag("noop")],
+    Discriminator(_step_kind),
+]
+
+
+class Trigger(_Model):
+    intents: list[str] = Field(min_length=1)
+    min_confidence: float = Field(default=0.6, ge=0.0, le=1.0)
+    # Used when the NLU server is down, so people can still reach the flow by typing a word.
+    keywords: list[str] = Field(default_factory=list)
+
+
+class Flow(_Model):
+    description: str
+    label: Text | None = None  # button text when offered in menus and clarifications
+    trigger: Trigger | None = None
+    # A digression is answered on top of the current flow, then the pending question returns.
+    digression: bool = False
+    steps: list[Step] = Field(min_length=1)
+
+
+class MenuItem(_Model):
+    label: Text
+    flow: str
+
+
+class EngineSettings(_Model):
+    welcome_flow: str = "welcome"
+    human_flow: str = "talk_to_human"
+    # Called before the first personal slot is collected while there is no consent yet.
+    consent_flow: str = "consent_check"
+    # Below this an NLU intent never interrupts a question that is being asked.
+    interrupt_confidence: float = Field(default=0.8, ge=0.0, le=1.0)
+    # Intents at least this likely are offered as buttons when the bot is unsure.
+    clarify_min_confidence: float = Field(default=0.1, ge=0.0, le=1.0)
+    clarify_max_options: int = Field(default=3, ge=1, le=5)
+    # After this many misunderstood messages in a row the bot offers a human coach.
+    max_misunderstood: int = Field(default=2, ge=1, le=10)
+    default_retries: int = Field(default=2, ge=0, le=10)
+    cancel_keywords: list[str] = Field(default_factory=list)
+
+
+class FlowFile(_Model):
+    """The content of one YAML file; every section is optional."""
+
+    flows: dict[str, Flow] = Field(default_factory=dict)
+    slots: dict[str, SlotDef] = Field(default_factory=dict)
+    texts: dict[str, Text] = Field(default_factory=dict)
+    values: dict[str, str | Text] = Field(default_factory=dict)  # e.g. budget_amount
+    menu: list[MenuItem] = Field(default_factory=list)
+    settings: EngineSettings | None = None
+
+    @field_validator("flows", "slots", "texts", "values")
+    @classmethod
+    def _identifiers(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key in value:
+            if not _IDENTIFIER_RE.match(key):
+                raise ValueError(
+                    f"{key!r} is not a valid name: use lower-case letters, digits and _"
+                )
+        return value

@@ -1,0 +1,44 @@
+"""Assemble the conversation service from settings (used by `careerbot chat` and `run`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from bot.config import Settings
+from bot.conversation import ConversationService
+from bot.flows.registry import FlowRegistry
+from bot.handoff import HandoffNotifier
+from bot.nlu.client import NluClient
+from storage.database import create_db_engine, upgrade
+
+
+@dataclass
+class Conversation:
+    service: ConversationService
+    flows: FlowRegistry  # run `flows.watch()` as a task to reload on change
+    nlu: NluClient
+    db: Engine
+
+    async def aclose(self) -> None:
+        await self.nlu.aclose()
+        self.db.dispose()
+
+
+def build_conversation(settings: Settings, *, notifier: HandoffNotifier) -> Conversation:
+    """Migrate the database, load the flows (raises FlowsInvalid), connect the NLU client."""
+    upgrade(settings.database_url)
+    db = create_db_engine(settings.database_url)
+    flows = FlowRegistry(settings.flows_dir, nlu_dir=settings.nlu_dir)
+    nlu = NluClient(
+        settings.rasa_url, timeout=settings.nlu_timeout_seconds, retries=settings.nlu_retries
+    )
+    service = ConversationService(
+        engine=db,
+        flows=flows,
+        nlu=nlu,
+        notifier=notifier,
+        coordinator_chat_id=settings.coordinator_chat_id,
+    )
+    return Conversation(service, flows, nlu, db)

@@ -1,0 +1,126 @@
+"""Conversation state per participant, with optimistic locking on `version`.
+
+Two turns for the same person that race (two bot workers, a double-tapped button) cannot both
+win: the second save finds a newer version and raises `StaleConversation`; the caller reloads
+and runs the turn again on the fresh state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, bindparam, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from storage.models import Conversation, Participant, utcnow
+from storage.participants import get_or_create_participant
+
+
+class StaleConversation(Exception):
+    """Another turn saved this conversation first."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredConversation:
+    state: dict[str, Any] | None  # None: a new conversation
+    version: int  # 0 when nothing was stored yet
+
+
+@dataclass(frozen=True, slots=True)
+class TurnContext:
+    """What a turn needs about a participant, read in one query."""
+
+    participant_id: int
+    language: str
+    consent_at: datetime | None
+    conversation: StoredConversation
+
+
+# Built once: these run on every turn, and building a statement costs more than running it.
+_LOAD_TURN = (
+    sa_select(
+        col(Participant.id),
+        col(Participant.language),
+        col(Participant.consent_at),
+        col(Conversation.state),
+        col(Conversation.version),
+    )
+    .outerjoin(Conversation, col(Conversation.participant_id) == col(Participant.id))
+    .where(
+        col(Participant.channel) == bindparam("channel"),
+        col(Participant.external_id) == bindparam("external_id"),
+    )
+)
+_SAVE_STATE = (
+    update(Conversation)
+    .where(
+        col(Conversation.participant_id) == bindparam("pid"),
+        col(Conversation.version) == bindparam("expected"),
+    )
+    .values(
+        state=bindparam("state", type_=JSON),
+        version=bindparam("new_version"),
+        updated_at=bindparam("now"),
+    )
+)
+
+
+def load_turn_context(session: Session, *, channel: str, external_id: str) -> TurnContext:
+    """The participant (created on first contact) with their stored conversation."""
+    # Core on the session's connection: no ORM objects are needed on this hot path.
+    row = (
+        session.connection()
+        .execute(_LOAD_TURN, {"channel": channel, "external_id": external_id})
+        .first()
+    )
+    if row is None:
+        participant = get_or_create_participant(session, channel=channel, external_id=external_id)
+        assert participant.id is not None
+        stored = load_conversation(session, participant_id=participant.id)
+        return TurnContext(participant.id, participant.language, participant.consent_at, stored)
+    pid, language, consent_at, state, version = row
+    stored = (
+        StoredConversation(dict(state), version)
+        if state is not None
+        else StoredConversation(None, 0)
+    )
+    return TurnContext(pid, language, consent_at, stored)
+
+
+def load_conversation(session: Session, *, participant_id: int) -> StoredConversation:
+    row = session.exec(
+        select(Conversation).where(Conversation.participant_id == participant_id)
+    ).first()
+    if row is None:
+        return StoredConversation(None, 0)
+    return StoredConversation(dict(row.state), row.version)
+
+
+def save_conversation(
+    session: Session, *, participant_id: int, state: dict[str, Any], expected_version: int
+) -> int:
+    """Store the new state if nobody else did since `expected_version`; returns the new version."""
+    if expected_version == 0:
+        try:
+            with session.begin_nested():
+                session.add(Conversation(participant_id=participant_id, state=state, version=1))
+        except IntegrityError as exc:
+            raise StaleConversation from exc
+        return 1
+    result = session.connection().execute(
+        _SAVE_STATE,
+        {
+            "pid": participant_id,
+            "expected": expected_version,
+            "state": state,
+            "new_version": expected_version + 1,
+            "now": utcnow(),
+        },
+    )
+    if result.rowcount != 1:
+        raise StaleConversation
+    return expected_version + 1

@@ -1,0 +1,76 @@
+"""The message log: who said what when, with the NLU intent (for audit and statistics)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import insert
+from sqlmodel import Session, col, select
+
+from storage.models import Direction, MessageLog, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    direction: Direction
+    text: str | None
+    intent: str | None = None
+    confidence: float | None = None
+    flow: str | None = None
+
+
+_INSERT_LOG = insert(MessageLog)
+
+
+def log_messages(session: Session, *, participant_id: int, entries: Sequence[LogEntry]) -> None:
+    """All messages of one turn in one statement (this runs on every turn)."""
+    if not entries:
+        return
+    now = utcnow()
+    session.connection().execute(
+        _INSERT_LOG,
+        [
+            {
+                "participant_id": participant_id,
+                "direction": e.direction.value,
+                "text": e.text,
+                "intent": e.intent,
+                "confidence": e.confidence,
+                "flow": e.flow,
+                "created_at": now,
+            }
+            for e in entries
+        ],
+    )
+
+
+def log_message(
+    session: Session,
+    *,
+    participant_id: int,
+    direction: Direction,
+    text: str | None,
+    intent: str | None = None,
+    confidence: float | None = None,
+    flow: str | None = None,
+) -> None:
+    session.add(
+        MessageLog(
+            participant_id=participant_id,
+            direction=direction,
+            text=text,
+            intent=intent,
+            confidence=confidence,
+            flow=flow,
+        )
+    )
+
+
+def list_messages(session: Session, *, participant_id: int) -> Sequence[MessageLog]:
+    statement = (
+        select(MessageLog)
+        .where(MessageLog.participant_id == participant_id)
+        .order_by(col(MessageLog.id))
+    )
+    return session.exec(statement).all()

@@ -1,0 +1,145 @@
+"""Tables of the conversation engine. Other features add their tables in their own modules.
+
+Timestamps are aware UTC datetimes (SQLModel stores them as UTC on SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Participant(SQLModel, table=True):
+    __tablename__ = "participants"
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_participant_channel"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    external_id: str = Field(max_length=64)
+    language: str = Field(default="nl", max_length=2)
+    consent_at: datetime | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Conversation(SQLModel, table=True):
+    """The engine state of one participant; `version` guards against concurrent turns."""
+
+    __tablename__ = "conversations"
+
+    participant_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    version: int = Field(default=1)
+    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class MessageLog(SQLModel, table=True):
+    """Audit trail of a conversation. `text` is only kept with consent, and never logged."""
+
+    __tablename__ = "message_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("participants.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+    )
+    direction: str = Field(max_length=3)
+    intent: str | None = Field(default=None, max_length=64)
+    confidence: float | None = None
+    flow: str | None = Field(default=None, max_length=40)
+    text: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Union(StrEnum):
+    FNV = "FNV"
+    CNV = "CNV"
+
+
+class Coach(SQLModel, table=True):
+    __tablename__ = "coaches"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    telegram_id: int = Field(sa_type=BigInteger, unique=True)
+    union: str = Field(max_length=3)
+    capacity: int = Field(default=10)
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CoachRegion(SQLModel, table=True):
+    __tablename__ = "coach_regions"
+
+    coach_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("coaches.id", ondelete="CASCADE"), primary_key=True)
+    )
+    region_code: str = Field(primary_key=True, max_length=4)
+
+
+class CaseStatus(StrEnum):
+    NEW = "new"  # with the coordinator, no coach yet
+    ASSIGNED = "assigned"  # a coach was chosen and notified
+    ACCEPTED = "accepted"
+    CLOSED = "closed"
+
+
+OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.ASSIGNED, CaseStatus.ACCEPTED)
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "cases"
+
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("participants.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+    )
+    coach_id: int | None = Field(default=None, foreign_key="coaches.id", index=True)
+    region_code: str | None = Field(default=None, max_length=4)
+    topic: str | None = Field(default=None, max_length=40)
+    language: str = Field(default="nl", max_length=2)
+    status: str = Field(default=CaseStatus.NEW, max_length=16, index=True)
+    # [{"slot": ..., "label": ..., "value": ...}, ...] in the order the coach reads them
+    summary: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    closed_at: datetime | None = Field(default=None)
+
+
+class CaseEvent(SQLModel, table=True):
+    """Every step of a case, with its time (for statistics and SLAs)."""
+
+    __tablename__ = "case_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("cases.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+    )
+    kind: str = Field(max_length=32)
+    coach_id: int | None = Field(default=None, foreign_key="coaches.id")
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)

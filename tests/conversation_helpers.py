@@ -1,0 +1,144 @@
+"""Test helpers for whole conversations: a chat driver, a recording notifier, a fake NLU.
+
+The fake NLU is a test double at the NLU edge for pure engine tests; conversation tests that
+must show real understanding use the real Rasa server (tests marked `rasa`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.config import PROJECT_ROOT
+from bot.conversation import ConversationService
+from bot.engine.messages import Button, Inbound, Reply
+from bot.flows.registry import FlowRegistry
+from bot.handoff import CaseView
+from bot.nlu.client import IntentScore, NluParser, NluResult
+from storage.database import create_db_engine
+
+FLOWS_DIR = PROJECT_ROOT / "flows"
+NLU_DIR = PROJECT_ROOT / "nlu"
+
+
+class FakeNlu:
+    """Maps substrings to intents, first match wins; everything else is `nlu_fallback`."""
+
+    def __init__(
+        self,
+        rules: dict[str, str] | None = None,
+        *,
+        confidence: float = 0.95,
+        fallback_ranking: tuple[IntentScore, ...] = (),
+        entities: dict[str, tuple[tuple[str, str], ...]] | None = None,
+    ) -> None:
+        self.rules = rules or {}
+        self.confidence = confidence
+        self.fallback_ranking = fallback_ranking
+        self.entities = entities or {}
+        self.calls: list[str] = []
+
+    async def parse(self, text: str) -> NluResult:
+        from bot.nlu.client import Entity
+
+        self.calls.append(text)
+        lowered = text.lower()
+        for needle, intent in self.rules.items():
+            if needle in lowered:
+                ents = tuple(Entity(e, v) for e, v in self.entities.get(needle, ()))
+                return NluResult(
+                    intent=intent,
+                    confidence=self.confidence,
+                    entities=ents,
+                    ranking=(IntentScore(intent, self.confidence),),
+                )
+        return NluResult(intent="nlu_fallback", confidence=0.3, ranking=self.fallback_ranking)
+
+
+DEFAULT_RULES = {
+    "baan kwijt": "job_loss",
+    "ontslagen": "job_loss",
+    "lost my job": "job_loss",
+    "contract word": "job_loss",
+    "nulurencontract": "flex_contract",
+    "flexcontract": "flex_contract",
+    "zero hours": "flex_contract",
+    "opleiding": "training_question",
+    "course": "training_question",
+    "loopbaan": "career_orientation",
+    "coach spreken": "talk_to_human",
+    "real person": "talk_to_human",
+    "wat kost": "ask_cost",
+    "cost": "ask_cost",
+    "wie zijn jullie": "ask_about_service",
+    "privacy": "privacy_question",
+    "ben je een bot": "bot_challenge",
+    "are you a bot": "bot_challenge",
+    "hallo": "greet",
+    "bedankt": "thanks",
+    "doei": "goodbye",
+    "pizza": "out_of_scope",
+}
+
+
+@dataclass
+class RecordingNotifier:
+    cases: list[CaseView] = field(default_factory=list)
+
+    async def case_created(self, case: CaseView) -> None:
+        self.cases.append(case)
+
+
+def make_service(
+    url: str, nlu: NluParser, *, coordinator_chat_id: int | None = 999
+) -> tuple[ConversationService, RecordingNotifier]:
+    notifier = RecordingNotifier()
+    service = ConversationService(
+        engine=create_db_engine(url),
+        flows=FlowRegistry(FLOWS_DIR, nlu_dir=NLU_DIR),
+        nlu=nlu,
+        notifier=notifier,
+        coordinator_chat_id=coordinator_chat_id,
+    )
+    return service, notifier
+
+
+class Chat:
+    """Drives one participant's conversation and remembers the last replies."""
+
+    def __init__(self, service: ConversationService, user: str = "u1", channel: str = "test"):
+        self.service = service
+        self.user = user
+        self.channel = channel
+        self.replies: list[Reply] = []
+        self.transcript: list[str] = []
+
+    async def send(self, inbound: Inbound) -> list[Reply]:
+        self.replies = await self.service.handle(self.channel, self.user, inbound)
+        assert self.replies, "every turn must answer"
+        self.transcript.append(f"> {inbound.text or inbound.payload}")
+        self.transcript.extend(r.text for r in self.replies)
+        return self.replies
+
+    async def say(self, text: str) -> list[Reply]:
+        return await self.send(Inbound(text=text))
+
+    async def press(self, label: str) -> list[Reply]:
+        """Press the button whose label contains `label` (case-insensitive)."""
+        matches = [b for b in self.buttons if label.lower() in b.label.lower()]
+        assert matches, f"no button {label!r} in {[b.label for b in self.buttons]}"
+        return await self.send(Inbound(payload=matches[0].payload))
+
+    @property
+    def buttons(self) -> list[Button]:
+        return [b for r in self.replies for b in r.buttons]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(r.text for r in self.replies)
+
+    @property
+    def last(self) -> str:
+        return self.replies[-1].text
+
+    def asked(self, fragment: str) -> bool:
+        return fragment.lower() in self.last.lower()

@@ -1,0 +1,167 @@
+"""`careerbot flows check` and the loader: problems reported as file:line."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.flows.check import check_flows
+from bot.flows.graph import mermaid
+from tests.conversation_helpers import FLOWS_DIR, NLU_DIR
+
+
+@pytest.fixture
+def flows_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "flows"
+    shutil.copytree(FLOWS_DIR, target)
+    return target
+
+
+def write(directory: Path, name: str, body: str) -> Path:
+    path = directory / name
+    path.write_text(textwrap.dedent(body).lstrip(), encoding="utf-8")
+    return path
+
+
+def messages(directory: Path) -> list[str]:
+    return [str(p) for p in check_flows(directory, nlu_dir=NLU_DIR).errors]
+
+
+def test_shipped_flows_are_clean():
+    result = check_flows(FLOWS_DIR, nlu_dir=NLU_DIR)
+    assert result.flowset is not None, [str(p) for p in result.problems]
+    assert result.errors == []
+
+
+def test_cli_check_ok_and_exit_codes(flows_copy, capsys):
+    assert main(["flows", "check", "--dir", str(flows_copy), "--nlu", str(NLU_DIR)]) == 0
+    assert "flows OK" in capsys.readouterr().out
+    write(flows_copy, "broken.yml", "flows:\n  x: [\n")
+    assert main(["flows", "check", "--dir", str(flows_copy)]) == 1
+    assert "broken.yml:" in capsys.readouterr().err
+
+
+def test_yaml_syntax_error_has_file_and_line(flows_copy):
+    write(flows_copy, "bad.yml", "flows:\n  a:\n    description: x\n    steps: [say: {nl: hi}\n")
+    [error] = messages(flows_copy)
+    assert "bad.yml:" in error and "YAML syntax" in error
+
+
+def test_schema_error_points_at_the_line(flows_copy):
+    write(
+        flows_copy,
+        "extra.yml",
+        """
+        flows:
+          extra:
+            description: test
+            steps:
+              - say: {nl: Hallo, en: Hello}
+              - collect: first_name
+                retries: many
+              - sya: {nl: typo}
+        """,
+    )
+    errors = messages(flows_copy)
+    assert any("extra.yml:7:" in e and "retries" in e for e in errors), errors
+    assert any("extra.yml:8:" in e and "unknown field" in e for e in errors), errors
+
+
+def test_unknown_slot_flow_step_text_and_intent(flows_copy):
+    write(
+        flows_copy,
+        "refs.yml",
+        """
+        flows:
+          refs:
+            description: references that do not exist
+            trigger:
+              intents: [no_such_intent]
+            steps:
+              - collect: no_such_slot
+              - call: no_such_flow
+              - say: no_such_text
+              - set_slots: {topic: job_loss}
+                next: nowhere
+        """,
+    )
+    errors = messages(flows_copy)
+    expected = {
+        7: "unknown slot 'no_such_slot'",
+        8: "unknown flow 'no_such_flow'",
+        9: "unknown text 'no_such_text'",
+        11: "unknown step 'nowhere'",
+    }
+    for line, message in expected.items():
+        assert any(f"refs.yml:{line}:" in e and message in e for e in errors), (line, errors)
+    # Intents are only checked once references resolve.
+    write(
+        flows_copy,
+        "refs.yml",
+        """
+        flows:
+          refs:
+            description: an intent the NLU does not know
+            trigger:
+              intents: [no_such_intent]
+            steps:
+              - say: {nl: Hoi, en: Hi}
+        """,
+    )
+    assert any("refs.yml:5:" in e and "no_such_intent" in e for e in messages(flows_copy))
+
+
+def test_unreachable_steps_missing_translations_and_placeholders(flows_copy):
+    write(
+        flows_copy,
+        "lint.yml",
+        """
+        flows:
+          lint:
+            description: lint
+            steps:
+              - say: {nl: "Hoi {first_name}", en: "Hi {frist_name}"}
+                next: END
+              - say: {nl: Nooit}
+        """,
+    )
+    errors = messages(flows_copy)
+    assert any("lint.yml:5:" in e and "frist_name" in e for e in errors), errors
+    assert any("lint.yml:7:" in e and "never be reached" in e for e in errors), errors
+    assert any("lint.yml:7:" in e and "English translation" in e for e in errors), errors
+
+
+def test_forbidden_questions_are_rejected(flows_copy):
+    write(
+        flows_copy,
+        "bsn.yml",
+        """
+        slots:
+          bsn:
+            type: text
+            ask: {nl: "Wat is je BSN?", en: "What is your BSN?"}
+        """,
+    )
+    assert any("bsn.yml:4:" in e and "never ask" in e for e in messages(flows_copy))
+
+
+def test_duplicate_definitions_across_files(flows_copy):
+    write(flows_copy, "dup.yml", "texts:\n  yes: {nl: Jawel, en: Yep}\n")
+    [error] = messages(flows_copy)
+    assert "texts.yes is already defined" in error
+    assert "dup.yml" in error and "system.yml" in error
+
+
+def test_graph_prints_mermaid(capsys):
+    assert main(["flows", "graph", "flex_contract"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("flowchart TD")
+    assert '-->|"slots.wants_coach == true"| s_intake' in out
+    result = check_flows(FLOWS_DIR)
+    assert result.flowset is not None
+    assert "call intake" in mermaid(result.flowset.flows["job_loss"])
+    assert main(["flows", "graph", "nope"]) == 1
