@@ -21,7 +21,11 @@ HELDOUT = ROOT / "nlu" / "tests" / "heldout.yml"
 
 
 def main() -> int:
-    configs = [ROOT / "config.yml", *sorted((ROOT / "nlu" / "configs").glob("*.yml"))]
+    # Default: config.yml and every alternative; or only the config files given as arguments.
+    configs = [Path(a).resolve() for a in sys.argv[1:]] or [
+        ROOT / "config.yml",
+        *sorted((ROOT / "nlu" / "configs").glob("*.yml")),
+    ]
     rows = []
     for config in configs:
         started = time.monotonic()
