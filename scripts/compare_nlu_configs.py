@@ -14,8 +14,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.commands.nlu import evaluate  # noqa: E402
 from bot.nlu import rasa_env  # noqa: E402
-from bot.nlu.report import load_report  # noqa: E402
 
 HELDOUT = ROOT / "nlu" / "tests" / "heldout.yml"
 
@@ -32,8 +32,7 @@ def main() -> int:
         model, trained = rasa_env.train(ROOT / "models", config=config)
         train_s = time.monotonic() - started if trained else float("nan")
         out = ROOT / "reports" / "compare" / config.stem
-        rasa_env.run_nlu_test(model, HELDOUT, out)
-        report = load_report(out)
+        report = evaluate(model, HELDOUT, out)
         rows.append((config.relative_to(ROOT), report, train_s))
     print(f"\n{'config':<36}{'macro-F1':>9}{'raw F1':>8}{'acc':>7}{'oos→fb':>8}{'train s':>9}")
     for name, report, train_s in rows:

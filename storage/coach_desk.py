@@ -7,7 +7,7 @@ stay quiet. Every step is a case event with its time, for statistics.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,13 +15,13 @@ from sqlalchemy import Column, ForeignKey, Integer, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.cases import CaseEventKind, add_case_event
+from storage.coaches import pick_coach
 from storage.models import (
     OPEN_STATUSES,
     Case,
     CaseEvent,
     CaseStatus,
     Coach,
-    CoachRegion,
     Participant,
     utcnow,
 )
@@ -88,34 +88,6 @@ def declined_by(session: Session, *, case_id: int) -> set[int]:
     return {coach_id for coach_id in rows if coach_id is not None}
 
 
-def pick_next_coach(
-    session: Session, *, region_code: str, exclude: Collection[int]
-) -> Coach | None:
-    """Like `storage.coaches.pick_coach` (fewest open cases, within capacity, active, region),
-    skipping the coaches in `exclude` (those who declined this case)."""
-    open_cases = (
-        select(col(Case.coach_id).label("coach_id"), func.count().label("n"))
-        .where(col(Case.status).in_(OPEN_STATUSES), col(Case.coach_id).is_not(None))
-        .group_by(col(Case.coach_id))
-        .subquery()
-    )
-    load = func.coalesce(open_cases.c.n, 0)
-    statement = (
-        select(Coach)
-        .join(CoachRegion, col(CoachRegion.coach_id) == col(Coach.id))
-        .outerjoin(open_cases, open_cases.c.coach_id == col(Coach.id))
-        .where(
-            col(Coach.active).is_(True),
-            CoachRegion.region_code == region_code,
-            load < col(Coach.capacity),
-            col(Coach.id).not_in(list(exclude)),
-        )
-        .order_by(load, col(Coach.id))
-        .limit(1)
-    )
-    return session.exec(statement).first()
-
-
 def accept_case(session: Session, *, case: Case, coach: Coach) -> None:
     assert case.id is not None and coach.id is not None
     case.status = CaseStatus.ACCEPTED
@@ -136,7 +108,7 @@ def decline_case(session: Session, *, case: Case, coach: Coach) -> Coach | None:
     session.add(case)
     session.flush()
     following = (
-        pick_next_coach(session, region_code=case.region_code, exclude=excluded)
+        pick_coach(session, region_code=case.region_code, exclude=excluded)
         if case.region_code
         else None
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func
@@ -81,8 +81,11 @@ def list_coaches(session: Session, *, include_inactive: bool = True) -> list[Coa
     ]
 
 
-def pick_coach(session: Session, *, region_code: str) -> Coach | None:
-    """The active coach covering the region with the fewest open cases, within capacity.
+def pick_coach(
+    session: Session, *, region_code: str, exclude: Collection[int] = ()
+) -> Coach | None:
+    """The active coach covering the region with the fewest open cases, within capacity,
+    skipping the coaches in `exclude` (those who declined the case).
 
     Ties go to the coach registered first, so assignment is predictable.
     """
@@ -101,6 +104,7 @@ def pick_coach(session: Session, *, region_code: str) -> Coach | None:
             col(Coach.active).is_(True),
             CoachRegion.region_code == region_code,
             load < col(Coach.capacity),
+            col(Coach.id).not_in(list(exclude)),
         )
         .order_by(load, col(Coach.id))
         .limit(1)

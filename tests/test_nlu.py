@@ -85,3 +85,21 @@ def test_macro_f1_counts_fallback_for_off_topic_as_right() -> None:
     assert per["greet"].f1 == 0.0
     assert macro == pytest.approx((2 / 3 + 1 + 0) / 3)
     assert accuracy == pytest.approx(2 / 3)
+
+
+def test_model_fingerprint_follows_meaning_not_comments(tmp_path) -> None:
+    from bot.nlu import rasa_env
+
+    data = tmp_path / "data"
+    data.mkdir()
+    config = tmp_path / "config.yml"
+    config.write_text("pipeline:\n  - name: WhitespaceTokenizer\n", encoding="utf-8")
+    nlu = data / "nlu.yml"
+    nlu.write_text('version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - hoi\n')
+    before = rasa_env.fingerprint(config, data)
+
+    config.write_text("# why we tokenise on spaces\npipeline:\n  - name: WhitespaceTokenizer\n")
+    assert rasa_env.fingerprint(config, data) == before
+
+    nlu.write_text('version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - hoi\n    - hallo\n')
+    assert rasa_env.fingerprint(config, data) != before

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import socket
 import sys
 from pathlib import Path
 
 from bot.config import PROJECT_ROOT, get_settings
 from bot.nlu import rasa_env
 from bot.nlu.client import NluClient, NluResult
-from bot.nlu.report import format_report, load_report
+from bot.nlu.report import NluReport, build_report, format_report, labelled_examples
 
 RASA_LOG = PROJECT_ROOT / "data" / "rasa.log"
 PID_FILE = PROJECT_ROOT / "data" / "rasa.pid"
@@ -159,10 +160,37 @@ def _test(args: argparse.Namespace) -> int:
         return _fail(f"no such file: {args.data}")
     try:
         model, _ = rasa_env.train(settings.models_dir, config=args.config)
-        rasa_env.run_nlu_test(model, args.data, args.out)
+        print(f"Evaluating {model.name} on {args.data}…", flush=True)
+        report = evaluate(model, args.data, args.out)
     except rasa_env.RasaError as exc:
         return _fail(str(exc))
-    report = load_report(args.out)
     print(format_report(report))
     print(f"\nRasa's reports are in {args.out}/ (intent_report.json, intent_errors.json).")
     return 0
+
+
+def evaluate(model: Path, data: Path, out_dir: Path) -> NluReport:
+    """Rasa's own report files, plus our score from what a served model really answers."""
+    rasa_env.run_nlu_test(model, data, out_dir)
+    examples = labelled_examples(data)
+    url = f"http://127.0.0.1:{_free_port()}"
+    server = rasa_env.start_server(model, url, log_file=out_dir / "rasa-server.log")
+
+    async def predict() -> list[tuple[str, str]]:
+        async with NluClient(url, timeout=30, retries=1) as client:
+            results = [await client.parse(text) for text, _ in examples]
+        if not all(r.available for r in results):
+            raise rasa_env.RasaError("the Rasa server stopped answering during the evaluation")
+        return [(intent, r.intent) for (_, intent), r in zip(examples, results, strict=True)]
+
+    try:
+        pairs = asyncio.run(predict())
+    finally:
+        server.stop()
+    return build_report(pairs, rasa_intent_report=out_dir / "intent_report.json")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

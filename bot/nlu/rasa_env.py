@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import subprocess
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import yaml
 
 from bot.config import PROJECT_ROOT
 
@@ -61,9 +63,20 @@ def fingerprint(config: Path = CONFIG_FILE, data_dir: Path = NLU_DATA_DIR) -> st
     digest = hashlib.sha256()
     for path in [config, RASA_LOCK, *training_files(data_dir)]:
         if path.exists():
-            digest.update(path.name.encode())
-            digest.update(path.read_bytes())
+            digest.update(_content_key(path))
     return digest.hexdigest()[:12]
+
+
+def _content_key(path: Path) -> bytes:
+    """YAML by meaning, so that editing a comment or a file name does not retrain."""
+    if path.suffix in {".yml", ".yaml"}:
+        try:
+            return json.dumps(
+                yaml.safe_load(path.read_text(encoding="utf-8")), sort_keys=True
+            ).encode()
+        except yaml.YAMLError:
+            pass  # Rasa will report the broken file itself
+    return path.read_bytes()
 
 
 def model_path(models_dir: Path, config: Path = CONFIG_FILE, data_dir: Path = NLU_DATA_DIR) -> Path:
