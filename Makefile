@@ -12,12 +12,12 @@ LOOKUP    := nlu/data/lookup_gemeente.yml
 PIP_QUIET := --quiet --disable-pip-version-check
 
 .PHONY: help run test lint types pytest setup app-env nlu-env nlu-data model db bench bench-nlu \
-        bench-engine nlu-eval nlu-compare clean
+        bench-engine bench-telegram nlu-eval nlu-compare clean
 
 help:
 	@echo "make run    — set everything up, start Rasa, then Telegram (token set) or the terminal chat"
 	@echo "make test   — set everything up, then ruff, mypy and pytest (trains the NLU model once)"
-	@echo "make bench  — benchmarks (engine turn time, NLU latency/throughput)"
+	@echo "make bench  — benchmarks (engine turn time, NLU latency/throughput, whole bot under load)"
 	@echo "make nlu-eval / nlu-compare — held-out NLU figures / compare pipeline configs"
 
 # --- environments ------------------------------------------------------------------------
@@ -83,13 +83,16 @@ pytest: setup
 	$(VENV)/bin/pytest
 
 # --- benchmarks --------------------------------------------------------------------------
-bench: bench-engine bench-nlu
+bench: bench-engine bench-nlu bench-telegram
 
 bench-engine: app-env
 	@$(PY) scripts/bench_engine.py
 
 bench-nlu: model
 	@$(PY) scripts/bench_nlu.py
+
+bench-telegram: model
+	@$(PY) scripts/bench_telegram.py
 
 clean:
 	rm -rf $(VENV) $(NLU_VENV) models reports .mypy_cache .ruff_cache .pytest_cache
