@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import signal
 import sys
@@ -71,9 +70,8 @@ async def _serve(args: argparse.Namespace) -> None:
         raise StartupError(f"{exc}\nFix the flows (careerbot flows check) and try again.") from exc
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+    for sig in (signal.SIGINT, signal.SIGTERM):  # POSIX only, like the rest of the set-up
+        loop.add_signal_handler(sig, stop.set)
     try:
         try:
             if args.webhook:
