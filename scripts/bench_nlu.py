@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config import get_settings  # noqa: E402
 from bot.nlu import rasa_env  # noqa: E402
+from scripts.benchstats import percentile  # noqa: E402
 
 MESSAGES = [
     "ik heb een nulurencontract in Zaandam",
@@ -35,11 +36,6 @@ RUNS = 5
 SEQUENTIAL = 80
 CONCURRENT_REQUESTS = 400
 CONCURRENCY = 16
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def sequential(client: httpx.AsyncClient, method: str, path: str) -> list[float]:

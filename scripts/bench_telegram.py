@@ -42,6 +42,7 @@ from bot.channels.telegram.pacing import ChatPacer  # noqa: E402
 from bot.channels.telegram.wiring import build_telegram_bot  # noqa: E402
 from bot.config import get_settings  # noqa: E402
 from bot.nlu import rasa_env  # noqa: E402
+from scripts.benchstats import percentile  # noqa: E402
 from tests.fake_telegram import FakeTelegram  # noqa: E402
 
 # What people type, in the order a participant might (start, explain, answer, ask).
@@ -58,11 +59,6 @@ SCRIPT = [
     "/stop",
 ]
 PARSE_TEXTS = SCRIPT[1:]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 @dataclass

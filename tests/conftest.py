@@ -4,7 +4,6 @@ the training data is unchanged) and the local PostgreSQL server."""
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,16 +11,11 @@ import pytest
 
 from bot.config import PROJECT_ROOT
 from bot.nlu import rasa_env
+from bot.nlu.rasa_env import free_port
 
 POSTGRES_URL = os.environ.get(
     "CAREERBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

@@ -12,11 +12,11 @@ from sqlmodel import Session, select
 
 from bot.engine.messages import Inbound
 from bot.nlu.client import IntentScore, NluClient
+from bot.nlu.rasa_env import free_port
 from storage.cases import list_case_events
 from storage.coaches import add_coach
 from storage.database import create_db_engine, session_scope
 from storage.models import Case, Conversation, MessageLog, Participant, Union
-from tests.conftest import free_port
 from tests.conversation_helpers import DEFAULT_RULES, Chat, FakeNlu, make_service
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 
 from bot.nlu.client import NluClient
+from bot.nlu.rasa_env import free_port
 from storage.coaches import add_coach
 from storage.database import create_db_engine, session_scope
 from storage.models import Union
-from tests.conftest import free_port
 from tests.conversation_helpers import Chat, make_service
 
 pytestmark = pytest.mark.rasa

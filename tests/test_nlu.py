@@ -7,8 +7,8 @@ import time
 import pytest
 
 from bot.nlu.client import NLU_UNAVAILABLE, NluClient
+from bot.nlu.rasa_env import free_port
 from bot.nlu.report import score
-from tests.conftest import free_port
 
 
 @pytest.mark.rasa

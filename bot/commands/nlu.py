@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -173,7 +172,7 @@ def evaluate(model: Path, data: Path, out_dir: Path) -> NluReport:
     """Rasa's own report files, plus our score from what a served model really answers."""
     rasa_env.run_nlu_test(model, data, out_dir)
     examples = labelled_examples(data)
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{rasa_env.free_port()}"
     server = rasa_env.start_server(model, url, log_file=out_dir / "rasa-server.log")
 
     async def predict() -> list[tuple[str, str]]:
@@ -188,9 +187,3 @@ def evaluate(model: Path, data: Path, out_dir: Path) -> NluReport:
     finally:
         server.stop()
     return build_report(pairs, rasa_intent_report=out_dir / "intent_report.json")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

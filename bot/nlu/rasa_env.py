@@ -11,6 +11,7 @@ import fcntl
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import time
 from collections.abc import Sequence
@@ -156,6 +157,13 @@ def server_ready(url: str, timeout: float = 2.0) -> bool:
         return response.status_code == 200 and bool(response.json().get("model_file"))
     except (httpx.HTTPError, ValueError):
         return False
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (for throwaway servers)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _host_port(url: str) -> tuple[str, int]:
