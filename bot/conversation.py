@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy import Engine
@@ -29,6 +29,7 @@ from bot.engine.messages import Inbound, Reply
 from bot.engine.render import render
 from bot.engine.state import ConversationState
 from bot.flows.flowset import FlowSet
+from bot.flows.registry import FlowSource
 from bot.gemeenten import resolve_region
 from bot.handoff import CaseView, CoachView, HandoffNotifier
 from bot.nlu.client import NluParser, NluResult
@@ -47,13 +48,6 @@ from storage.participants import update_participant
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 _T = TypeVar("_T")
-
-
-class FlowSource(Protocol):
-    """Where the current flows come from (a `FlowRegistry` that reloads on change)."""
-
-    @property
-    def current(self) -> FlowSet: ...
 
 
 @dataclass
@@ -233,7 +227,13 @@ class ConversationService:
             topic=effect.topic,
             language=effect.language,
             summary=[
-                {"slot": line.slot, "label": line.label, "value": line.value}
+                {
+                    "slot": line.slot,
+                    "label": line.label,
+                    "value": line.value,
+                    "raw": line.raw,
+                    "role": line.role or "",
+                }
                 for line in effect.summary
             ],
         )

@@ -168,6 +168,32 @@ def resolve_gemeente(text: str) -> GemeenteMatch:
     return GemeenteMatch(None, tuple(suggestions[:3]))
 
 
+_WORD = re.compile(r"[\w'’-]+")
+_MAX_WORDS = 4  # "Hof van Twente", "Land van Cuijk", "Bergen op Zoom"
+
+
+def find_gemeenten(text: str) -> list[tuple[Municipality, int, int]]:
+    """Municipalities named in a sentence (exact names only, longest first), with start and end.
+
+    "ik heb een nulurencontract in Zaandam" → Zaanstad at the position of "Zaandam".
+    """
+    words = [(m.start(), m.end(), normalise(m.group())) for m in _WORD.finditer(text)]
+    table = _table()
+    found: list[tuple[Municipality, int, int]] = []
+    i = 0
+    while i < len(words):
+        for size in range(min(_MAX_WORDS, len(words) - i), 0, -1):
+            key = " ".join(w[2] for w in words[i : i + size] if w[2])
+            match = table.by_key.get(key)
+            if match and len(match) == 1:
+                found.append((match[0], words[i][0], words[i + size - 1][1]))
+                i += size
+                break
+        else:
+            i += 1
+    return found
+
+
 def resolve_region(text: str) -> Region | None:
     """A region by CBS code ("AM18", "am 18") or name ("Groot Amsterdam", old spellings)."""
     key = normalise(text).replace("am ", "am")

@@ -40,10 +40,12 @@ def intake_step(slot: str) -> str:
         (at("intake", "ask_email"), Inbound(text="a@b.nl"), False),
         (at("intake", intake_step("gemeente")), Inbound(text="Den Haag"), False),
         (at("intake", intake_step("gemeente")), Inbound(text="ik woon in tiel"), False),
-        (at("intake", intake_step("gemeente")), Inbound(text="Amsterdm"), True),
+        (at("intake", intake_step("gemeente")), Inbound(text="Amsterdm"), False),  # a typo
+        (at("intake", intake_step("gemeente")), Inbound(text="hallo"), True),
         (at("intake", intake_step("first_name")), Inbound(text="Anna"), True),  # free text
         (at("intake", intake_step("contract_type")), Inbound(text="vast"), False),
-        (at("intake", "confirm"), Inbound(text="wijzig telefoonnummer"), False),
+        (at("intake", "confirm"), Inbound(text="ja"), False),
+        (at("intake", "confirm"), Inbound(text="nee, ik woon in Utrecht"), True),
         (at("intake", "confirm"), Inbound(text="stop"), False),
     ],
 )
@@ -165,10 +167,10 @@ def test_out_of_scope_never_replaces_a_pending_question():
     state = at("intake", "ask_phone")
     result = turn(FLOWS, state, Inbound(text="12345"), NluResult("out_of_scope", 0.99), channel="t")
     assert result.state.stack == state.stack
-    assert "geen geldig telefoonnummer" in result.replies[0].text
+    assert "te kort" in result.replies[0].text  # digits are an answer, never an intent
 
 
-def test_a_failed_answer_can_switch_to_another_topic():
+def test_another_topic_in_the_intake_is_answered_not_switched_to():
     state = at("intake", "ask_phone")
     result = turn(
         FLOWS,
@@ -177,7 +179,9 @@ def test_a_failed_answer_can_switch_to_another_topic():
         NluResult("training_question", 0.95),
         channel="t",
     )
-    assert result.state.active_flow == "training_question"
+    assert result.state.stack == state.stack
+    assert "scholingsbudget" in result.replies[0].text
+    assert "telefoonnummer" in result.replies[-1].text
 
 
 def test_a_typo_with_suggestions_is_not_a_topic_switch():
@@ -190,16 +194,25 @@ def test_a_typo_with_suggestions_is_not_a_topic_switch():
 
 
 @pytest.mark.parametrize(
-    ("step", "text"),
-    [("ask_email", "sanne@@example"), ("ask_phone", "06 1234"), ("ask_phone", "12345")],
+    ("step", "text", "told"),
+    [
+        ("ask_email", "sanne@@example", "Typ het zo: naam@voorbeeld.nl"),
+        ("ask_email", "sanne@example", "Na de @ mist"),
+        ("ask_email", "sanne.example.nl", "altijd een @"),
+        ("ask_phone", "06 1234", "te kort"),
+        ("ask_phone", "12345", "te kort"),
+        ("ask_phone", "06 1234 5678 9", "te veel cijfers"),
+    ],
 )
-def test_a_malformed_answer_is_not_a_topic_switch(step, text):
+def test_a_malformed_answer_gets_a_specific_correction_not_a_topic_switch(step, text, told):
     state = at("intake", step)
     result = turn(
         FLOWS, state, Inbound(text=text), NluResult("training_question", 0.95), channel="t"
     )
     assert result.state.stack == state.stack
-    assert "geen geldig" in result.replies[0].text
+    assert told in result.replies[0].text
+    assert "voorbeeld" in result.replies[0].text  # with an example
+    assert result.replies[-1].text.startswith("Op welk")  # and the question again
 
 
 def test_a_question_about_the_question_is_still_answered():

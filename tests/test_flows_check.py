@@ -153,7 +153,7 @@ def test_duplicate_definitions_across_files(flows_copy):
     write(flows_copy, "dup.yml", "texts:\n  yes: {nl: Jawel, en: Yep}\n")
     [error] = messages(flows_copy)
     assert "texts.yes is already defined" in error
-    assert "dup.yml" in error and "system.yml" in error
+    assert "dup.yml" in error and "texts.yml" in error
 
 
 def test_graph_prints_mermaid(capsys):

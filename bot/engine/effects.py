@@ -21,7 +21,9 @@ class ConsentWithdrawn:
 class SummaryLine:
     slot: str
     label: str  # in Dutch: coaches read Dutch
-    value: str
+    value: str  # as a person reads it (option labels, region names)
+    raw: str = ""  # as stored (option values such as "phone"): what code may rely on
+    role: str | None = None  # "first_name", "contact_method", ... (settings.roles in the flows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,8 @@ class HandoffRequested:
     region_code: str | None
     language: Language
     summary: tuple[SummaryLine, ...]
+    first_name: str | None = None
+    contact_method: str | None = None  # the option value: phone, email, telegram
 
 
 Effect = ConsentGiven | ConsentWithdrawn | HandoffRequested

@@ -1,169 +1,40 @@
-"""Guess whether a message is English or Dutch from common words (no model needed).
+"""Which language a participant writes: Dutch or English, from lingua's packaged models.
 
-Only messages with a clear signal switch the language; names and place names never do.
+Only a clear signal switches: a first message of two or more words, or later a message of at
+least three words that is clearly the other language. Mixed messages ("I work in de zorg"),
+names and place names keep the current language.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+
+from lingua import Language as LinguaLanguage
+from lingua import LanguageDetector, LanguageDetectorBuilder
 
 from bot.flows.models import Language
 
-_ENGLISH = frozenset(
-    [
-        "i",
-        "i'm",
-        "im",
-        "my",
-        "me",
-        "you",
-        "your",
-        "the",
-        "a",
-        "an",
-        "is",
-        "are",
-        "am",
-        "was",
-        "have",
-        "has",
-        "had",
-        "do",
-        "does",
-        "don't",
-        "can",
-        "can't",
-        "what",
-        "how",
-        "when",
-        "where",
-        "why",
-        "who",
-        "want",
-        "need",
-        "would",
-        "could",
-        "should",
-        "will",
-        "please",
-        "hello",
-        "hi",
-        "thanks",
-        "thank",
-        "job",
-        "work",
-        "lost",
-        "fired",
-        "laid",
-        "off",
-        "contract",
-        "training",
-        "course",
-        "help",
-        "talk",
-        "speak",
-        "person",
-        "about",
-        "it",
-        "this",
-        "that",
-        "with",
-        "for",
-        "of",
-        "and",
-        "to",
-        "not",
-        "no",
-        "yes",
-        "free",
-        "cost",
-        "costs",
-        "money",
-        "career",
-    ]
-)
-_DUTCH = frozenset(
-    [
-        "ik",
-        "mijn",
-        "mn",
-        "me",
-        "je",
-        "jij",
-        "jouw",
-        "het",
-        "een",
-        "de",
-        "is",
-        "ben",
-        "zijn",
-        "was",
-        "heb",
-        "hebt",
-        "heeft",
-        "wat",
-        "hoe",
-        "wanneer",
-        "waar",
-        "waarom",
-        "wie",
-        "wil",
-        "wel",
-        "niet",
-        "nie",
-        "geen",
-        "kan",
-        "kun",
-        "kunt",
-        "moet",
-        "graag",
-        "hallo",
-        "hoi",
-        "dank",
-        "bedankt",
-        "werk",
-        "baan",
-        "ontslag",
-        "contract",
-        "opleiding",
-        "cursus",
-        "hulp",
-        "praten",
-        "mens",
-        "over",
-        "dit",
-        "dat",
-        "met",
-        "voor",
-        "van",
-        "en",
-        "naar",
-        "ook",
-        "nog",
-        "maar",
-        "als",
-        "ja",
-        "nee",
-        "gratis",
-        "kosten",
-        "loopbaan",
-        "word",
-        "wordt",
-        "verlengd",
-    ]
-)
-_WORD = re.compile(r"[a-zà-ÿ']+")
+_WORD = re.compile(r"[^\W\d_]{2,}")
+_CODES: dict[LinguaLanguage, Language] = {LinguaLanguage.DUTCH: "nl", LinguaLanguage.ENGLISH: "en"}
+FIRST_MESSAGE_CONFIDENCE = 0.6  # nothing to keep yet: the likelier language wins
+SWITCH_CONFIDENCE = 0.8  # switching away from the language in use needs more
 
 
-def detect_language(text: str) -> Language | None:
-    """'en' or 'nl' when the message clearly is; None when it is too short or mixed."""
-    words = _WORD.findall(text.lower())
-    if len(words) < 2:
+@lru_cache(maxsize=1)
+def detector() -> LanguageDetector:
+    """Built once per process; call at start-up so the first turn does not pay for loading."""
+    return LanguageDetectorBuilder.from_languages(*_CODES).with_preloaded_language_models().build()
+
+
+def detect_language(text: str, *, first: bool = False) -> Language | None:
+    """'nl' or 'en' when the message clearly is; None when too short, mixed or unclear."""
+    words = _WORD.findall(text)
+    if len(words) < (2 if first else 3):
         return None
-    english = sum(w in _ENGLISH and w not in _DUTCH for w in words)
-    dutch = sum(w in _DUTCH and w not in _ENGLISH for w in words)
-    if english >= 2 and english > 2 * dutch:
-        return "en"
-    if dutch >= 2 and dutch > 2 * english:
-        return "nl"
-    return None
+    values = detector().compute_language_confidence_values(" ".join(words))
+    if not values:
+        return None
+    best = values[0]
+    needed = FIRST_MESSAGE_CONFIDENCE if first else SWITCH_CONFIDENCE
+    return _CODES.get(best.language) if best.value >= needed else None

@@ -10,11 +10,10 @@ import re
 from collections.abc import Mapping
 
 from bot.engine.state import JsonScalar
+from bot.flows.catalogue import PLACEHOLDER
 from bot.flows.flowset import FlowSet
 from bot.flows.models import Language, SlotDef, SlotType, Text, TextRef
 from bot.gemeenten import resolve_region
-
-PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 
 
 def display_value(flows: FlowSet, slot: SlotDef, value: JsonScalar, language: Language) -> str:
@@ -30,6 +29,12 @@ def display_value(flows: FlowSet, slot: SlotDef, value: JsonScalar, language: La
         region = resolve_region(value)
         return region.name if region else value
     return str(value)
+
+
+def both_languages(flows: FlowSet, ref: TextRef) -> str:
+    """Dutch, then English: for messages sent before a person's language is known."""
+    text = flows.text(ref)
+    return text.nl if not text.en or text.en == text.nl else f"{text.nl}\n\n{text.en}"
 
 
 def render(

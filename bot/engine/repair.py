@@ -1,10 +1,11 @@
-"""Recognising repair requests without the NLU: cancel phrases and summary corrections."""
+"""Recognising repair without the NLU: cancel phrases, corrections, questions, negations."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 
+from bot.engine.words import word_set
 from bot.flows.flowset import FlowSet
 
 DEFAULT_CANCEL = (
@@ -28,57 +29,50 @@ _CORRECTION_WORDS = re.compile(
 )
 
 
-_QUESTION_START = frozenset(
-    [
-        "wat",
-        "wie",
-        "waar",
-        "waarom",
-        "wanneer",
-        "hoe",
-        "hoeveel",
-        "welke",
-        "welk",
-        "kan",
-        "kun",
-        "kunt",
-        "mag",
-        "moet",
-        "is",
-        "zijn",
-        "ben",
-        "heb",
-        "hebben",
-        "krijg",
-        "wordt",
-        "what",
-        "who",
-        "where",
-        "why",
-        "when",
-        "how",
-        "which",
-        "can",
-        "could",
-        "may",
-        "must",
-        "is",
-        "are",
-        "am",
-        "do",
-        "does",
-        "did",
-        "will",
-        "would",
-        "should",
-    ]
+_QUESTION_WORDS = word_set(
+    "wat wie waar waarom wanneer hoe hoeveel welke welk wat's "
+    "what who where why when how which whats what's"
+)
+# A verb first is a question only with a subject after it: "kan ik", "is het", "do you".
+_QUESTION_VERBS = word_set(
+    "kan kun kunt kunnen mag mogen moet moeten is zijn ben heb hebben hebt heeft krijg krijgen "
+    "wordt worden zou zouden gaat gaan klopt "
+    "can could may must is are am do does did will would should have has"
+)
+_SUBJECTS = word_set(
+    "je jij u ik er het dit dat we wij jullie ze zij mijn mn die "
+    "you i it there this that we they my he she"
 )
 
 
+_CORRECTION_CUE = re.compile(
+    r"\b(eigenlijk|toch|wacht|oeps|oops|sorry|bedoel\w*|verkeerd|fout|vergist|"
+    r"klopt niet|niet goed|moet zijn|is niet|niet in|maar|wijzig\w*|verander\w*|aanpass\w*|"
+    r"actually|wait|meant|mean|instead|wrong|mistake|not in|change|correct\w*|rather)\b"
+)
+_NEGATION = re.compile(r"\b(niet|geen|not|no)\s+(?:\w+\s+)?$")
+
+
 def looks_like_question(text: str) -> bool:
-    """ "wat kost het", "ben je een bot?" — not "ik ben Fatima"."""
+    """ "wat kost het", "ben je een bot?", "kan ik ..." — not "ik ben Fatima"."""
     words = fold(text).split()
-    return "?" in text or (bool(words) and words[0] in _QUESTION_START)
+    if "?" in text:
+        return True
+    if not words:
+        return False
+    if words[0] in _QUESTION_WORDS:
+        return True
+    return words[0] in _QUESTION_VERBS and len(words) > 1 and words[1] in _SUBJECTS
+
+
+def has_correction_cue(text: str) -> bool:
+    """ "oh wacht", "eigenlijk", "niet X maar Y", "I meant": the message changes something."""
+    return bool(_CORRECTION_CUE.search(fold(text)))
+
+
+def is_negated(text: str, start: int) -> bool:
+    """Whether the value at `start` is said not to be it: "niet in Amsterdam", "not Sam"."""
+    return bool(_NEGATION.search(text[:start].lower()))
 
 
 def fold(text: str) -> str:
@@ -99,11 +93,13 @@ def contains_keyword(text: str, keywords: Iterable[str]) -> bool:
     return any(f" {fold(k)} " in padded for k in keywords if fold(k))
 
 
-def correction_target(text: str, flows: FlowSet, candidates: Iterable[str]) -> str | None:
+def correction_target(
+    text: str, flows: FlowSet, candidates: Iterable[str], *, bare: bool = True
+) -> str | None:
     """Which slot "wijzig telefoonnummer" / "mijn e-mail klopt niet" refers to, if any.
 
-    A bare field name ("telefoonnummer") also counts, so that typing it after
-    "what would you like to change?" works.
+    With `bare`, a field name alone ("telefoonnummer", "mijn woonplaats") also counts, so
+    that typing it after "what would you like to change?" works.
     """
     folded = fold(text)
     named: list[str] = []
@@ -117,7 +113,14 @@ def correction_target(text: str, flows: FlowSet, candidates: Iterable[str]) -> s
     if len(named) != 1:
         return None
     slot = flows.slots[named[0]]
-    bare = {fold(w) for w in (*slot.aliases, slot.label.nl if slot.label else "") if w}
-    if _CORRECTION_WORDS.search(folded) or folded in bare:
+    if _CORRECTION_WORDS.search(folded):
+        return named[0]
+    names = (
+        {fold(w) for w in (*slot.aliases, slot.label.nl, slot.label.en or "") if w}
+        if slot.label
+        else {fold(w) for w in slot.aliases}
+    )
+    stripped = re.sub(r"^(mijn|mn|m n|my|de|het|the)\s+", "", folded)
+    if bare and stripped in names:
         return named[0]
     return None

@@ -1,16 +1,27 @@
-"""Turn what a participant typed (or pressed) into a typed slot value, or say why not."""
+"""Turn what a participant typed (or pressed) into a typed slot value, or say why not.
+
+A failed parse says why (`reason`), so the participant hears "that number is too short"
+instead of "I did not understand", and whether the text was recognisably meant as an answer
+(`attempted`): then it is never read as a change of topic. Phone numbers are checked with
+`phonenumbers` (Dutch and international), e-mail addresses with `email-validator`.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from phonenumbers import NumberParseException, ValidationResult
 from rapidfuzz import fuzz, process
 
+from bot.engine.words import word_set
 from bot.flows.models import SlotDef, SlotType
-from bot.gemeenten import is_valid_postcode, normalise_postcode, resolve_gemeente
+from bot.gemeenten import is_valid_postcode, normalise, normalise_postcode, resolve_gemeente
 from bot.nlu.client import NluResult
 
 JsonScalar = str | int | float | bool | None
@@ -18,10 +29,12 @@ JsonScalar = str | int | float | bool | None
 
 @dataclass(frozen=True, slots=True)
 class Parsed:
-    """`ok` with `value` (and maybe `extra` slots), or not ok with `suggestions` to offer.
+    """`ok` with `value` (and maybe `extra` slots), or not ok with a `reason` and `suggestions`.
 
     `attempted`: not valid, but recognisably meant as an answer ("a@@b.nl" for an e-mail,
-    "12345" for a phone number, "Amsterdm"), so it must not be read as a change of topic.
+    "06-1234" for a phone number, "Amsterdm"), so it must not be read as a change of topic.
+    `exact`: the text is exactly an option, a keyword or a yes/no word (no NLU needed).
+    `doubtful`: valid but implausible for this question ("ja" as a name): check it back.
     """
 
     ok: bool
@@ -29,56 +42,75 @@ class Parsed:
     extra: dict[str, JsonScalar] = field(default_factory=dict)
     suggestions: tuple[str, ...] = ()
     attempted: bool = False
+    reason: str | None = None
+    exact: bool = False
+    doubtful: bool = False
 
 
 INVALID = Parsed(ok=False)
-ATTEMPT = Parsed(ok=False, attempted=True)
 # Fuzzy matching over ~470 names is the costliest part of a turn; answers repeat a lot.
 _resolve_gemeente = lru_cache(maxsize=4096)(resolve_gemeente)
 
-YES_WORDS = frozenset(
-    [
-        "ja",
-        "jawel",
-        "jazeker",
-        "jup",
-        "jep",
-        "yes",
-        "yep",
-        "yeah",
-        "yup",
-        "y",
-        "j",
-        "ok",
-        "oke",
-        "oké",
-        "okay",
-        "prima",
-        "goed",
-        "klopt",
-        "akkoord",
-        "sure",
-        "correct",
-        "zeker",
-        "graag",
-        "natuurlijk",
-        "tuurlijk",
-        "idd",
-        "inderdaad",
-    ]
+YES_WORDS = word_set(
+    "ja jawel jazeker jup jep yes yep yeah yup y j ok oke oké okay okido prima goed klopt "
+    "akkoord sure correct zeker graag natuurlijk tuurlijk idd inderdaad absoluut precies "
+    "yess jaa jaaa yas"
 )
-NO_WORDS = frozenset(["nee", "neen", "nope", "no", "n", "nah", "niet", "liever", "nooit", "neeh"])
+NO_WORDS = word_set("nee neen nope no n nah niet liever nooit neeh nee hoor neuh nein")
+# Said in passing; as an answer to "what is your name?" they are not a name.
+CHATTER_WORDS = word_set(
+    "hoi hallo hai hey hi hello hoy dag goedemorgen goedemiddag goedenavond morgen yo "
+    "bedankt dank dankje dankjewel thanks thank thx merci top super doei bye ciao later "
+    "sorry huh wat what ok oke okay"
+)
 _NAME_INTRO = re.compile(
-    r"^(?:hoi|hallo|hi|hey|hello)?[,! ]*(?:ik ben|ik heet|mijn naam is|mn naam is|my name is|"
-    r"i am|i'm|im|naam:|name:|dit is|this is)?\s*",
+    r"^(?:(?:hoi|hallo|hi|hey|hello)[,! ]+)?(?:ik ben|ik heet|mijn naam is|mn naam is|"
+    r"m'n naam is|my name is|my name's|i am|i'm|im|naam:|naam is|name:|dit is|this is|met)\s+",
     re.IGNORECASE,
 )
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$")
+# A name ends where the sentence goes on: "Fatima uit Zaandam", "Sam en ik woon in Tiel".
+_NAME_END = word_set(
+    "en uit van from and but maar ik i woon live werk work ben am wil want heb have die dus so ,"
+)
 _GEMEENTE_INTRO = re.compile(
     r"^(?:ik woon in|ik woon|ik kom uit|woon in|i live in|i live|in|gemeente|de gemeente|"
-    r"municipality|from)\s+",
+    r"municipality|from|uit)\s+",
     re.IGNORECASE,
 )
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("januari", "january", "jan"),
+            ("februari", "february", "feb"),
+            ("maart", "march", "mrt", "mar"),
+            ("april", "apr"),
+            ("mei", "may"),
+            ("juni", "june", "jun"),
+            ("juli", "july", "jul"),
+            ("augustus", "august", "aug"),
+            ("september", "sept", "sep"),
+            ("oktober", "october", "okt", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+
+
+def clean_text(text: str) -> str:
+    """Drop control and invisible formatting characters (NUL, zero-width, bidi overrides).
+
+    They cannot be typed on purpose, break storage (PostgreSQL refuses NUL) and can make a
+    name display differently from what it is.
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Co")
+    )
 
 
 def parse_value(
@@ -96,26 +128,20 @@ def parse_value(
         case SlotType.TEXT:
             return _text(slot, raw)
         case SlotType.NUMBER:
-            return _number(slot, raw) or _digits_attempt(raw, 1)
+            return _number(slot, raw)
         case SlotType.DATE:
-            return _date(raw) or _digits_attempt(raw, 1)
+            return _date(raw)
         case SlotType.PHONE:
-            return _phone(raw) or _digits_attempt(raw, 5)
+            return _phone(raw)
         case SlotType.EMAIL:
-            return _email(raw) or (ATTEMPT if "@" in raw else INVALID)
+            return _email(raw)
         case SlotType.GEMEENTE:
             return _gemeente(slot, raw, entity)
         case SlotType.POSTCODE:
-            if is_valid_postcode(raw):
-                return Parsed(True, normalise_postcode(raw))
-            return _digits_attempt(raw, 3)
+            return _postcode(raw)
         case SlotType.REGION:
             return INVALID  # filled from a gemeente slot, never typed
     return INVALID
-
-
-def _digits_attempt(raw: str, minimum: int) -> Parsed:
-    return ATTEMPT if sum(ch.isdigit() for ch in raw) >= minimum else INVALID
 
 
 def is_strongly_typed(slot: SlotDef) -> bool:
@@ -123,8 +149,12 @@ def is_strongly_typed(slot: SlotDef) -> bool:
     return slot.type not in (SlotType.TEXT,)
 
 
+def _digits(raw: str) -> int:
+    return sum(ch.isdigit() for ch in raw)
+
+
 def _fold(text: str) -> str:
-    return re.sub(r"[^\w@+ ]", " ", text.lower()).strip()
+    return " ".join(re.sub(r"[^\w@+]", " ", text.lower()).split())
 
 
 def _choice(slot: SlotDef, raw: str, entity: str | None) -> Parsed:
@@ -137,10 +167,10 @@ def _choice(slot: SlotDef, raw: str, entity: str | None) -> Parsed:
             if word:
                 candidates[_fold(word)] = option.value
     if folded in candidates:
-        return Parsed(True, candidates[folded])
+        return Parsed(True, candidates[folded], exact=True)
     if entity is not None:
         by_value = {o.value: o.value for o in slot.options}
-        if (value := by_value.get(_fold(entity).replace(" ", "_"))) is not None:
+        if (value := by_value.get(_fold(entity).replace(" ", "_").replace("-", "_"))) is not None:
             return Parsed(True, value)
     words = set(folded.split())
     hits = {
@@ -157,11 +187,13 @@ def _choice(slot: SlotDef, raw: str, entity: str | None) -> Parsed:
 
 
 def _yes_no(raw: str, nlu: NluResult | None) -> Parsed:
-    words = _fold(raw).split()
+    folded = _fold(raw)
+    words = folded.split()
+    exact = len(words) <= 2 and all(w in YES_WORDS or w in NO_WORDS for w in words)
     if words and (words[0] in YES_WORDS or raw.lower() in {"v:yes", "yes"}):
-        return Parsed(True, True)
+        return Parsed(True, True, exact=exact)
     if words and words[0] in NO_WORDS:
-        return Parsed(True, False)
+        return Parsed(True, False, exact=exact)
     if nlu is not None and nlu.available and nlu.confidence >= 0.6:
         if nlu.intent == "affirm":
             return Parsed(True, True)
@@ -170,72 +202,158 @@ def _yes_no(raw: str, nlu: NluResult | None) -> Parsed:
     return INVALID
 
 
+def parse_name(raw: str) -> str | None:
+    """ "ik ben fatima", "Fatima uit Zaandam" → "Fatima"; None when it is not a name."""
+    value = _NAME_INTRO.sub("", " ".join(raw.split())).strip(" .,!?;:")
+    parts: list[str] = []
+    for token in re.split(r"(\s+|,)", value):
+        word = token.strip()
+        if not word:
+            continue
+        if word.lower() in _NAME_END or word == ",":
+            break
+        parts.append(word.strip(".!?;:"))
+    if not parts or len(parts) > 3:
+        return None
+    name = " ".join(parts)
+    if any(ch.isdigit() or ch in "@/\\#<>{}[]=_*" for ch in name):
+        return None
+    return " ".join(
+        "-".join(piece[:1].upper() + piece[1:] for piece in part.split("-")) for part in parts
+    )
+
+
 def _text(slot: SlotDef, raw: str) -> Parsed:
     value = " ".join(raw.split())
     if slot.format == "name":
-        value = _NAME_INTRO.sub("", value).strip(" .,!")
-        if not value or any(ch.isdigit() for ch in value) or len(value.split()) > 4:
-            return INVALID
-        value = " ".join(part[:1].upper() + part[1:] for part in value.split())
+        name = parse_name(value)
+        if name is None:
+            return Parsed(False, reason="name")
+        value = name
     if not slot.min_length <= len(value) <= slot.max_length:
-        return INVALID
-    return Parsed(True, value)
+        return Parsed(False, reason="too_long" if len(value) > slot.max_length else "too_short")
+    folded = _fold(value)
+    doubtful = (
+        len(folded.replace(" ", "")) <= 1
+        or folded in YES_WORDS
+        or folded in NO_WORDS
+        or folded in CHATTER_WORDS
+    )
+    return Parsed(True, value, doubtful=doubtful)
 
 
-def _number(slot: SlotDef, raw: str) -> Parsed | None:
+def _number(slot: SlotDef, raw: str) -> Parsed:
     cleaned = raw.replace("€", "").replace(" ", "")
     if re.fullmatch(r"-?\d{1,3}(?:\.\d{3})+(?:,\d+)?", cleaned):
         cleaned = cleaned.replace(".", "")  # Dutch thousands: 1.500 or 1.500,50
     cleaned = cleaned.replace(",", ".")
     if not re.fullmatch(r"-?\d+(?:\.\d+)?", cleaned):
-        return None
+        return Parsed(False, attempted=_digits(raw) >= 1, reason="format")
     number = float(cleaned)
     if (slot.min is not None and number < slot.min) or (slot.max is not None and number > slot.max):
-        return None
+        return Parsed(False, attempted=True, reason="range")
     return Parsed(True, int(number) if number.is_integer() else number)
 
 
-def _date(raw: str) -> Parsed | None:
-    match = re.fullmatch(r"(\d{1,2})[-/. ](\d{1,2})[-/. ](\d{4})", raw.strip()) or None
+def _date(raw: str) -> Parsed:
+    text = raw.strip().lower()
+    day = month = year = None
+    if m := re.fullmatch(r"(\d{1,2})[-/. ](\d{1,2})[-/. ](\d{4})", text):
+        day, month, year = (int(g) for g in m.groups())
+    elif m := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text):
+        year, month, day = (int(g) for g in m.groups())
+    elif m := re.fullmatch(r"(\d{1,2})\s+([a-z]+)\.?\s+(\d{4})", text):
+        month = _MONTHS.get(m.group(2))
+        day, year = int(m.group(1)), int(m.group(3))
+    if day is None or month is None or year is None:
+        return Parsed(False, attempted=_digits(raw) >= 1, reason="format")
     try:
-        if match:
-            day, month, year = (int(g) for g in match.groups())
-            return Parsed(True, date(year, month, day).isoformat())
-        iso = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", raw.strip())
-        if iso:
-            return Parsed(True, date(*(int(g) for g in iso.groups())).isoformat())
+        return Parsed(True, date(year, month, day).isoformat())
     except ValueError:
-        return None
-    return None
+        return Parsed(False, attempted=True, reason="impossible")
+
+
+_PHONE_REASONS = {
+    NumberParseException.TOO_SHORT_NSN: "too_short",
+    NumberParseException.TOO_SHORT_AFTER_IDD: "too_short",
+    NumberParseException.TOO_LONG: "too_long",
+    NumberParseException.INVALID_COUNTRY_CODE: "country",
+    NumberParseException.NOT_A_NUMBER: "invalid",
+}
+_LENGTH_REASONS = {
+    ValidationResult.TOO_SHORT: "too_short",
+    ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "too_short",
+    ValidationResult.TOO_LONG: "too_long",
+    ValidationResult.INVALID_LENGTH: "invalid",
+    ValidationResult.INVALID_COUNTRY_CODE: "country",
+}
 
 
 def normalise_phone(raw: str) -> str | None:
-    """Dutch numbers (06-12345678, 020 123 4567, +31 6 ...) and international E.164 → +CC..."""
-    compact = re.sub(r"[\s\-().]", "", raw)
-    if compact.startswith("00"):
-        compact = "+" + compact[2:]
-    if re.fullmatch(r"0[1-9]\d{8}", compact):
-        return "+31" + compact[1:]
-    if re.fullmatch(r"\+31[1-9]\d{8}", compact):
-        return compact
-    if compact.startswith("+31"):
-        return None  # a Dutch number with the wrong length
-    if re.fullmatch(r"\+[1-9]\d{7,14}", compact):
-        return compact
-    return None
+    """Dutch numbers (06-12345678, 020 123 4567, +31 6 ...) and international ones → E.164."""
+    parsed = _phone(raw)
+    return parsed.value if parsed.ok and isinstance(parsed.value, str) else None
 
 
-def _phone(raw: str) -> Parsed | None:
-    phone = normalise_phone(raw)
-    return Parsed(True, phone) if phone else None
+def _phone(raw: str) -> Parsed:
+    digits = _digits(raw)
+    if digits == 0:
+        return INVALID
+    # "mijn nummer is 06 12345678": find the number inside the sentence.
+    if re.search(r"[^\d\s\-+().]", raw):
+        for match in phonenumbers.PhoneNumberMatcher(raw, "NL"):
+            return Parsed(True, _e164(match.number))
+        candidate = re.search(r"[+\d][\d\s\-().]*\d", raw)
+        if candidate is None or _digits(candidate.group()) < 4:
+            return Parsed(False, attempted=digits >= 5, reason="invalid")
+        raw = candidate.group()
+    try:
+        number = phonenumbers.parse(raw, "NL")
+    except NumberParseException as exc:
+        return Parsed(False, attempted=True, reason=_PHONE_REASONS.get(exc.error_type, "invalid"))
+    if number.country_code == 31:  # Dutch numbers have 9 digits after the 0 / +31
+        length = len(phonenumbers.national_significant_number(number))
+        if length != 9:
+            return Parsed(False, attempted=True, reason="too_short" if length < 9 else "too_long")
+    possible = phonenumbers.is_possible_number_with_reason(number)
+    if possible != ValidationResult.IS_POSSIBLE:
+        return Parsed(False, attempted=True, reason=_LENGTH_REASONS.get(possible, "invalid"))
+    if not phonenumbers.is_valid_number(number):
+        return Parsed(False, attempted=True, reason="invalid")
+    return Parsed(True, _e164(number))
 
 
-def _email(raw: str) -> Parsed | None:
+def _e164(number: phonenumbers.PhoneNumber) -> str:
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_email(raw: str) -> str | None:
+    parsed = _email(raw)
+    return parsed.value if parsed.ok and isinstance(parsed.value, str) else None
+
+
+def _email(raw: str) -> Parsed:
     value = raw.strip().strip("<>").strip()
-    if not _EMAIL.fullmatch(value) or ".." in value:
-        return None
-    local, _, domain = value.partition("@")
-    return Parsed(True, f"{local}@{domain.lower()}")
+    if "@" not in value:
+        # "fatima.gmail.com" is an attempt at an address; "geen idee" is not.
+        looks = bool(re.fullmatch(r"\S+\.[a-z]{2,}", value.lower()))
+        return Parsed(False, attempted=looks, reason="no_at")
+    if " " in value:  # "mijn mail is a@b.nl": take the address out of the sentence
+        token = next((t for t in value.split() if "@" in t), value)
+        value = token.strip(".,;:!?()<>")
+    try:
+        result = validate_email(value, check_deliverability=False)
+    except EmailNotValidError:
+        local, _, domain = value.rpartition("@")
+        reason = "domain" if local and "@" not in local and "." not in domain else "invalid"
+        return Parsed(False, attempted=True, reason=reason)
+    return Parsed(True, result.normalized)
+
+
+def _postcode(raw: str) -> Parsed:
+    if is_valid_postcode(raw):
+        return Parsed(True, normalise_postcode(raw))
+    return Parsed(False, attempted=_digits(raw) >= 3, reason="format")
 
 
 def _gemeente(slot: SlotDef, raw: str, entity: str | None) -> Parsed:
@@ -250,4 +368,13 @@ def _gemeente(slot: SlotDef, raw: str, entity: str | None) -> Parsed:
                 extra[slot.region_slot] = match.municipality.region.code
             return Parsed(True, match.municipality.name, extra)
         suggestions = suggestions or match.suggestions
-    return Parsed(False, suggestions=suggestions, attempted=bool(suggestions))
+    # A near miss ("Amsterdm") is a typo of a town: an answer, never a change of topic.
+    # Loose suggestions ("hallo" ~ Almelo) are still offered, but do not make it one.
+    typed = normalise(_GEMEENTE_INTRO.sub("", raw.strip(" .!?")))
+    close = any(fuzz.ratio(typed, normalise(s)) >= 80 for s in suggestions)
+    return Parsed(
+        False,
+        suggestions=suggestions,
+        attempted=close,
+        reason="unknown" if suggestions else None,
+    )

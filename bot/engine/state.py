@@ -24,6 +24,16 @@ class Frame(BaseModel):
     called: bool = False
 
 
+class Doubt(BaseModel):
+    """An implausible answer waiting to be confirmed ("Is 'Ja' je naam?")."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    slot: str
+    value: JsonScalar
+    extra: dict[str, JsonScalar] = Field(default_factory=dict)
+
+
 class ConversationState(BaseModel):
     model_config = ConfigDict(extra="ignore", validate_assignment=False)
 
@@ -33,6 +43,10 @@ class ConversationState(BaseModel):
     consent: bool = False
     stack: list[Frame] = Field(default_factory=list)
     slots: dict[str, JsonScalar] = Field(default_factory=dict)
+    # Personal values said before consent was answered: used in the conversation, promoted to
+    # `slots` on consent, erased when consent is refused.
+    heard: dict[str, JsonScalar] = Field(default_factory=dict)
+    doubt: Doubt | None = None
     retries: int = 0  # invalid answers to the question that is pending
     misunderstood: int = 0  # messages in a row the bot did not understand
     deferred_flow: str | None = None  # what the first message asked for, started after welcome
@@ -42,3 +56,7 @@ class ConversationState(BaseModel):
     @property
     def active_flow(self) -> str | None:
         return self.stack[-1].flow if self.stack else None
+
+    def known(self) -> dict[str, JsonScalar]:
+        """Everything the participant said, consented or not (for the conversation only)."""
+        return {**self.heard, **self.slots} if self.heard else self.slots

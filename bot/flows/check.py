@@ -14,7 +14,11 @@ from pathlib import Path
 
 import yaml
 
-from bot.engine.render import PLACEHOLDER
+from bot.flows.catalogue import (
+    PLACEHOLDER,
+    RUNTIME_PLACEHOLDERS,
+    SLOT_DOUBT_PLACEHOLDERS,
+)
 from bot.flows.flowset import CompiledFlow, FlowSet
 from bot.flows.loader import LoadResult, Problem, SourceFile, display_name, load_flows
 from bot.flows.models import (
@@ -28,8 +32,6 @@ from bot.flows.models import (
     Text,
 )
 
-# Filled in by the engine/service rather than from slots or values.
-RUNTIME_PLACEHOLDERS = frozenset({"coach_name", "union"})
 # Intents the engine handles itself, so no flow needs to trigger on them.
 ENGINE_INTENTS = frozenset({"nlu_fallback", "affirm", "deny", "cancel"})
 _FORBIDDEN = re.compile(
@@ -148,7 +150,7 @@ def _texts_of(content: FlowFile) -> Iterator[tuple[tuple[str | int, ...], Text]]
     for i, item in enumerate(content.menu):
         yield ("menu", i, "label"), item.label
     for name, slot in content.slots.items():
-        for field in ("label", "ask", "invalid"):
+        for field in ("label", "ask", "invalid", "doubt"):
             value = getattr(slot, field)
             if isinstance(value, Text):
                 yield ("slots", name, field), value
@@ -175,16 +177,21 @@ def _texts_of(content: FlowFile) -> Iterator[tuple[tuple[str | int, ...], Text]]
 
 
 def _check_texts(fs: FlowSet, src: SourceFile) -> list[Problem]:
-    known = set(fs.slots) | set(fs.values) | RUNTIME_PLACEHOLDERS
+    known = set(fs.slots) | set(fs.values)
     problems = []
     for path, text in _texts_of(src.content):
+        runtime: frozenset[str] = frozenset()
+        if path[0] == "texts":
+            runtime = RUNTIME_PLACEHOLDERS.get(str(path[1]), frozenset())
+        elif path[0] == "slots" and path[-1] == "doubt":
+            runtime = SLOT_DOUBT_PLACEHOLDERS
         line = src.line(*path)
         where = ".".join(str(p) for p in path)
         if not text.en:
             problems.append(Problem(src.name, line, f"{where}: English translation (en) missing"))
         for language, body in (("nl", text.nl), ("en", text.en or "")):
             for name in PLACEHOLDER.findall(body):
-                if name not in known:
+                if name not in known and name not in runtime:
                     problems.append(
                         Problem(
                             src.name, line, f"{where}.{language}: unknown placeholder {{{name}}}"

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 
 from bot.flows.models import (
     END,
+    ActionName,
+    ActionStep,
+    CallStep,
     CollectStep,
     EngineSettings,
     Flow,
@@ -18,8 +21,25 @@ from bot.flows.models import (
 
 
 def step_id(step: Step, index: int) -> str:
-    """Steps without an explicit `id` are addressed by position."""
-    return step.id or f"step_{index}"
+    """A step's id: explicit, or derived.
+
+    Steps where a conversation can wait between two messages (a question, a call of a sub-flow)
+    get an id derived from what they do, so adding a line to a flow never moves a running
+    conversation onto another question. Other steps are passed through within one turn and
+    are addressed by position.
+    """
+    if step.id:
+        return step.id
+    if isinstance(step, CollectStep):
+        return step.collect
+    if isinstance(step, CallStep):
+        return f"call_{step.call}"
+    return f"step_{index}"
+
+
+def waits(step: Step) -> bool:
+    """True for the steps a conversation can be stored at."""
+    return isinstance(step, CollectStep | CallStep)
 
 
 @dataclass(frozen=True)
@@ -42,6 +62,13 @@ class CompiledFlow:
         """The step after `sid` in file order, or END."""
         index = self.index_by_id[sid] + 1
         return self.step_ids[index] if index < len(self.step_ids) else END
+
+    @property
+    def hands_off(self) -> bool:
+        """This flow ends at a coach (it has a handoff step)."""
+        return any(
+            isinstance(s, ActionStep) and s.action is ActionName.HANDOFF for s in self.flow.steps
+        )
 
     def collect_step_for(self, slot: str) -> str | None:
         for sid, step in zip(self.step_ids, self.flow.steps, strict=True):
@@ -101,12 +128,21 @@ class FlowSet:
             return ref
         return self.texts[ref]
 
-    def flow_for_intent(self, intent: str, confidence: float) -> CompiledFlow | None:
-        for cf in self.by_intent.get(intent, ()):
-            trigger = cf.flow.trigger
-            if trigger is not None and confidence >= trigger.min_confidence:
-                return cf
-        return None
+    def flow_for_intent(
+        self, intent: str, confidence: float, *, mid_question: bool = False
+    ) -> CompiledFlow | None:
+        """The flow an intent starts. In the middle of a question a digression that answers it
+        is preferred (a budget question gets the short answer, not a new topic); otherwise the
+        topic flow is."""
+        found = [
+            cf
+            for cf in self.by_intent.get(intent, ())
+            if cf.flow.trigger is not None and confidence >= cf.flow.trigger.min_confidence
+        ]
+        if not found:
+            return None
+        preferred = [cf for cf in found if cf.flow.digression == mid_question]
+        return (preferred or found)[0]
 
     def triggered_flows(self) -> list[CompiledFlow]:
         return [cf for cf in self.flows.values() if cf.flow.trigger]

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import ValidationError
 
+from bot.flows.catalogue import Key
 from bot.flows.conditions import compile_condition
 from bot.flows.flowset import FlowSet
 from bot.flows.models import (
@@ -36,33 +37,6 @@ from bot.flows.models import (
 )
 
 Path_ = tuple[str | int, ...]
-# Texts the engine itself needs (repair patterns, handoff); they live in flows/system.yml.
-SYSTEM_TEXTS = (
-    "menu_prompt",
-    "cancelled",
-    "nothing_to_cancel",
-    "clarify",
-    "something_else",
-    "misunderstood",
-    "offer_human",
-    "offer_human_button",
-    "nlu_unavailable",
-    "resume",
-    "stale_button",
-    "invalid_generic",
-    "choose_correction",
-    "correction_done_button",
-    "language_pick",
-    "language_set",
-    "handoff_assigned",
-    "handoff_coordinator",
-    "flows_changed",
-    "yes",
-    "no",
-    "empty_value",
-    "error",
-    "try_again",
-)
 
 
 @dataclass(frozen=True, order=True)
@@ -301,10 +275,10 @@ def _check_references(fs: FlowSet, sources: list[SourceFile]) -> list[Problem]:
         if isinstance(ref, str) and ref not in fs.texts:
             problems.append(Problem(src.name, src.line(*path), f"unknown text {ref!r}"))
 
-    for key in SYSTEM_TEXTS:
-        if key not in fs.texts:
+    for text_key in Key:
+        if text_key.value not in fs.texts:
             problems.append(
-                Problem(first.name, None, f"system text {key!r} is missing from texts:")
+                Problem(first.name, None, f"text {text_key.value!r} (used by the bot) is missing")
             )
     settings_src = next((s for s in sources if s.content.settings), first)
     for attr in ("welcome_flow", "human_flow", "consent_flow"):
@@ -315,6 +289,16 @@ def _check_references(fs: FlowSet, sources: list[SourceFile]) -> list[Problem]:
                     settings_src.name,
                     settings_src.line("settings", attr),
                     f"unknown flow {target!r}",
+                )
+            )
+    roles = fs.settings.roles
+    for role, slot_name in roles.model_dump().items():
+        if slot_name is not None and slot_name not in fs.slots:
+            problems.append(
+                Problem(
+                    settings_src.name,
+                    settings_src.line("settings", "roles", role),
+                    f"roles.{role}: unknown slot {slot_name!r}",
                 )
             )
     for src in sources:
@@ -339,12 +323,13 @@ def _check_references(fs: FlowSet, sources: list[SourceFile]) -> list[Problem]:
         seen_ids: set[str] = set()
         for i, step in enumerate(cf.flow.steps):
             at = ("flows", fid, "steps", i)
-            if step.id is not None:
-                if step.id in seen_ids or step.id == END:
-                    problems.append(
-                        Problem(src.name, src.line(*at, "id"), f"duplicate step id {step.id!r}")
-                    )
-                seen_ids.add(step.id)
+            sid = cf.step_ids[i]
+            if sid in seen_ids or sid == END:
+                message = f"duplicate step id {sid!r}"
+                if step.id is None:
+                    message += " (taken from the slot or flow: give this step its own `id:`)"
+                problems.append(Problem(src.name, src.line(*at, "id"), message))
+            seen_ids.add(sid)
             problems.extend(_step_references(fs, src, fid, step, at))
             text_ref_targets: list[tuple[TextRef | None, str]] = []
             if isinstance(step, SayStep):
@@ -409,6 +394,11 @@ def _step_references(fs: FlowSet, src: SourceFile, fid: str, step: Any, at: Path
     for target, sub in targets:
         if target != END and target not in cf.index_by_id:
             bad(f"unknown step {target!r} (use a step id or END)", *sub)
+        elif target.startswith("step_") and target[5:].isdigit():
+            bad(
+                f"{target!r} is a position, which moves when steps are added: give it an `id:`",
+                *sub,
+            )
     return problems
 
 

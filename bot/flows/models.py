@@ -84,6 +84,11 @@ class SlotDef(_Model):
     region_slot: str | None = None  # gemeente: also set this slot to the region code
     # Personal data: never collected before the participant consents (the engine enforces it).
     personal: bool = False
+    # Check an implausible answer back ("ja" as a name): "Is '{value}' je naam?"
+    doubt: TextRef | None = None
+    # Fill from any message that mentions it (NLU entity or a detector for the type), so the
+    # participant is not asked what they already said.
+    prefill: bool = True
 
     @model_validator(mode="after")
     def _options_match_type(self) -> SlotDef:
@@ -148,6 +153,9 @@ class Rejection(_Model):
 
 
 class CollectStep(_Step):
+    """Waits for an answer. Its id (explicit, else the slot name) is stored in the conversation
+    state, so it must stay stable when other steps are added around it."""
+
     collect: str
     ask: TextRef | None = None
     invalid: TextRef | None = None
@@ -177,7 +185,8 @@ class SayStep(_Step):
 
 class ActionName(StrEnum):
     HANDOFF = "handoff"  # create a case and notify a coach (or the coordinator)
-    RECORD_CONSENT = "record_consent"
+    RECORD_CONSENT = "record_consent"  # also keeps what was said before consent
+    REFUSE_CONSENT = "refuse_consent"  # forgets what was said before consent
     WITHDRAW_CONSENT = "withdraw_consent"  # also forgets collected slots
     SHOW_MENU = "show_menu"
     RESET_SLOTS = "reset_slots"
@@ -246,12 +255,25 @@ class Flow(_Model):
     trigger: Trigger | None = None
     # A digression is answered on top of the current flow, then the pending question returns.
     digression: bool = False
+    # Chit-chat (hello, thanks, out of scope): answered like a digression, never an answer.
+    chitchat: bool = False
     steps: list[Step] = Field(min_length=1)
 
 
 class MenuItem(_Model):
     label: Text
     flow: str
+
+
+class Roles(_Model):
+    """Which slots the code relies on for what: the contract between code and YAML."""
+
+    topic: str = "topic"  # the case topic the coach sees
+    first_name: str = "first_name"  # how the bot and the coach address the participant
+    contact_method: str = "contact_method"  # option values phone / email / telegram
+    # The yes/no "shall a coach contact you?" of the topic flows: asking for a person there
+    # means yes.
+    coach_offer: str | None = "wants_coach"
 
 
 class EngineSettings(_Model):
@@ -268,6 +290,7 @@ class EngineSettings(_Model):
     max_misunderstood: int = Field(default=2, ge=1, le=10)
     default_retries: int = Field(default=2, ge=0, le=10)
     cancel_keywords: list[str] = Field(default_factory=list)
+    roles: Roles = Field(default_factory=Roles)
 
 
 class FlowFile(_Model):

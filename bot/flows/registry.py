@@ -9,11 +9,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from typing import Protocol
 
 from bot.flows.check import check_flows
 from bot.flows.flowset import FlowSet
 
 log = logging.getLogger(__name__)
+
+
+class FlowSource(Protocol):
+    """Where the current flows come from (a `FlowRegistry` that reloads on change)."""
+
+    @property
+    def current(self) -> FlowSet: ...
 
 
 class FlowsInvalid(Exception):

@@ -12,9 +12,12 @@ from sqlalchemy import Engine
 from bot.channels.telegram.app import TelegramBot, TelegramOptions
 from bot.channels.telegram.pacing import ChatPacer
 from bot.channels.telegram.ports import ConversationHandler, Router
+from bot.config import PROJECT_ROOT
+from bot.flows.registry import FlowRegistry, FlowSource
 from storage.database import create_db_engine, upgrade
 from tests.fake_telegram.server import FakeTelegram
 
+FLOWS_DIR = PROJECT_ROOT / "flows"
 BotFactory = Callable[..., Awaitable[TelegramBot]]
 
 
@@ -50,8 +53,10 @@ async def start_bot(fake_telegram: FakeTelegram, telegram_db: Engine) -> AsyncIt
         routers: Sequence[Router] = (),
         engine: Engine | None = None,
         webhook: str | None = None,
+        flows: FlowSource | None = None,
         **options: Any,
     ) -> TelegramBot:
+        options_flows = flows
         opts = TelegramOptions(
             token=fake_telegram.token,
             base_url=fake_telegram.base_url,
@@ -61,7 +66,11 @@ async def start_bot(fake_telegram: FakeTelegram, telegram_db: Engine) -> AsyncIt
             **options,
         )
         bot = TelegramBot(
-            opts, engine=engine or telegram_db, conversation=conversation, routers=routers
+            opts,
+            engine=engine or telegram_db,
+            conversation=conversation,
+            flows=options_flows or FlowRegistry(FLOWS_DIR),
+            routers=routers,
         )
         if webhook:
             await bot.start_webhook(webhook, listen="127.0.0.1", port=0)

@@ -129,14 +129,20 @@ ANSWERS: list[tuple[str, str, str]] = [
     ("wat voor contract", "press", "tijdelijk"),
     ("wat voor werk", "say", "logistiek, ik rij op een heftruck"),
     ("afgeronde opleiding", "press", "mbo"),
-    ("wat zou je graag", "say", "snel weer aan het werk, liefst vast"),
+    ("wat zou je graag", "say", "{goal}"),
     ("contact met je opneemt", "press", "chatgesprek"),
     ("best bereiken", "press", "ochtend"),
     ("klopt dit", "press", "ja"),
 ]
 
 
-async def intake(user: TelegramUser, *, name: str = "Sam", town: str = "Utrecht") -> str:
+async def intake(
+    user: TelegramUser,
+    *,
+    name: str = "Sam",
+    town: str = "Utrecht",
+    goal: str = "snel weer aan het werk, liefst vast",
+) -> str:
     """From /start to a handoff, in Dutch; returns the bot's last answer."""
     await user.say("/start")
     await user.press("Ja")  # consent
@@ -151,7 +157,7 @@ async def intake(user: TelegramUser, *, name: str = "Sam", town: str = "Utrecht"
             return str(replies[-1]["text"])
         for fragment, action, value in ANSWERS:
             if fragment in last:
-                text = value.format(name=name, town=town)
+                text = value.format(name=name, town=town, goal=goal)
                 replies = await (user.say(text) if action == "say" else user.press(text))
                 break
         else:
@@ -162,17 +168,17 @@ async def intake(user: TelegramUser, *, name: str = "Sam", town: str = "Utrecht"
 async def test_job_loss_to_accepted_case(world: World) -> None:
     sam = world.user(PARTICIPANT, "Sam")
     anna = world.user(COACH_A, "Anna")
-    handoff = await intake(sam, name="Sam <b>&</b>")
+    handoff = await intake(sam, goal="snel <b>weer</b> aan het werk & vast")
     assert "Anna" in handoff
 
     (card,) = await anna.read()
     text = card["text"]
     assert card["parse_mode"] == "HTML"
     assert "Nieuwe aanvraag #1" in text
-    # The name as typed, escaped: no tag of the participant survives in the HTML.
-    assert "Sam &lt;b&gt;&amp;&lt;/b&gt;" in text and "<b>&</b>" not in text
-    assert "Midden-Utrecht" in text
-    assert "snel weer aan het werk, liefst vast" in text  # what they want
+    # What they typed, escaped: no tag of the participant survives in the HTML.
+    assert "snel &lt;b&gt;weer&lt;/b&gt; aan het werk &amp; vast" in text
+    assert "<b>weer</b>" not in text
+    assert "Naam:</b> Sam" in text and "Midden-Utrecht" in text
     assert "Via dit chatgesprek" in text  # contact preference
     assert [b["text"] for b in buttons_of(card)] == ["Aannemen", "Afwijzen"]
     assert world.case(1).status == CaseStatus.ASSIGNED

@@ -23,6 +23,7 @@ from bot.channels.telegram.pacing import ChatPacer
 from bot.channels.telegram.ports import ConversationHandler, Router
 from bot.channels.telegram.processor import PerChatUpdateProcessor
 from bot.channels.telegram.webhook import WebhookServer
+from bot.flows.registry import FlowSource
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class TelegramBot:
         *,
         engine: Engine,
         conversation: ConversationHandler,
+        flows: FlowSource,
         routers: Sequence[Router] = (),
     ) -> None:
         if not options.token:
@@ -89,7 +91,11 @@ class TelegramBot:
             sweep_interval=options.outbox_sweep_interval,
         )
         self.channel = TelegramChannel(
-            engine=engine, conversation=conversation, drainer=self.drainer, routers=routers
+            engine=engine,
+            conversation=conversation,
+            drainer=self.drainer,
+            flows=flows,
+            routers=routers,
         )
         self.application.add_handler(TypeHandler(Update, self.channel.on_update))
         self.application.add_error_handler(_log_error)

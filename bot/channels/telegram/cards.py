@@ -10,10 +10,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.channels.telegram.text import escape
+from bot.engine.render import render
+from bot.flows.catalogue import Key
+from bot.flows.flowset import FlowSet
+from bot.flows.models import Language
 from bot.gemeenten import resolve_region
 
-# Summary slots in the order a coach wants to read them; the rest follows.
-_KEY_SLOTS = ("first_name", "work_situation", "goal", "contact_method", "phone", "email")
 _STATUS_NL = {
     "new": "bij de coördinator",
     "assigned": "wacht op jouw akkoord",
@@ -23,12 +25,21 @@ _STATUS_NL = {
 
 
 @dataclass(frozen=True, slots=True)
+class CardLine:
+    slot: str
+    label: str
+    value: str  # as a person reads it
+    raw: str  # as stored: option values such as "phone"
+    role: str  # what the bot uses it for (settings.roles in the flows), or ""
+
+
+@dataclass(frozen=True, slots=True)
 class CaseCard:
     case_id: int
     region_code: str | None
     region_name: str | None
     status: str
-    summary: tuple[tuple[str, str, str], ...]  # (slot, label, value)
+    summary: tuple[CardLine, ...]
 
     @classmethod
     def from_summary(
@@ -44,20 +55,30 @@ class CaseCard:
             region = resolve_region(region_code)
             region_name = region.name if region else None
         lines = tuple(
-            (str(line.get("slot", "")), str(line.get("label", "")), str(line.get("value", "")))
+            CardLine(
+                str(line.get("slot", "")),
+                str(line.get("label", "")),
+                str(line.get("value", "")),
+                str(line.get("raw", "") or line.get("value", "")),
+                str(line.get("role", "")),
+            )
             for line in summary
         )
         return cls(case_id, region_code, region_name, status, lines)
 
-    def value(self, slot: str) -> str | None:
-        for name, _, value in self.summary:
-            if name == slot and value:
-                return value
-        return None
+    def by_role(self, role: str) -> CardLine | None:
+        return next((line for line in self.summary if line.role == role and line.value), None)
 
     @property
     def first_name(self) -> str:
-        return self.value("first_name") or "(onbekend)"
+        line = self.by_role("first_name")
+        return line.value if line else "(onbekend)"
+
+    @property
+    def contact_method(self) -> str | None:
+        """The option value (phone, email, telegram), never the label a person reads."""
+        line = self.by_role("contact_method")
+        return line.raw if line else None
 
     @property
     def region(self) -> str:
@@ -66,10 +87,9 @@ class CaseCard:
         return self.region_name or self.region_code or "onbekend"
 
 
-def _ordered(card: CaseCard) -> list[tuple[str, str, str]]:
-    key = [line for slot in _KEY_SLOTS for line in card.summary if line[0] == slot]
-    rest = [line for line in card.summary if line[0] not in _KEY_SLOTS]
-    return [line for line in key + rest if line[2]]
+def _ordered(card: CaseCard) -> list[CardLine]:
+    """The summary in the order the flow lists it, without the name (shown first)."""
+    return [line for line in card.summary if line.value and line.role != "first_name"]
 
 
 def case_html(card: CaseCard, *, heading: str) -> str:
@@ -78,11 +98,7 @@ def case_html(card: CaseCard, *, heading: str) -> str:
         f"<b>Naam:</b> {escape(card.first_name)}",
         f"<b>Regio:</b> {escape(card.region)}",
     ]
-    lines += [
-        f"<b>{escape(label)}:</b> {escape(value)}"
-        for slot, label, value in _ordered(card)
-        if slot != "first_name"
-    ]
+    lines += [f"<b>{escape(line.label)}:</b> {escape(line.value)}" for line in _ordered(card)]
     return "\n".join(lines)
 
 
@@ -118,78 +134,38 @@ def first_name_of(full_name: str) -> str:
     return full_name.split()[0] if full_name.split() else full_name
 
 
-# -- to participants -------------------------------------------------------------------------
-
-_ACCEPTED = {
-    "nl": (
-        "Goed nieuws: {coach} van {union} is je loopbaancoach en neemt binnen 2 werkdagen "
-        "contact met je op{via}. Je kunt hier ook gewoon een bericht typen: dat gaat nu "
-        "rechtstreeks naar {coach}."
-    ),
-    "en": (
-        "Good news: {coach} from {union} is your career coach and will contact you within "
-        "2 working days{via}. You can also type a message here: it now goes straight to {coach}."
-    ),
-}
-_VIA = {
-    "nl": {"phone": " per telefoon", "email": " per e-mail", "telegram": " hier in Telegram"},
-    "en": {"phone": " by phone", "email": " by email", "telegram": " here on Telegram"},
-}
-_FROM_COACH = {"nl": "Bericht van {coach} ({union}):", "en": "Message from {coach} ({union}):"}
-_HANDED_BACK = {
-    "nl": (
-        "{coach} heeft het gesprek even teruggegeven aan mij, de bot. {coach} blijft je coach. "
-        "Waar kan ik je mee helpen?"
-    ),
-    "en": (
-        "{coach} has handed the chat back to me, the bot. {coach} is still your coach. "
-        "How can I help?"
-    ),
-}
-_CLOSED = {
-    "nl": (
-        "Je begeleiding bij {coach} is afgesloten. Veel succes! Wil je later weer hulp? "
-        "Stuur dan /start."
-    ),
-    "en": "Your guidance with {coach} has ended. Good luck! Need help again later? Send /start.",
-}
+# -- to participants (texts from the catalogue, flows/texts.yml) ------------------------------
 
 
-def _lang(language: str) -> str:
-    return language if language in _ACCEPTED else "nl"
+def _lang(language: str) -> Language:
+    return "en" if language == "en" else "nl"
 
 
 def accepted_for_participant(
-    language: str, coach_first_name: str, union: str, contact_method: str | None
+    flows: FlowSet, language: str, coach_first_name: str, union: str, contact_method: str | None
 ) -> str:
     lang = _lang(language)
-    via = _VIA[lang].get(_contact_kind(contact_method), "")
-    return escape(_ACCEPTED[lang].format(coach=coach_first_name, union=union, via=via))
+    via_key = f"via_{contact_method}" if contact_method else ""
+    via = render(flows, via_key, lang, {}) if via_key in flows.texts else ""
+    text = render(
+        flows, Key.COACH_ACCEPTED, lang, {}, {"coach": coach_first_name, "union": union, "via": via}
+    )
+    return escape(text)
 
 
-def _contact_kind(value: str | None) -> str:
-    # The summary holds the display label ("Telefoon", "E-mail", "Via dit chatgesprek").
-    text = (value or "").lower()
-    if "mail" in text:
-        return "email"
-    if "telefoon" in text or "phone" in text or "bel" in text:
-        return "phone"
-    if "chat" in text or "telegram" in text:
-        return "telegram"
-    return ""
-
-
-def from_coach(language: str, coach_first_name: str, union: str, text: str) -> str:
-    header = _FROM_COACH[_lang(language)].format(coach=coach_first_name, union=union)
+def from_coach(flows: FlowSet, language: str, coach_first_name: str, union: str, text: str) -> str:
+    header = render(
+        flows, Key.FROM_COACH, _lang(language), {}, {"coach": coach_first_name, "union": union}
+    )
     return f"<b>{escape(header)}</b>\n{escape(text)}"
 
 
-def handed_back(language: str, coach_first_name: str) -> str:
-    return escape(_HANDED_BACK[_lang(language)].format(coach=coach_first_name))
+def handed_back(flows: FlowSet, language: str, coach_first_name: str) -> str:
+    return escape(render(flows, Key.HANDED_BACK, _lang(language), {}, {"coach": coach_first_name}))
 
 
-def closed_for_participant(language: str, coach_first_name: str) -> str:
-    return escape(_CLOSED[_lang(language)].format(coach=coach_first_name))
+def closed_for_participant(flows: FlowSet, language: str, coach_first_name: str) -> str:
+    return escape(render(flows, Key.CASE_CLOSED, _lang(language), {}, {"coach": coach_first_name}))
 
 
 def from_participant(card: CaseCard, text: str) -> str:

@@ -22,20 +22,13 @@ from bot.channels.telegram.logs import describe
 from bot.channels.telegram.outbox import OutboxDrainer
 from bot.channels.telegram.ports import CHANNEL, ConversationHandler, Router
 from bot.engine.messages import Inbound
+from bot.engine.render import both_languages
+from bot.flows.catalogue import Key
+from bot.flows.registry import FlowSource
 from storage import telegram_state as state
 from storage.telegram_state import Outgoing
 
 log = logging.getLogger(__name__)
-
-NON_TEXT_REPLY = (
-    "Sorry, ik kan alleen tekstberichten lezen. Wil je in een berichtje typen wat je bedoelt?\n\n"
-    "Sorry, I can only read text messages. Could you type what you mean?"
-)
-ERROR_REPLY = (
-    "Sorry, er ging bij mij iets mis. Probeer het zo nog eens.\n\n"
-    "Sorry, something went wrong on my side. Please try again in a moment."
-)
-ALREADY_CHOSEN = "Deze keuze is al gemaakt. / This choice was already made."
 
 
 class TelegramChannel:
@@ -45,9 +38,11 @@ class TelegramChannel:
         engine: Engine,
         conversation: ConversationHandler,
         drainer: OutboxDrainer,
+        flows: FlowSource,
         routers: Sequence[Router] = (),
     ) -> None:
         self._engine = engine
+        self._flows = flows
         self._conversation = conversation
         self._drainer = drainer
         self._routers = list(routers)
@@ -75,7 +70,8 @@ class TelegramChannel:
             # database errors quote their parameters, which can be message text.
             log.error("update %d failed: %s", update_id, describe(exc))
             chat = update.effective_chat
-            outgoing = render.plain_messages(chat.id, ERROR_REPLY) if chat else []
+            notice = both_languages(self._flows.current, Key.TURN_FAILED)
+            outgoing = render.plain_messages(chat.id, notice) if chat else []
         with Session(self._engine) as session:
             ids = state.record_update(
                 session=session, update_id=update_id, outgoing=outgoing, pressed=pressed
@@ -95,7 +91,8 @@ class TelegramChannel:
         if message is None or message.chat.type != ChatType.PRIVATE or message.from_user is None:
             return []  # edits, channel posts, group chatter: nothing for the participant flows
         if message.text is None:
-            return render.plain_messages(message.chat.id, NON_TEXT_REPLY)
+            notice = both_languages(self._flows.current, Key.NON_TEXT_MESSAGE)
+            return render.plain_messages(message.chat.id, notice)
         return await self._turn(message.chat.id, message.from_user.id, Inbound(text=message.text))
 
     async def _callback(
@@ -112,7 +109,9 @@ class TelegramChannel:
             if parsed.kind == "done" or state.is_keyboard_pressed(
                 session=session, chat_id=key[0], message_id=key[1]
             ):
-                await _answer(query, ALREADY_CHOSEN if parsed.kind != "done" else None)
+                chosen = self._flows.current.text(Key.ALREADY_CHOSEN)
+                notice = f"{chosen.nl} / {chosen.en or chosen.nl}"
+                await _answer(query, notice if parsed.kind != "done" else None)
                 return [], None
         await _answer(query)  # stop the button's spinner before the (possibly slower) turn
         outgoing: list[Outgoing] | None = None

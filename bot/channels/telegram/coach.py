@@ -26,6 +26,9 @@ from bot.channels.telegram import callbacks, cards, render
 from bot.channels.telegram.outbox import OutboxDrainer
 from bot.channels.telegram.ports import CHANNEL
 from bot.channels.telegram.text import escape
+from bot.engine.render import both_languages
+from bot.flows.catalogue import Key
+from bot.flows.registry import FlowSource
 from bot.handoff import CaseView
 from storage import coach_desk as desk
 from storage import telegram_state as state
@@ -50,10 +53,6 @@ COACH_HELP = (
 )
 NOT_YOURS = "Zaak #{n} staat niet (meer) op jouw naam."
 ONLY_TEXT_TO_PARTICIPANT = "Alleen tekstberichten worden doorgestuurd naar de deelnemer."
-ONLY_TEXT_TO_COACH = (
-    "Je coach kan alleen tekstberichten lezen; typ je bericht alsjeblieft.\n\n"
-    "Your coach can only read text messages; please type your message."
-)
 
 
 def ref_of(case_id: int) -> str:
@@ -114,7 +113,10 @@ class TelegramNotifier:
             region_code=case.region_code,
             region_name=case.region_name,
             status=CaseStatus.ASSIGNED if case.coach else CaseStatus.NEW,
-            summary=tuple((line.slot, line.label, line.value) for line in case.summary),
+            summary=tuple(
+                cards.CardLine(line.slot, line.label, line.value, line.raw, line.role or "")
+                for line in case.summary
+            ),
         )
         if case.coach is not None:
             outgoing = render.text_messages(
@@ -148,8 +150,11 @@ class TelegramNotifier:
 class CoachDesk:
     """Router for active coaches (see the module docstring)."""
 
-    def __init__(self, *, engine: Engine, coordinator_chat_id: int | None) -> None:
+    def __init__(
+        self, *, engine: Engine, flows: FlowSource, coordinator_chat_id: int | None
+    ) -> None:
         self._engine = engine
+        self._flows = flows
         self._coordinator = coordinator_chat_id
 
     async def route(self, update: Update) -> Sequence[Outgoing] | None:
@@ -211,10 +216,11 @@ class CoachDesk:
             out += render.text_messages(
                 chat_id,
                 cards.accepted_for_participant(
+                    self._flows.current,
                     language,
                     cards.first_name_of(coach.name),
                     coach.union,
-                    card.value("contact_method"),
+                    card.contact_method,
                 ),
             )
         return out
@@ -311,7 +317,9 @@ class CoachDesk:
         chat_id, language = target
         return render.text_messages(
             chat_id,
-            cards.from_coach(language, cards.first_name_of(coach.name), coach.union, text),
+            cards.from_coach(
+                self._flows.current, language, cards.first_name_of(coach.name), coach.union, text
+            ),
             ref=ref_of(case_id),
         )
 
@@ -328,7 +336,8 @@ class CoachDesk:
         target = participant_chat(session, case)
         if target is not None:
             out += render.text_messages(
-                target[0], cards.handed_back(target[1], cards.first_name_of(coach.name))
+                target[0],
+                cards.handed_back(self._flows.current, target[1], cards.first_name_of(coach.name)),
             )
         return out
 
@@ -348,7 +357,10 @@ class CoachDesk:
         target = participant_chat(session, case)
         if target is not None and was_talking:
             out += render.text_messages(
-                target[0], cards.closed_for_participant(target[1], cards.first_name_of(coach.name))
+                target[0],
+                cards.closed_for_participant(
+                    self._flows.current, target[1], cards.first_name_of(coach.name)
+                ),
             )
         return out
 
@@ -361,8 +373,9 @@ class CoachDesk:
 class ParticipantRelay:
     """Router: while a coach has the case, a participant's messages go to the coach."""
 
-    def __init__(self, *, engine: Engine) -> None:
+    def __init__(self, *, engine: Engine, flows: FlowSource) -> None:
         self._engine = engine
+        self._flows = flows
 
     async def route(self, update: Update) -> Sequence[Outgoing] | None:
         user = update.effective_user
@@ -380,7 +393,8 @@ class ParticipantRelay:
             if message is None:
                 return []  # an old bot button pressed mid-chat: the flows stay quiet
             if message.text is None:
-                return render.plain_messages(message.chat.id, ONLY_TEXT_TO_COACH)
+                notice = both_languages(self._flows.current, Key.ONLY_TEXT_TO_COACH)
+                return render.plain_messages(message.chat.id, notice)
             assert relay.case.id is not None
             return render.text_messages(
                 relay.coach.telegram_id,

@@ -55,12 +55,17 @@ async def build_telegram_bot(settings: Settings, **options: Any) -> AssembledBot
         ),
         engine=engine,
         conversation=conversation.service,
+        flows=conversation.flows,
         routers=[
             AdminDesk(
                 engine=engine, admin_ids=settings.admin_telegram_ids, flows=conversation.flows
             ),
-            CoachDesk(engine=engine, coordinator_chat_id=settings.coordinator_chat_id),
-            ParticipantRelay(engine=engine),
+            CoachDesk(
+                engine=engine,
+                flows=conversation.flows,
+                coordinator_chat_id=settings.coordinator_chat_id,
+            ),
+            ParticipantRelay(engine=engine, flows=conversation.flows),
         ],
     )
     notifier.bind(engine=engine, drainer=bot.drainer)

@@ -1,0 +1,294 @@
+"""The flow executor: moves through the steps of the flows on the stack until a question is
+asked or no flow is left. It knows the flow language, not what the participant meant (that
+is the command processor's job).
+"""
+
+from __future__ import annotations
+
+from bot.engine.dialogue import P_FLOW, P_INTENT, P_VALUE, Dialogue
+from bot.engine.effects import ConsentGiven, ConsentWithdrawn, HandoffRequested, SummaryLine
+from bot.engine.messages import Button
+from bot.engine.render import display_value
+from bot.engine.state import ConversationState, Frame
+from bot.flows.conditions import compile_condition
+from bot.flows.flowset import CompiledFlow, FlowSet
+from bot.flows.models import (
+    END,
+    ActionName,
+    ActionStep,
+    CallStep,
+    CollectStep,
+    ElseBranch,
+    IfBranch,
+    LinkStep,
+    SayStep,
+    SetSlotsStep,
+    SlotType,
+    Step,
+)
+
+MAX_STEPS_PER_TURN = 200
+
+
+def pending_step(flows: FlowSet, state: ConversationState) -> CollectStep | None:
+    """The question the participant is expected to answer, if any."""
+    if not state.stack:
+        return None
+    cf = flows.flows.get(state.stack[-1].flow)
+    step = cf.step(state.stack[-1].step) if cf else None
+    return step if isinstance(step, CollectStep) and step.collect in flows.slots else None
+
+
+def in_intake(flows: FlowSet, state: ConversationState) -> bool:
+    """A flow that ends at a coach is running: the participant is already on their way."""
+    return any((cf := flows.flows.get(f.flow)) is not None and cf.hands_off for f in state.stack)
+
+
+# -- starting and leaving flows ----------------------------------------------------------------
+
+
+def start_welcome(d: Dialogue) -> None:
+    d.state.welcomed = True
+    cf = d.flows.flows[d.flows.settings.welcome_flow]
+    d.state.stack = [Frame(flow=cf.id, step=cf.step_ids[0])]
+    run(d)
+
+
+def start_flow(d: Dialogue, cf: CompiledFlow | None) -> None:
+    if cf is None:
+        show_menu(d)
+        return
+    d.state.correcting = None
+    d.state.retries = 0
+    d.state.misunderstood = 0
+    d.state.stack = [Frame(flow=cf.id, step=cf.step_ids[0])]
+    run(d)
+
+
+def digress(d: Dialogue, cf: CompiledFlow) -> None:
+    """Run `cf` on top of the current flow; the pending question comes back afterwards."""
+    if d.state.stack:
+        d.state.stack[-1].interrupted = True
+    d.state.stack.append(Frame(flow=cf.id, step=cf.step_ids[0]))
+    run(d)
+
+
+def show_menu(d: Dialogue) -> None:
+    d.say_key("menu_prompt", buttons=d.menu_buttons())
+
+
+def recover(d: Dialogue) -> None:
+    """The saved position no longer exists (flows were edited): start afresh, politely."""
+    d.state.stack.clear()
+    d.state.correcting = None
+    d.say_key("flows_changed", buttons=d.menu_buttons())
+
+
+def reask_or_menu(d: Dialogue, *, with_prefix: bool = False) -> None:
+    step = pending_step(d.flows, d.state)
+    if step is not None:
+        ask(d, step, with_prefix=with_prefix)
+    elif d.state.stack:
+        recover(d)
+    else:
+        show_menu(d)
+
+
+def ask(d: Dialogue, step: CollectStep, *, with_prefix: bool) -> None:
+    slot = d.flows.slots[step.collect]
+    question = d.text(step.ask or slot.ask or "invalid_generic")
+    if with_prefix:
+        question = f"{d.text('resume')}\n{question}"
+    buttons: tuple[Button, ...] = ()
+    if slot.type is SlotType.CHOICE:
+        buttons = tuple(Button(o.label.get(d.lang), P_VALUE + o.value) for o in slot.options)
+    elif slot.type is SlotType.YES_NO:
+        buttons = d.yes_no_buttons()
+    d.say(question, buttons)
+
+
+# -- running steps -----------------------------------------------------------------------------
+
+
+def next_of(d: Dialogue, cf: CompiledFlow, sid: str, step: Step) -> str:
+    nxt = step.next
+    if nxt is None:
+        return cf.following(sid)
+    if isinstance(nxt, str):
+        return nxt
+    known = d.state.known()
+    for branch in nxt:
+        if isinstance(branch, ElseBranch):
+            return branch.else_
+        if isinstance(branch, IfBranch) and compile_condition(branch.if_).evaluate(
+            known, d.context()
+        ):
+            return branch.then
+    return cf.following(sid)
+
+
+def advance(d: Dialogue, step: Step) -> None:
+    frame = d.state.stack[-1]
+    cf = d.flows.flows[frame.flow]
+    target = next_of(d, cf, frame.step, step)
+    if target == END:
+        end_flow(d)
+    else:
+        frame.step = target
+
+
+def end_flow(d: Dialogue) -> None:
+    ended = d.state.stack.pop()
+    if ended.flow == d.flows.settings.welcome_flow and not d.state.stack:
+        deferred = d.flows.flows.get(d.state.deferred_flow or "")
+        d.state.deferred_flow = None
+        if deferred is not None:
+            d.state.stack.append(Frame(flow=deferred.id, step=deferred.step_ids[0]))
+        else:
+            show_menu(d)
+
+
+def run(d: Dialogue) -> None:
+    """Execute steps until a question is asked or no flow is left."""
+    for _ in range(MAX_STEPS_PER_TURN):
+        if not d.state.stack:
+            return
+        frame = d.state.stack[-1]
+        cf = d.flows.flows.get(frame.flow)
+        step = cf.step(frame.step) if cf else None
+        if cf is None or step is None:
+            recover(d)
+            return
+        if isinstance(step, CollectStep):
+            if _collect(d, frame, step):
+                return
+        elif isinstance(step, SayStep):
+            if d.state.correcting is None:
+                buttons = tuple(
+                    Button(
+                        b.label.get(d.lang),
+                        P_FLOW + b.flow if b.flow else P_INTENT + (b.intent or ""),
+                    )
+                    for b in step.buttons
+                )
+                d.say(d.text(step.say), buttons)
+            advance(d, step)
+        elif isinstance(step, ActionStep):
+            _action(d, step)
+        elif isinstance(step, SetSlotsStep):
+            d.remember(step.set_slots)
+            advance(d, step)
+        elif isinstance(step, CallStep):
+            if frame.called:
+                frame.called = False
+                advance(d, step)
+            else:
+                frame.called = True
+                child = d.flows.flows[step.call]
+                d.state.stack.append(Frame(flow=child.id, step=child.step_ids[0]))
+        elif isinstance(step, LinkStep):
+            target = d.flows.flows[step.link]
+            d.state.stack[-1] = Frame(flow=target.id, step=target.step_ids[0])
+        else:
+            advance(d, step)
+    # A flow that loops without asking anything: stop it rather than hang the bot.
+    d.state.stack.clear()
+    d.say_key("error", buttons=d.menu_buttons())
+
+
+def _collect(d: Dialogue, frame: Frame, step: CollectStep) -> bool:
+    """True when the question was asked and the turn should wait for an answer."""
+    slot = d.flows.slots[step.collect]
+    consent_flow = d.flows.settings.consent_flow
+    if slot.personal and not d.state.consent:
+        if frame.flow == consent_flow or frame.called:
+            # The consent flow ran and consent was not given: personal data is never asked.
+            frame.called = False
+            d.state.stack.clear()
+            show_menu(d)
+            return True
+        frame.called = True
+        cf = d.flows.flows[consent_flow]
+        d.state.stack.append(Frame(flow=cf.id, step=cf.step_ids[0]))
+        return False
+    frame.called = False
+    if d.state.slots.get(step.collect) is not None and not step.ask_before_filling:
+        advance(d, step)
+        return False
+    if d.state.correcting != step.collect:
+        d.state.correcting = None  # back where the correction started: texts are shown again
+    ask(d, step, with_prefix=frame.interrupted)
+    frame.interrupted = False
+    return True
+
+
+def _action(d: Dialogue, step: ActionStep) -> None:
+    name = step.action
+    state = d.state
+    if name is ActionName.RECORD_CONSENT:
+        if not state.consent:
+            d.effects.append(ConsentGiven())
+        state.consent = True
+        # What was said before consent may now be kept (and is not asked again).
+        for slot, value in state.heard.items():
+            state.slots.setdefault(slot, value)
+        state.heard.clear()
+    elif name is ActionName.REFUSE_CONSENT:
+        state.heard.clear()
+    elif name is ActionName.WITHDRAW_CONSENT:
+        state.consent = False
+        state.heard.clear()
+        state.slots = {
+            k: v
+            for k, v in state.slots.items()
+            if not d.flows.slots.get(k) or not d.flows.slots[k].personal
+        }
+        d.effects.append(ConsentWithdrawn())
+    elif name is ActionName.SHOW_MENU:
+        show_menu(d)
+    elif name is ActionName.RESET_SLOTS:
+        for slot in step.slots:
+            state.slots.pop(slot, None)
+    elif name is ActionName.STOP_FLOWS:
+        state.stack.clear()
+        return
+    elif name is ActionName.HANDOFF:
+        d.effects.append(_handoff(d, step))
+    advance(d, step)
+
+
+def _handoff(d: Dialogue, step: ActionStep) -> HandoffRequested:
+    flows, slots = d.flows, d.state.slots
+    roles = flows.settings.roles
+    role_of = {slot: role for role, slot in roles.model_dump().items() if slot}
+    lines = []
+    for name in step.slots:
+        slot = flows.slots[name]
+        value = slots.get(name)
+        if value in (None, ""):
+            continue  # the coach only sees what is known
+        label = slot.label.nl if slot.label else name
+        shown = display_value(flows, slot, value, "nl")
+        lines.append(SummaryLine(name, label, shown, str(value), role_of.get(name)))
+    region = next(
+        (
+            value
+            for name, value in slots.items()
+            if isinstance(value, str)
+            and name in flows.slots
+            and flows.slots[name].type is SlotType.REGION
+        ),
+        None,
+    )
+    topic, first_name, contact = (
+        slots.get(r) for r in (roles.topic, roles.first_name, roles.contact_method)
+    )
+    return HandoffRequested(
+        flow=d.state.stack[0].flow,
+        topic=str(topic) if topic is not None else None,
+        region_code=region,
+        language=d.lang,
+        summary=tuple(lines),
+        first_name=str(first_name) if first_name else None,
+        contact_method=str(contact) if contact else None,
+    )

@@ -1,0 +1,355 @@
+"""The command processor: applies what the participant meant (commands) to the dialogue.
+
+Commands come from the understanding step; the flow executor then moves the flows on. Every
+command ends with the participant knowing what to do next: a question, or the menu.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.engine import executor
+from bot.engine.commands import (
+    AnswerQuestion,
+    Cancel,
+    CannotHandle,
+    Clarify,
+    Command,
+    ConfirmValue,
+    CorrectSlots,
+    HumanHandoff,
+    InvalidAnswer,
+    NluDown,
+    OffTopic,
+    PickLanguage,
+    Reask,
+    ResolveDoubt,
+    Retry,
+    SetLanguage,
+    SetSlots,
+    ShowMenu,
+    StaleButton,
+    StartCorrection,
+    StartFlow,
+    Welcome,
+)
+from bot.engine.dialogue import P_CMD, P_DOUBT, P_FIX, P_FLOW, P_LANG, P_VALUE, Dialogue
+from bot.engine.messages import Button
+from bot.engine.render import display_value
+from bot.engine.state import Doubt, JsonScalar
+from bot.flows.catalogue import invalid_key
+from bot.flows.conditions import compile_condition
+from bot.flows.flowset import CompiledFlow
+from bot.flows.models import CollectStep, SlotType
+
+
+def execute(d: Dialogue, commands: Sequence[Command]) -> None:
+    doubt_before = d.state.doubt
+    for command in commands:
+        _apply(d, command)
+    # A check-back question is only open for the very next message.
+    if d.state.doubt is doubt_before:
+        d.state.doubt = None
+
+
+def _apply(d: Dialogue, command: Command) -> None:
+    match command:
+        case SetLanguage(language, chosen):
+            d.state.language = "en" if language == "en" else "nl"
+            if chosen:
+                d.state.language_chosen = True
+                d.say_key("language_set")
+                if not d.state.welcomed:
+                    executor.start_welcome(d)
+                else:
+                    executor.reask_or_menu(d)
+        case PickLanguage():
+            d.say_key(
+                "language_pick",
+                buttons=(Button("Nederlands", P_LANG + "nl"), Button("English", P_LANG + "en")),
+            )
+        case Welcome(then):
+            d.state.deferred_flow = then
+            executor.start_welcome(d)
+        case SetSlots(values, answers) if answers is not None:
+            _answer(d, values, answers)
+        case SetSlots(values):
+            d.remember(values)
+        case CorrectSlots(values):
+            _correct(d, values)
+        case StartCorrection(slot):
+            _start_correction(d, slot)
+        case ConfirmValue(slot, value, extra):
+            d.state.doubt = Doubt(slot=slot, value=value, extra=extra)
+            definition = d.flows.slots[slot]
+            shown = str(value)
+            d.say(d.text(definition.doubt or "doubt", {"value": shown}), d.yes_no_buttons(P_DOUBT))
+        case ResolveDoubt(keep):
+            _resolve_doubt(d, keep)
+        case InvalidAnswer(slot, reason, suggestions):
+            _invalid(d, slot, reason, suggestions)
+        case AnswerQuestion(flow) | OffTopic(flow):
+            _digress(d, d.flows.flows.get(flow or ""))
+        case StartFlow(flow):
+            _start(d, d.flows.flows.get(flow))
+        case HumanHandoff():
+            _human(d)
+        case Cancel():
+            _cancel(d)
+        case Clarify(options):
+            _misunderstood(d, options)
+        case CannotHandle(question):
+            if executor.pending_step(d.flows, d.state) is not None:
+                d.say_key("question_unknown" if question else "invalid_generic")
+                executor.reask_or_menu(d)
+            else:
+                _misunderstood(d, ())
+        case NluDown():
+            if executor.pending_step(d.flows, d.state) is not None:
+                d.say_key("nlu_unavailable")
+                executor.reask_or_menu(d)
+            else:
+                d.say_key("nlu_unavailable", buttons=d.menu_buttons())
+        case Reask():
+            executor.reask_or_menu(d)
+        case ShowMenu():
+            d.state.stack.clear()
+            d.state.correcting = None
+            executor.show_menu(d)
+        case Retry():
+            if d.state.stack:
+                executor.run(d)
+            else:
+                executor.show_menu(d)
+        case StaleButton():
+            d.say_key("stale_button")
+            executor.reask_or_menu(d)
+
+
+# -- answers -----------------------------------------------------------------------------------
+
+
+def _answer(d: Dialogue, values: dict[str, JsonScalar], slot_name: str) -> None:
+    step = executor.pending_step(d.flows, d.state)
+    if step is None or step.collect != slot_name:
+        d.remember(values)
+        executor.reask_or_menu(d)
+        return
+    value = values.get(slot_name)
+    if step.corrections and value is False:
+        _offer_corrections(d, step)
+        return
+    candidate = {**d.state.known(), **values}
+    for rejection in step.rejections:
+        if compile_condition(rejection.if_).evaluate(candidate, d.context()):
+            d.state.retries += 1
+            d.say(d.text(rejection.text))
+            executor.ask(d, step, with_prefix=False)
+            return
+    d.remember(values)
+    d.state.retries = 0
+    d.state.misunderstood = 0
+    executor.advance(d, step)
+    executor.run(d)
+
+
+def _resolve_doubt(d: Dialogue, keep: bool) -> None:
+    doubt = d.state.doubt
+    d.state.doubt = None
+    step = executor.pending_step(d.flows, d.state)
+    if doubt is None or step is None or step.collect != doubt.slot:
+        d.say_key("stale_button")
+        executor.reask_or_menu(d)
+        return
+    if keep:
+        _answer(d, {doubt.slot: doubt.value, **doubt.extra}, doubt.slot)
+    else:
+        d.say_key("doubt_retry")
+        executor.ask(d, step, with_prefix=False)
+
+
+def _invalid(d: Dialogue, slot_name: str, reason: str | None, suggestions: tuple[str, ...]) -> None:
+    step = executor.pending_step(d.flows, d.state)
+    if step is None or step.collect != slot_name:
+        executor.reask_or_menu(d)
+        return
+    slot = d.flows.slots[slot_name]
+    d.state.retries += 1
+    limit = step.retries if step.retries is not None else slot.retries
+    if limit is None:
+        limit = d.flows.settings.default_retries
+    if d.state.retries > limit:
+        d.state.retries = 0
+        d.say_key(
+            "offer_human",
+            buttons=(d.human_button(), Button(d.text("try_again"), P_CMD + "retry")),
+        )
+        return
+    specific = invalid_key(slot.type.value, reason)
+    text = step.invalid or (specific if specific in d.flows.texts else None) or slot.invalid
+    if suggestions:
+        d.say(
+            d.text(text or "invalid_generic"),
+            tuple(Button(s, P_VALUE + s[:60]) for s in suggestions),
+        )
+        return
+    d.say(d.text(text or "invalid_generic"))
+    executor.ask(d, step, with_prefix=False)
+
+
+# -- corrections -------------------------------------------------------------------------------
+
+
+def _offer_corrections(d: Dialogue, step: CollectStep) -> None:
+    buttons = []
+    for name in step.corrections:
+        label = d.flows.slots[name].label
+        buttons.append(Button(label.get(d.lang) if label else name, P_FIX + name))
+    buttons.append(Button(d.text("correction_done_button"), P_VALUE + "yes"))
+    d.say_key("choose_correction", buttons=tuple(buttons))
+
+
+def _start_correction(d: Dialogue, slot_name: str) -> None:
+    """Ask `slot_name` again, then carry on to the question that was pending (or the summary):
+    the answers in between are kept, so nothing else is asked twice."""
+    step = executor.pending_step(d.flows, d.state)
+    frame = d.state.stack[-1] if d.state.stack else None
+    cf = d.flows.flows.get(frame.flow) if frame else None
+    target = cf.collect_step_for(slot_name) if cf else None
+    if (
+        step is None
+        or frame is None
+        or cf is None
+        or target is None
+        or cf.index_by_id[target] > cf.index_by_id.get(frame.step, 0)
+    ):
+        d.say_key("stale_button")
+        executor.reask_or_menu(d)
+        return
+    slot = d.flows.slots[slot_name]
+    d.state.slots.pop(slot_name, None)
+    if slot.region_slot:
+        d.state.slots.pop(slot.region_slot, None)
+    d.state.correcting = slot_name
+    d.state.retries = 0
+    frame.step = target
+    executor.run(d)
+
+
+def _correct(d: Dialogue, values: dict[str, JsonScalar]) -> None:
+    """Apply new values for slots that had one, say so, and go back to where the changed slot
+    is asked (so that what depends on it, like which contact detail, follows), or re-ask."""
+    d.remember(values)
+    shown = [
+        name
+        for name in values
+        if name in d.flows.slots and d.flows.slots[name].type is not SlotType.REGION
+    ]
+    for name in shown:
+        slot = d.flows.slots[name]
+        d.say_key(
+            "corrected",
+            label=(slot.label.get(d.lang) if slot.label else name).lower(),
+            value=display_value(d.flows, slot, values[name], d.lang),
+        )
+    frame = d.state.stack[-1] if d.state.stack else None
+    cf = d.flows.flows.get(frame.flow) if frame else None
+    if frame is None or cf is None:
+        executor.show_menu(d)
+        return
+    current = cf.index_by_id.get(frame.step, 0)
+    earlier = [
+        cf.index_by_id[sid]
+        for name in shown
+        if (sid := cf.collect_step_for(name)) is not None and cf.index_by_id[sid] < current
+    ]
+    if earlier:
+        d.state.retries = 0
+        frame.step = cf.step_ids[min(earlier)]
+        executor.run(d)
+    else:
+        executor.reask_or_menu(d)
+
+
+# -- leaving the question ----------------------------------------------------------------------
+
+
+def _digress(d: Dialogue, cf: CompiledFlow | None) -> None:
+    if cf is None:
+        executor.reask_or_menu(d)
+    elif d.state.stack:
+        executor.digress(d, cf)
+    else:
+        executor.start_flow(d, cf)
+
+
+def _start(d: Dialogue, cf: CompiledFlow | None) -> None:
+    if cf is None:
+        d.say_key("stale_button")
+        executor.reask_or_menu(d)
+        return
+    if not d.state.welcomed:
+        d.state.deferred_flow = cf.id
+        executor.start_welcome(d)
+        return
+    d.state.misunderstood = 0
+    if cf.id == d.flows.settings.human_flow:
+        _human(d)
+    elif cf.flow.digression and d.state.stack:
+        executor.digress(d, cf)
+    else:
+        executor.start_flow(d, cf)
+
+
+def _human(d: Dialogue) -> None:
+    """Asking for a person: an intake already ends at a coach, so it simply goes on; at the
+    "shall a coach contact you?" question it means yes; otherwise the short intake starts."""
+    flows, state = d.flows, d.state
+    if executor.in_intake(flows, state):
+        d.say_key("human_in_intake")
+        executor.reask_or_menu(d)
+        return
+    step = executor.pending_step(flows, state)
+    offer = flows.settings.roles.coach_offer
+    if step is not None and offer is not None and step.collect == offer:
+        _answer(d, {offer: True}, offer)
+        return
+    executor.start_flow(d, flows.flows.get(flows.settings.human_flow))
+
+
+def _cancel(d: Dialogue) -> None:
+    if not d.state.stack:
+        d.say_key("nothing_to_cancel", buttons=d.menu_buttons())
+        return
+    d.state.stack.clear()
+    d.state.correcting = None
+    d.state.retries = 0
+    d.say_key("cancelled", buttons=d.menu_buttons())
+
+
+def _misunderstood(d: Dialogue, options: tuple[str, ...]) -> None:
+    """Offer the likely topics as buttons; after repeated misunderstanding, a person."""
+    state, settings = d.state, d.flows.settings
+    pending = executor.pending_step(d.flows, state) is not None
+    state.misunderstood += 1
+    if state.misunderstood > settings.max_misunderstood:
+        state.misunderstood = 0
+        d.say_key("offer_human", buttons=(d.human_button(), *d.menu_buttons()))
+        return
+    labelled = [
+        (fid, cf.flow.label.get(d.lang))
+        for fid in options
+        if (cf := d.flows.flows.get(fid)) is not None and cf.flow.label is not None
+    ]
+    if labelled:
+        buttons = (
+            *(Button(label, P_FLOW + fid) for fid, label in labelled),
+            # With a question pending, "something else" goes back to it, not to the menu.
+            Button(d.text("something_else"), P_CMD + ("back" if pending else "menu")),
+        )
+        d.say_key("clarify", buttons=buttons)
+    elif pending:
+        d.say_key("invalid_generic")
+        executor.reask_or_menu(d)
+    else:
+        d.say_key("misunderstood", buttons=d.menu_buttons())

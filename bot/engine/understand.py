@@ -1,0 +1,454 @@
+"""The understanding step: one message (with its NLU result and the pending question) becomes
+commands. Pure: no I/O, no state changes; `processor.py` applies the commands.
+
+The rules, for a message that arrives while a question is pending:
+
+1. A correction names a field or carries a new value for one ("nee, ik woon in Utrecht",
+   "mijn nummer is eigenlijk ..."): the value is changed, the question comes back.
+2. What looks like a typed value (digits at a phone question, an @ at an e-mail question) is an
+   answer, right or wrong, and never read as an intent: "06-1234" gets "too short".
+3. A question ("wat kost het?"), a request for a person, chatter or another topic is handled
+   as such and never stored as an answer, unless it is a valid answer to a closed question.
+4. Otherwise it is the answer; an implausible one ("ja" as a name) is checked back once.
+
+Whatever else the message mentions (a town, a contract type, a name) fills those slots too.
+"""
+
+from __future__ import annotations
+
+from bot.engine.commands import (
+    AnswerQuestion,
+    Cancel,
+    CannotHandle,
+    Clarify,
+    Command,
+    ConfirmValue,
+    CorrectSlots,
+    HumanHandoff,
+    InvalidAnswer,
+    NluDown,
+    OffTopic,
+    PickLanguage,
+    Reask,
+    ResolveDoubt,
+    Retry,
+    SetLanguage,
+    SetSlots,
+    ShowMenu,
+    StaleButton,
+    StartCorrection,
+    StartFlow,
+    Welcome,
+)
+from bot.engine.dialogue import P_CMD, P_DOUBT, P_FIX, P_FLOW, P_INTENT, P_LANG, P_VALUE
+from bot.engine.executor import pending_step
+from bot.engine.extract import Found, find_values
+from bot.engine.language import detect_language
+from bot.engine.messages import Inbound
+from bot.engine.repair import (
+    contains_keyword,
+    correction_target,
+    has_correction_cue,
+    is_cancel,
+    is_negated,
+    looks_like_question,
+)
+from bot.engine.slot_values import NO_WORDS, YES_WORDS, Parsed, clean_text, parse_value
+from bot.engine.state import ConversationState, JsonScalar
+from bot.flows.flowset import CompiledFlow, FlowSet
+from bot.flows.models import CollectStep, SlotDef, SlotType
+from bot.nlu.client import NluResult
+
+_LANGUAGE_COMMANDS = {"/taal", "/language", "/lang"}
+_HUMAN_COMMANDS = {"/human", "/coach", "/mens"}
+# Slots whose valid input (digits, an @) cannot be a question or a topic.
+_TYPED = (
+    SlotType.PHONE,
+    SlotType.EMAIL,
+    SlotType.POSTCODE,
+    SlotType.DATE,
+    SlotType.NUMBER,
+    SlotType.GEMEENTE,
+)
+_CLOSED = (SlotType.CHOICE, SlotType.YES_NO)
+# A new value for these replaces the old one without a word like "eigenlijk": nobody gives a
+# second phone number by accident.
+_SELF_EVIDENT = (SlotType.PHONE, SlotType.EMAIL, SlotType.POSTCODE)
+
+
+def understand(
+    flows: FlowSet, state: ConversationState, inbound: Inbound, nlu: NluResult | None
+) -> list[Command]:
+    if inbound.payload is not None:
+        return _button(flows, state, inbound.payload)
+    text = clean_text(inbound.text or "").strip()
+    if not text:
+        return [Reask()]
+    if text.startswith("/"):
+        return _slash_command(state, text)
+    commands: list[Command] = []
+    language = _language_change(flows, state, text)
+    if language is not None:
+        commands.append(SetLanguage(language, chosen=False))
+    if is_cancel(text, flows) or _says(flows, nlu, "cancel"):
+        return [*commands, Cancel()]
+    found = find_values(flows, text, nlu)
+    if not state.welcomed:
+        # Kept for the conversation (not stored) until consent is answered.
+        fills, _ = _split(flows, state, found, text, correcting=False)
+        if fills:
+            commands.append(SetSlots(fills))
+        return [*commands, Welcome(then=_first_topic(flows, nlu, text))]
+    if state.doubt is not None and (keep := _yes_or_no(text)) is not None:
+        return [*commands, ResolveDoubt(keep)]
+    step = pending_step(flows, state)
+    if step is None:
+        return commands + _no_question(flows, state, text, nlu, found)
+    return commands + _at_question(flows, state, step, text, nlu, found)
+
+
+def needs_nlu(flows: FlowSet, state: ConversationState, inbound: Inbound) -> bool:
+    """False when `understand` decides the same without the NLU (buttons, commands, typed
+    values, an exact option), so the NLU server is only called when it matters."""
+    if inbound.payload is not None or inbound.text is None:
+        return False
+    text = clean_text(inbound.text).strip()
+    if not text or text.startswith("/") or is_cancel(text, flows):
+        return False
+    if not state.welcomed:
+        return True
+    if state.doubt is not None and _yes_or_no(text) is not None:
+        return False
+    step = pending_step(flows, state)
+    if step is None:
+        return True
+    slot = flows.slots[step.collect]
+    parsed = parse_value(slot, text=text, payload_value=None, nlu=None)
+    if slot.type in _CLOSED:
+        return not parsed.exact
+    if step.corrections:
+        return True
+    if slot.type in _TYPED:
+        return not (parsed.ok or parsed.attempted)
+    return True
+
+
+# -- buttons and commands ----------------------------------------------------------------------
+
+
+def _button(flows: FlowSet, state: ConversationState, payload: str) -> list[Command]:
+    if not state.welcomed and not payload.startswith((P_FLOW, P_INTENT, P_LANG)):
+        return [Welcome()]
+    step = pending_step(flows, state)
+    if payload.startswith(P_VALUE) and step is not None:
+        slot = flows.slots[step.collect]
+        parsed = parse_value(slot, text=None, payload_value=payload[len(P_VALUE) :], nlu=None)
+        if parsed.ok:
+            return [SetSlots({step.collect: parsed.value, **parsed.extra}, answers=step.collect)]
+        return [InvalidAnswer(step.collect, parsed.reason, parsed.suggestions)]
+    if payload.startswith(P_DOUBT) and state.doubt is not None:
+        return [ResolveDoubt(payload[len(P_DOUBT) :] == "yes")]
+    if payload.startswith(P_INTENT):
+        cf = flows.flow_for_intent(payload[len(P_INTENT) :], 1.0, mid_question=step is not None)
+        return [StartFlow(cf.id)] if cf else [StaleButton()]
+    if payload.startswith(P_FLOW):
+        return [StartFlow(payload[len(P_FLOW) :])]
+    if payload.startswith(P_FIX) and step is not None:
+        return [StartCorrection(payload[len(P_FIX) :])]
+    if payload.startswith(P_LANG) and payload[len(P_LANG) :] in ("nl", "en"):
+        return [SetLanguage(payload[len(P_LANG) :], chosen=True)]
+    if payload == P_CMD + "cancel":
+        return [Cancel()]
+    if payload == P_CMD + "retry":
+        return [Retry()]
+    if payload == P_CMD + "menu":
+        return [ShowMenu()]
+    if payload == P_CMD + "back":
+        return [Reask()]
+    return [StaleButton()]
+
+
+def _slash_command(state: ConversationState, text: str) -> list[Command]:
+    command, _, argument = text.partition(" ")
+    command = command.lower().split("@")[0]  # Telegram adds @botname in groups
+    if command in {"/stop", "/cancel"}:
+        return [Cancel()]
+    if command in _LANGUAGE_COMMANDS:
+        choice = argument.strip().lower()[:2]
+        return [SetLanguage(choice, chosen=True)] if choice in ("nl", "en") else [PickLanguage()]
+    if command == "/start":
+        # Again mid-conversation (or a restarted terminal): continue where we were.
+        return [Welcome()] if not state.welcomed else [Reask()]
+    if command in _HUMAN_COMMANDS:
+        return [HumanHandoff()]
+    if state.stack and command not in {"/menu", "/help"}:
+        return [Reask()]
+    return [ShowMenu()]
+
+
+# -- no question pending -----------------------------------------------------------------------
+
+
+def _no_question(
+    flows: FlowSet, state: ConversationState, text: str, nlu: NluResult | None, found: list[Found]
+) -> list[Command]:
+    fills, corrections = _split(flows, state, found, text, correcting=False)
+    commands: list[Command] = []
+    if fills:
+        commands.append(SetSlots(fills))
+    if nlu is None or not nlu.available:
+        cf = _keyword_flow(flows, text)
+        if cf is None:
+            return [*commands, NluDown()]
+        return [*commands, _start(flows, cf)]
+    cf = flows.flow_for_intent(nlu.intent, nlu.confidence)
+    if cf is not None:
+        return [*commands, _start(flows, cf)]
+    if corrections:
+        return [*commands, CorrectSlots(corrections)]
+    return [*commands, Clarify(_likely_flows(flows, nlu, mid_question=False))]
+
+
+def _start(flows: FlowSet, cf: CompiledFlow) -> Command:
+    return HumanHandoff() if cf.id == flows.settings.human_flow else StartFlow(cf.id)
+
+
+def _first_topic(flows: FlowSet, nlu: NluResult | None, text: str) -> str | None:
+    """What a first message asks for, to continue with once the welcome is done."""
+    if nlu is not None and nlu.available:
+        cf = flows.flow_for_intent(nlu.intent, nlu.confidence)
+    else:
+        cf = _keyword_flow(flows, text)
+    if cf is None or cf.id == flows.settings.welcome_flow or cf.flow.chitchat:
+        return None
+    return cf.id
+
+
+# -- a question is pending ---------------------------------------------------------------------
+
+
+def _at_question(
+    flows: FlowSet,
+    state: ConversationState,
+    step: CollectStep,
+    text: str,
+    nlu: NluResult | None,
+    found: list[Found],
+) -> list[Command]:
+    slot = flows.slots[step.collect]
+    # "wijzig mijn woonplaats"; at a summary also just "woonplaats"
+    fixable = step.corrections or _asked_before(flows, state)
+    target = correction_target(text, flows, fixable, bare=bool(step.corrections))
+    if target is not None:
+        given = [f for f in found if f.slot == target and not is_negated(text, f.start)]
+        if not given:
+            return [StartCorrection(target)]
+    parsed = parse_value(slot, text=text, payload_value=None, nlu=nlu)
+    if slot.type in _CLOSED and parsed.exact:
+        return [_answer(step, parsed)]
+    own = {step.collect, slot.region_slot}
+    others = [f for f in found if f.slot not in own]
+    fills, corrections = _split(flows, state, others, text, correcting=bool(step.corrections))
+    commands: list[Command] = [SetSlots(fills)] if fills else []
+    if corrections:
+        # "nee, ik woon niet in Amsterdam maar in Utrecht": the message is about the change.
+        return [*commands, CorrectSlots(corrections)]
+    if slot.type in _TYPED and (parsed.ok or parsed.attempted):
+        return [*commands, _answer(step, parsed)]
+    if fills and slot.type is SlotType.TEXT and _mostly(others, fills, text):
+        return [*commands, Reask()]  # "Den Haag" at the name question is a town, not a name
+    interruption = _interruption(flows, state, slot, text, nlu, parsed)
+    if interruption is not None:
+        return [*commands, interruption]
+    if parsed.ok:
+        if parsed.doubtful:
+            return [*commands, ConfirmValue(step.collect, parsed.value, parsed.extra)]
+        if slot.type is SlotType.TEXT and looks_like_question(text):
+            return [*commands, _unknown_question(flows, nlu)]
+        return [*commands, _answer(step, parsed)]
+    if commands:
+        # "ik heet Sam" at the town question: noted, and the question comes back
+        return [*commands, Reask()]
+    if looks_like_question(text):
+        return [_unknown_question(flows, nlu)]
+    return [InvalidAnswer(step.collect, parsed.reason, parsed.suggestions)]
+
+
+def _asked_before(flows: FlowSet, state: ConversationState) -> list[str]:
+    """Slots the running flow asked before the pending question (they can be corrected)."""
+    frame = state.stack[-1]
+    cf = flows.flows.get(frame.flow)
+    if cf is None or frame.step not in cf.index_by_id:
+        return []
+    current = cf.index_by_id[frame.step]
+    known = state.known()
+    return [
+        step.collect
+        for step in cf.flow.steps[:current]
+        if isinstance(step, CollectStep) and known.get(step.collect) is not None
+    ]
+
+
+def _mostly(found: list[Found], used: dict[str, JsonScalar], text: str) -> bool:
+    """Whether the values taken from the message make up most of it."""
+    covered = sum(f.end - f.start for f in found if f.slot in used)
+    return covered * 2 >= len(text.strip())
+
+
+def _answer(step: CollectStep, parsed: Parsed) -> Command:
+    if parsed.ok:
+        return SetSlots({step.collect: parsed.value, **parsed.extra}, answers=step.collect)
+    return InvalidAnswer(step.collect, parsed.reason, parsed.suggestions)
+
+
+def _interruption(
+    flows: FlowSet,
+    state: ConversationState,
+    slot: SlotDef,
+    text: str,
+    nlu: NluResult | None,
+    parsed: Parsed,
+) -> Command | None:
+    """Something other than an answer: a question, a person, chatter, another topic."""
+    if slot.type is not SlotType.TEXT and parsed.ok:
+        return None  # a valid answer to a closed question wins
+    if nlu is None or not nlu.available:
+        if parsed.ok or parsed.attempted:
+            return None
+        cf = _keyword_flow(flows, text, mid_question=True)
+        if cf is None:
+            return None
+        if cf.id == flows.settings.human_flow:
+            return HumanHandoff()
+        return _digression(cf) if cf.flow.digression else None
+    if nlu.confidence < flows.settings.interrupt_confidence:
+        return None
+    cf = flows.flow_for_intent(nlu.intent, nlu.confidence, mid_question=True)
+    if cf is None or cf.id == state.active_flow:
+        return None
+    if cf.id == flows.settings.human_flow:
+        return HumanHandoff()
+    if cf.flow.digression:
+        # A free-text answer only gives way to what is clearly not one: a question, or chatter
+        # that would make an implausible answer ("hallo" as a name).
+        plain_answer = not (looks_like_question(text) or parsed.doubtful)
+        if slot.type is SlotType.TEXT and parsed.ok and plain_answer:
+            return None
+        return _digression(cf)
+    # Another topic: only where the person is not in the middle of something.
+    menu = {item.flow for item in flows.menu}
+    if not parsed.ok and len(state.stack) == 1 and state.stack[0].flow in menu:
+        return StartFlow(cf.id)
+    return None
+
+
+def _digression(cf: CompiledFlow) -> Command:
+    return OffTopic(cf.id) if cf.flow.chitchat else AnswerQuestion(cf.id)
+
+
+def _unknown_question(flows: FlowSet, nlu: NluResult | None) -> Command:
+    """A question the NLU was not sure about: offer the likely answers, else say so."""
+    options = _likely_flows(flows, nlu, mid_question=True)
+    return Clarify(options) if options else CannotHandle(question=True)
+
+
+def _likely_flows(flows: FlowSet, nlu: NluResult | None, *, mid_question: bool) -> tuple[str, ...]:
+    """Flows the NLU found likely enough to offer as buttons (an ambiguous message)."""
+    if nlu is None:
+        return ()
+    settings = flows.settings
+    options: list[str] = []
+    for score in nlu.ranking:
+        if score.confidence < settings.clarify_min_confidence:
+            continue
+        cf = flows.flow_for_intent(score.name, 1.0, mid_question=mid_question)
+        if cf is None or cf.flow.label is None or cf.id in options:
+            continue
+        if mid_question and not cf.flow.digression:
+            continue
+        options.append(cf.id)
+        if len(options) >= settings.clarify_max_options:
+            break
+    return tuple(options)
+
+
+# -- values said in passing --------------------------------------------------------------------
+
+
+def _split(
+    flows: FlowSet,
+    state: ConversationState,
+    found: list[Found],
+    text: str,
+    *,
+    correcting: bool,
+) -> tuple[dict[str, JsonScalar], dict[str, JsonScalar]]:
+    """New values (fills) and changed values (corrections) among those the message mentions.
+
+    Per slot the first value not negated counts ("niet in Amsterdam maar in Utrecht" →
+    Utrecht). A known value is only replaced when the message says it corrects something,
+    or the value speaks for itself (a second phone number).
+    """
+    known = state.known()
+    cue = correcting or has_correction_cue(text)
+    fills: dict[str, JsonScalar] = {}
+    corrections: dict[str, JsonScalar] = {}
+    seen: set[str] = set()
+    for item in found:
+        if item.slot in seen or is_negated(text, item.start):
+            continue
+        seen.add(item.slot)
+        current = known.get(item.slot)
+        if current is None:
+            fills.update({item.slot: item.value, **item.extra})
+        elif current != item.value and (cue or flows.slots[item.slot].type in _SELF_EVIDENT):
+            corrections.update({item.slot: item.value, **item.extra})
+    return fills, corrections
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _language_change(flows: FlowSet, state: ConversationState, text: str) -> str | None:
+    """The language to switch to, if the message clearly is in the other one. Answers that
+    are names, places, numbers or options say nothing about a person's language."""
+    if state.language_chosen:
+        return None
+    step = pending_step(flows, state) if state.welcomed else None
+    if step is not None:
+        slot = flows.slots[step.collect]
+        if slot.type is not SlotType.TEXT or slot.format == "name":
+            return None
+    language = detect_language(text, first=not state.welcomed)
+    return language if language is not None and language != state.language else None
+
+
+def _says(flows: FlowSet, nlu: NluResult | None, intent: str) -> bool:
+    return (
+        nlu is not None
+        and nlu.intent == intent
+        and nlu.confidence >= flows.settings.interrupt_confidence
+    )
+
+
+def _keyword_flow(flows: FlowSet, text: str, *, mid_question: bool = False) -> CompiledFlow | None:
+    """With the NLU down, a keyword still reaches a topic, an answer or a coach."""
+    matches = [
+        cf
+        for cf in flows.triggered_flows()
+        if cf.flow.trigger and contains_keyword(text, cf.flow.trigger.keywords)
+    ]
+    preferred = [cf for cf in matches if cf.flow.digression == mid_question]
+    best = preferred or matches
+    return best[0] if best else None
+
+
+def _yes_or_no(text: str) -> bool | None:
+    words = " ".join(text.lower().replace(",", " ").replace("!", " ").split()).split()
+    if len(words) > 3 or not words:
+        return None
+    if words[0] in YES_WORDS:
+        return True
+    if words[0] in NO_WORDS:
+        return False
+    return None
