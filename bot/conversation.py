@@ -255,6 +255,8 @@ class ConversationService:
             coordinator_chat_id=self._coordinator_chat_id,
             summary=effect.summary,
             created_at=case.created_at,
+            first_name=effect.first_name,
+            contact_method=effect.contact_method,
         )
         extra = {"coach_name": coach.name, "union": coach.union} if coach else {}
         key = "handoff_assigned" if coach else "handoff_coordinator"

@@ -38,6 +38,8 @@ class CaseView:
     coordinator_chat_id: int | None
     summary: tuple[SummaryLine, ...]
     created_at: datetime
+    first_name: str | None = None
+    contact_method: str | None = None  # option value: phone, email, telegram
 
 
 class HandoffNotifier(Protocol):

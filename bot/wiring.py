@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.conversation import ConversationService
+from bot.engine.language import detector
 from bot.flows.registry import FlowRegistry
 from bot.handoff import HandoffNotifier
 from bot.nlu.client import NluClient
@@ -29,6 +30,7 @@ class Conversation:
 def build_conversation(settings: Settings, *, notifier: HandoffNotifier) -> Conversation:
     """Migrate the database, load the flows (raises FlowsInvalid), connect the NLU client."""
     upgrade(settings.database_url)
+    detector()  # load the language models now, not during someone's first message
     db = create_db_engine(settings.database_url)
     flows = FlowRegistry(settings.flows_dir, nlu_dir=settings.nlu_dir)
     nlu = NluClient(

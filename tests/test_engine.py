@@ -58,7 +58,9 @@ def test_language_detection():
     assert detect_language("ik ben mijn baan kwijt") == "nl"
     assert detect_language("Amsterdam") is None
     assert detect_language("ok") is None
-    assert detect_language("hallo hello") is None
+    assert detect_language("I work in de zorg") is None  # mixed: keep the current language
+    assert detect_language("i lost my job", first=True) == "en"  # a first message decides
+    assert detect_language("mn contract word nie verlengd") == "nl"
 
 
 def test_english_message_switches_language_unless_chosen():

@@ -165,3 +165,70 @@ def test_graph_prints_mermaid(capsys):
     assert result.flowset is not None
     assert "call intake" in mermaid(result.flowset.flows["job_loss"])
     assert main(["flows", "graph", "nope"]) == 1
+
+
+def test_a_text_the_code_uses_must_exist_in_both_languages(flows_copy):
+    texts = flows_copy / "texts.yml"
+    body = texts.read_text(encoding="utf-8")
+    texts.write_text(
+        body.replace(
+            "    en: I am afraid I have no answer to that question. The coach can tell you more "
+            "about it later.\n",
+            "",
+        ),
+        encoding="utf-8",
+    )
+    errors = messages(flows_copy)
+    assert any("question_unknown" in e and "English" in e for e in errors), errors
+    texts.write_text(body.replace("  corrected:\n", "  corrected_renamed:\n"), encoding="utf-8")
+    assert any("'corrected' (used by the bot) is missing" in e for e in messages(flows_copy))
+
+
+def test_waiting_steps_have_stable_ids(flows_copy):
+    write(
+        flows_copy,
+        "twice.yml",
+        """
+        flows:
+          twice:
+            description: asks one slot twice without ids
+            steps:
+              - say: {nl: Hoi, en: Hi}
+              - collect: first_name
+              - collect: first_name
+                next: step_0
+        """,
+    )
+    errors = messages(flows_copy)
+    assert any("duplicate step id 'first_name'" in e and "twice.yml:7" in e for e in errors)
+    assert any("'step_0' is a position" in e for e in errors)
+
+
+def test_adding_a_step_never_moves_a_running_conversation(flows_copy):
+    """A new line above a question: the conversation stays at the same question."""
+    from bot.engine.engine import turn
+    from bot.engine.messages import Inbound
+    from bot.engine.state import ConversationState, Frame
+    from bot.flows.registry import FlowRegistry
+
+    state = ConversationState(
+        welcomed=True,
+        consent=True,
+        stack=[Frame(flow="intake", step="sector")],
+        slots={"first_name": "Sam"},
+    )
+    before = turn(
+        FlowRegistry(flows_copy).current, state, Inbound(text="/start"), None, channel="t"
+    )
+    intake = flows_copy / "intake.yml"
+    intake.write_text(
+        intake.read_text(encoding="utf-8").replace(
+            "      - collect: first_name\n",
+            "      - say: {nl: Nog even dit., en: Just this.}\n      - collect: first_name\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    after = turn(FlowRegistry(flows_copy).current, state, Inbound(text="/start"), None, channel="t")
+    assert before.replies[-1].text == after.replies[-1].text
+    assert "Wat voor werk" in after.replies[-1].text

@@ -49,7 +49,7 @@ _TOWN_CUE = re.compile(
 )
 # Where someone works is not where they live: "ik werk in Amsterdam", "I work at ... in Delft".
 _WORK_PLACE = re.compile(
-    r"\b(?:werk|werken|werkzaam|werkte|work|working|worked|job|baan)\b(?:\s+\S+){0,4}\s+$",
+    r"\b(?:werk|werken|werkzaam|work|working|worked)\s+(?:in|bij|at|voor|for)\s+$",
     re.IGNORECASE,
 )
 # "ik heet Sam", "mijn naam is Sam", "my name is Sam": certain. "ik ben Sam", "I'm Sam": only

@@ -50,7 +50,7 @@ _CORRECTION_CUE = re.compile(
     r"klopt niet|niet goed|moet zijn|is niet|niet in|maar|wijzig\w*|verander\w*|aanpass\w*|"
     r"actually|wait|meant|mean|instead|wrong|mistake|not in|change|correct\w*|rather)\b"
 )
-_NEGATION = re.compile(r"\b(niet|geen|not|no)\s+(?:\w+\s+)?$")
+_NEGATION = re.compile(r"\b(niet|geen|not|no)\s+(?:\w+\s+){0,2}$")
 
 
 def looks_like_question(text: str) -> bool:

@@ -385,24 +385,27 @@ def _split(
 ) -> tuple[dict[str, JsonScalar], dict[str, JsonScalar]]:
     """New values (fills) and changed values (corrections) among those the message mentions.
 
-    Per slot the first value not negated counts ("niet in Amsterdam maar in Utrecht" →
-    Utrecht). A known value is only replaced when the message says it corrects something,
-    or the value speaks for itself (a second phone number).
+    Negated values do not count ("niet in Amsterdam maar in Utrecht" → Utrecht). A new slot
+    takes the first value said; a known value is only replaced by the last different one, and
+    only when the message says it corrects something or the value speaks for itself (a
+    second phone number).
     """
     known = state.known()
     cue = correcting or has_correction_cue(text)
+    said: dict[str, list[Found]] = {}
+    for item in found:
+        if not is_negated(text, item.start):
+            said.setdefault(item.slot, []).append(item)
     fills: dict[str, JsonScalar] = {}
     corrections: dict[str, JsonScalar] = {}
-    seen: set[str] = set()
-    for item in found:
-        if item.slot in seen or is_negated(text, item.start):
-            continue
-        seen.add(item.slot)
-        current = known.get(item.slot)
+    for slot, items in said.items():
+        current = known.get(slot)
         if current is None:
-            fills.update({item.slot: item.value, **item.extra})
-        elif current != item.value and (cue or flows.slots[item.slot].type in _SELF_EVIDENT):
-            corrections.update({item.slot: item.value, **item.extra})
+            fills.update({slot: items[0].value, **items[0].extra})
+            continue
+        changed = [item for item in items if item.value != current]
+        if changed and (cue or flows.slots[slot].type in _SELF_EVIDENT):
+            corrections.update({slot: changed[-1].value, **changed[-1].extra})
     return fills, corrections
 
 
