@@ -205,9 +205,7 @@ async def answer_until_summary(chat: Chat, lang: Lang, *, name: str = "Fatima") 
             await chat.say(name)
         elif "gemeente" in low or "municipality" in low:
             await chat.say("Amsterdam")
-        elif "situatie" in low or "situation" in low:
-            await chat.press(chat.buttons[1].label)
-        elif "contract" in low:
+        elif "situatie" in low or "situation" in low or "contract" in low:
             await chat.press(chat.buttons[1].label)
         elif "werk doe" in low or "kind of work" in low:
             await chat.say(lang.sector)
