@@ -443,3 +443,30 @@ async def test_asking_for_a_person_outside_an_intake_starts_the_short_one(coache
     [case] = notifier.cases
     assert case.topic == "talk_to_human"
     assert case.contact_method == "phone"  # the option value, whatever the label's language
+
+
+async def test_what_is_written_before_consent_is_taken_up_after_it(sqlite_url, parser, lang):
+    """/start first, then the problem in their own words, before answering the consent question."""
+    service, _ = make_service(sqlite_url, parser)
+    chat = Chat(service)
+    await chat.say("/start")
+    await chat.say(lang.agency)
+    assert [b.label for b in chat.buttons] == [lang.yes, lang.no]  # in their language
+    await chat.press(lang.yes)
+    assert lang.agency_fact in chat.text  # the agency rules: the topic and the contract kept
+
+
+def test_a_button_of_another_question_is_stale():
+    from bot.engine.engine import turn
+    from bot.engine.messages import Inbound
+    from bot.engine.state import ConversationState, Frame
+    from bot.flows.registry import FlowRegistry
+    from tests.conversation_helpers import FLOWS_DIR
+
+    flows = FlowRegistry(FLOWS_DIR).current
+    state = ConversationState(
+        welcomed=True, consent=True, stack=[Frame(flow="intake", step="goal")]
+    )
+    result = turn(flows, state, Inbound(payload="v:basic"), None, channel="t")
+    assert "goal" not in result.state.slots
+    assert "eerder gesprek" in result.replies[0].text

@@ -92,7 +92,7 @@ async def _session(user: str) -> int:
             if not line.strip():
                 continue
             replies = await conversation.service.handle(CHANNEL, user, to_inbound(line, buttons))
-            buttons = show(replies) or buttons
+            buttons = show(replies)  # only the newest buttons can be pressed
     finally:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):

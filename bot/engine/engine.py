@@ -48,6 +48,8 @@ def turn(
     if not _position_exists(flows, d.state):
         recover(d)  # the flows were edited under a running conversation: start afresh
     commands = understand(flows, d.state, inbound, nlu)
+    if inbound.text and len(inbound.text.split()) >= 3:
+        d.state.language_heard = True  # from now on only a clear switch changes the language
     execute(d, commands)
     # The service adds the "what happens next" message after a handoff.
     if not d.replies and not any(isinstance(e, HandoffRequested) for e in d.effects):

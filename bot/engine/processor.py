@@ -56,6 +56,7 @@ def _apply(d: Dialogue, command: Command) -> None:
     match command:
         case SetLanguage(language, chosen):
             d.state.language = "en" if language == "en" else "nl"
+            d.state.language_heard = True
             if chosen:
                 d.state.language_chosen = True
                 d.say_key("language_set")
@@ -293,7 +294,12 @@ def _start(d: Dialogue, cf: CompiledFlow | None) -> None:
         executor.start_welcome(d)
         return
     d.state.misunderstood = 0
-    if cf.id == d.flows.settings.human_flow:
+    welcome = d.flows.settings.welcome_flow
+    if d.state.stack and d.state.stack[0].flow == welcome and not cf.flow.digression:
+        d.state.deferred_flow = cf.id  # after the consent question
+        d.say_key("consent_first")
+        executor.reask_or_menu(d)
+    elif cf.id == d.flows.settings.human_flow:
         _human(d)
     elif cf.flow.digression and d.state.stack:
         executor.digress(d, cf)

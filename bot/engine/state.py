@@ -39,6 +39,7 @@ class ConversationState(BaseModel):
 
     language: Language = "nl"
     language_chosen: bool = False  # chosen with /taal: no more guessing
+    language_heard: bool = False  # a message long enough to tell the language has been seen
     welcomed: bool = False
     consent: bool = False
     stack: list[Frame] = Field(default_factory=list)

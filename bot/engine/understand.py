@@ -143,9 +143,9 @@ def _button(flows: FlowSet, state: ConversationState, payload: str) -> list[Comm
     if payload.startswith(P_VALUE) and step is not None:
         slot = flows.slots[step.collect]
         parsed = parse_value(slot, text=None, payload_value=payload[len(P_VALUE) :], nlu=None)
-        if parsed.ok:
+        if parsed.ok and slot.type is not SlotType.TEXT:
             return [SetSlots({step.collect: parsed.value, **parsed.extra}, answers=step.collect)]
-        return [InvalidAnswer(step.collect, parsed.reason, parsed.suggestions)]
+        return [StaleButton()]  # a button of another question (free-text ones have none)
     if payload.startswith(P_DOUBT) and state.doubt is not None:
         return [ResolveDoubt(payload[len(P_DOUBT) :] == "yes")]
     if payload.startswith(P_INTENT):
@@ -321,6 +321,12 @@ def _interruption(
         if cf.id == flows.settings.human_flow:
             return HumanHandoff()
         return _digression(cf) if cf.flow.digression else None
+    if state.stack[0].flow == flows.settings.welcome_flow and not parsed.ok:
+        # What someone writes before answering the consent question is what they came for:
+        # it is taken up right after the welcome.
+        topic = flows.flow_for_intent(nlu.intent, nlu.confidence)
+        if topic is not None and not topic.flow.digression:
+            return StartFlow(topic.id)
     if nlu.confidence < flows.settings.interrupt_confidence:
         return None
     cf = flows.flow_for_intent(nlu.intent, nlu.confidence, mid_question=True)
@@ -420,9 +426,11 @@ def _language_change(flows: FlowSet, state: ConversationState, text: str) -> str
     step = pending_step(flows, state) if state.welcomed else None
     if step is not None:
         slot = flows.slots[step.collect]
-        if slot.type is not SlotType.TEXT or slot.format == "name":
+        answer = parse_value(slot, text=text, payload_value=None, nlu=None)
+        typed = answer.ok or answer.attempted
+        if slot.format == "name" or (slot.type is not SlotType.TEXT and typed):
             return None
-    language = detect_language(text, first=not state.welcomed)
+    language = detect_language(text, first=not state.language_heard)
     return language if language is not None and language != state.language else None
 
 

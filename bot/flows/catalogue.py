@@ -36,6 +36,7 @@ class Key(StrEnum):
     CORRECTED = "corrected"
     DOUBT = "doubt"
     DOUBT_RETRY = "doubt_retry"
+    CONSENT_FIRST = "consent_first"
     LANGUAGE_PICK = "language_pick"
     LANGUAGE_SET = "language_set"
     HANDOFF_ASSIGNED = "handoff_assigned"
