@@ -1,10 +1,16 @@
 """The conversation service every channel calls: one participant turn in, replies out.
 
-    replies = await service.handle("telegram", str(user_id), Inbound(text="..."))
+A turn has two halves, so that the slow part never holds a database transaction:
 
-Per turn: load the state, call the NLU only when the engine needs it, run the engine, then in
-one transaction save the state (optimistically locked), the message log, consent and any new
-case; after the commit the handoff notifier runs. Logs carry no message text or personal data.
+    prepared = await service.prepare(channel, user, inbound)    # reads, asks the NLU if needed
+    with session_scope(db) as session:                           # the update's one transaction
+        outcome = service.apply(session, prepared)               # engine, state, case, log
+
+`apply` serialises the turns of one participant (a lock per participant, across processes) and
+writes everything the turn caused in the caller's transaction: the state, the message log,
+consent, a new case and the desk's notices for the coach. A channel adds its own writes (the
+outbox, the inbox mark) to the same transaction. `handle` does both halves for callers without
+a transaction of their own (the terminal chat, tests). Logs carry no message text.
 """
 
 from __future__ import annotations
@@ -13,34 +19,33 @@ import asyncio
 import logging
 import time
 import traceback
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot.desk import service as desk
+from bot.desk.notices import Notice
 from bot.engine.effects import ConsentGiven, ConsentWithdrawn, HandoffRequested
 from bot.engine.engine import TurnResult, needs_nlu, turn
 from bot.engine.messages import Inbound, Reply
 from bot.engine.render import render
+from bot.engine.slot_values import clean_text
 from bot.engine.state import ConversationState
 from bot.flows.flowset import FlowSet
 from bot.flows.registry import FlowSource
-from bot.gemeenten import resolve_region
-from bot.handoff import CaseView, CoachView, HandoffNotifier
 from bot.nlu.client import NluParser, NluResult
-from storage.cases import create_case
 from storage.conversations import (
     StaleConversation,
     TurnContext,
     load_turn_context,
     save_conversation,
 )
-from storage.database import session_scope
+from storage.database import lock_key, session_scope
 from storage.messages import LogEntry, log_messages
 from storage.models import Direction, utcnow
 from storage.participants import update_participant
@@ -50,10 +55,33 @@ MAX_ATTEMPTS = 3
 _T = TypeVar("_T")
 
 
+class NeedsNlu(Exception):
+    """The state changed since `prepare` and the turn now needs the NLU: prepare again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    channel: str
+    external_id: str
+    inbound: Inbound
+    nlu: NluResult | None
+    asked_nlu: bool
+
+
 @dataclass
-class _Saved:
+class TurnOutcome:
     replies: list[Reply]
-    cases: list[CaseView] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)  # for coaches / the coordinator
+    language: str = "nl"
+    case_id: int | None = None  # a case this turn created or added to
+
+
+class TurnService(Protocol):
+    """What a channel needs from the conversation: the two halves of a turn."""
+
+    async def prepare(self, channel: str, external_id: str, inbound: Inbound) -> Prepared: ...
+
+    def apply(self, session: Session, prepared: Prepared) -> TurnOutcome: ...
 
 
 class ConversationService:
@@ -63,8 +91,6 @@ class ConversationService:
         engine: Engine,
         flows: FlowSource,
         nlu: NluParser,
-        notifier: HandoffNotifier,
-        coordinator_chat_id: int | None = None,
         db_in_thread: bool | None = None,
     ) -> None:
         self._db = engine
@@ -75,72 +101,89 @@ class ConversationService:
         )
         self._flows = flows
         self._nlu = nlu
-        self._notifier = notifier
-        self._coordinator_chat_id = coordinator_chat_id
-        # Turns of one participant run one at a time within this process.
-        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
-            weakref.WeakValueDictionary()
+
+    @property
+    def flows(self) -> FlowSet:
+        return self._flows.current
+
+    # -- the two halves ------------------------------------------------------------------------
+
+    async def prepare(self, channel: str, external_id: str, inbound: Inbound) -> Prepared:
+        """Everything slow, outside any transaction: the NLU, when this turn needs it."""
+        if inbound.text is not None:
+            inbound = Inbound(text=clean_text(inbound.text), payload=inbound.payload)
+        if not inbound.text or inbound.payload is not None:
+            return Prepared(channel, external_id, inbound, None, asked_nlu=False)
+        state = await self.db_call(self._peek_state, channel, external_id)
+        if not needs_nlu(self.flows, state, inbound):
+            return Prepared(channel, external_id, inbound, None, asked_nlu=False)
+        nlu = await self._nlu.parse(inbound.text)
+        return Prepared(channel, external_id, inbound, nlu, asked_nlu=True)
+
+    def apply(self, session: Session, prepared: Prepared) -> TurnOutcome:
+        """The turn, in the caller's transaction. Raises `NeedsNlu` or `StaleConversation` when
+        it must be prepared again (the caller retries)."""
+        flows = self.flows
+        lock_key(session, f"participant:{prepared.channel}:{prepared.external_id}")
+        loaded = load_turn_context(
+            session, channel=prepared.channel, external_id=prepared.external_id
         )
-
-    async def handle(self, channel: str, external_id: str, inbound: Inbound) -> list[Reply]:
-        lock = self._locks.setdefault((channel, external_id), asyncio.Lock())
-        async with lock:
-            saved = await self._turn(channel, external_id, inbound)
-        for case in saved.cases:
-            try:
-                await self._notifier.case_created(case)
-            except (
-                Exception
-            ) as exc:  # the case is stored; a notifier failure must not lose the reply
-                log.error(
-                    "handoff notification failed for case %s: %s", case.case_id, type(exc).__name__
-                )
-        return saved.replies
-
-    async def _turn(self, channel: str, external_id: str, inbound: Inbound) -> _Saved:
-        flows = self._flows.current
-        nlu: NluResult | None = None
+        state = self._state_of(loaded)
+        inbound = prepared.inbound
+        if not prepared.asked_nlu and needs_nlu(flows, state, inbound):
+            raise NeedsNlu
+        nlu = prepared.nlu if needs_nlu(flows, state, inbound) else None
         started = time.perf_counter()
-        for _attempt in range(MAX_ATTEMPTS):
-            loaded = await self._db_call(self._load, channel, external_id)
-            state = self._state_of(loaded)
-            if nlu is None and needs_nlu(flows, state, inbound) and inbound.text:
-                nlu = await self._nlu.parse(inbound.text)
-            try:
-                result = turn(flows, state, inbound, nlu, channel=channel)
-            except Exception as exc:  # a bug must cost one polite answer, not the conversation
-                # Only where it failed: exception messages may quote what was typed.
-                where = " < ".join(
-                    f"{Path(f.filename).name}:{f.lineno} {f.name}"
-                    for f in reversed(traceback.extract_tb(exc.__traceback__)[-4:])
-                )
-                log.error("engine failed: %s at %s", type(exc).__name__, where)
-                return _Saved([Reply(render(flows, "error", state.language, {}))])
-            try:
-                saved = await self._db_call(
-                    self._save, flows, channel, external_id, loaded, inbound, result
-                )
-            except StaleConversation:
-                log.info("participant %s: concurrent turn, retrying", loaded.participant_id)
-                continue
-            log.info(
-                "turn participant=%s flow=%s intent=%s confidence=%s nlu=%s replies=%d ms=%.1f",
-                loaded.participant_id,
-                result.state.active_flow,
-                result.intent,
-                f"{result.confidence:.2f}" if result.confidence is not None else "-",
-                "down" if nlu is not None and not nlu.available else ("yes" if nlu else "no"),
-                len(saved.replies),
-                (time.perf_counter() - started) * 1000,
+        try:
+            result = turn(flows, state, inbound, nlu, channel=prepared.channel)
+        except Exception as exc:  # a bug must cost one polite answer, not the conversation
+            # Only where it failed: exception messages may quote what was typed.
+            where = " < ".join(
+                f"{Path(f.filename).name}:{f.lineno} {f.name}"
+                for f in reversed(traceback.extract_tb(exc.__traceback__)[-4:])
             )
-            return saved
-        log.error("participant turn abandoned after %d concurrent updates", MAX_ATTEMPTS)
-        return _Saved([Reply(render(flows, "error", "nl", {}))])
+            log.error("engine failed: %s at %s", type(exc).__name__, where)
+            return TurnOutcome([Reply(render(flows, "error", state.language, {}))])
+        outcome = self._save(session, flows, loaded, inbound, result)
+        log.info(
+            "turn participant=%s flow=%s intent=%s confidence=%s nlu=%s replies=%d ms=%.1f",
+            loaded.participant_id,
+            result.state.active_flow,
+            result.intent,
+            f"{result.confidence:.2f}" if result.confidence is not None else "-",
+            "down" if nlu is not None and not nlu.available else ("yes" if nlu else "no"),
+            len(outcome.replies),
+            (time.perf_counter() - started) * 1000,
+        )
+        return outcome
 
-    async def _db_call(self, func: Callable[..., _T], *args: Any) -> _T:
+    async def handle(self, channel: str, external_id: str, inbound: Inbound) -> TurnOutcome:
+        """Both halves, in a transaction of its own."""
+        for _attempt in range(MAX_ATTEMPTS):
+            prepared = await self.prepare(channel, external_id, inbound)
+            try:
+                return await self.db_call(self._apply_in_transaction, prepared)
+            except (NeedsNlu, StaleConversation):
+                continue
+        log.error("participant turn abandoned after %d attempts", MAX_ATTEMPTS)
+        return TurnOutcome([Reply(render(self.flows, "error", "nl", {}))])
+
+    def _apply_in_transaction(self, prepared: Prepared) -> TurnOutcome:
+        with session_scope(self._db) as session:
+            return self.apply(session, prepared)
+
+    async def db_call(self, func: Callable[..., _T], *args: Any) -> _T:
         if self._db_in_thread:
             return await asyncio.to_thread(func, *args)
         return func(*args)
+
+    # -- inside the transaction ----------------------------------------------------------------
+
+    def _peek_state(self, channel: str, external_id: str) -> ConversationState:
+        with session_scope(self._db) as session:
+            return self._state_of(
+                load_turn_context(session, channel=channel, external_id=external_id)
+            )
 
     def _state_of(self, loaded: TurnContext) -> ConversationState:
         if loaded.conversation.state is None:
@@ -151,64 +194,54 @@ class ConversationService:
             log.warning("participant %s: unreadable state, starting afresh", loaded.participant_id)
             return ConversationState(welcomed=True)
 
-    def _load(self, channel: str, external_id: str) -> TurnContext:
-        with session_scope(self._db) as session:
-            return load_turn_context(session, channel=channel, external_id=external_id)
-
     def _save(
         self,
+        session: Session,
         flows: FlowSet,
-        channel: str,
-        external_id: str,
         loaded: TurnContext,
         inbound: Inbound,
         result: TurnResult,
-    ) -> _Saved:
+    ) -> TurnOutcome:
         state = result.state
         pid = loaded.participant_id
-        saved = _Saved(list(result.replies))
-        with session_scope(self._db) as session:
-            save_conversation(
-                session,
-                participant_id=pid,
-                state=state.model_dump(mode="json"),
-                expected_version=loaded.conversation.version,
+        outcome = TurnOutcome(list(result.replies), language=state.language)
+        save_conversation(
+            session,
+            participant_id=pid,
+            state=state.model_dump(mode="json"),
+            expected_version=loaded.conversation.version,
+        )
+        consent_at = loaded.consent_at
+        for effect in result.effects:
+            if isinstance(effect, ConsentGiven):
+                consent_at = consent_at or utcnow()
+            elif isinstance(effect, ConsentWithdrawn):
+                consent_at = None
+            elif isinstance(effect, HandoffRequested):
+                outcome.replies.append(self._handoff(session, flows, state, pid, effect, outcome))
+        if state.language != loaded.language or consent_at != loaded.consent_at:
+            update_participant(
+                session, participant_id=pid, language=state.language, consent_at=consent_at
             )
-            consent_at = loaded.consent_at
-            for effect in result.effects:
-                if isinstance(effect, ConsentGiven):
-                    consent_at = consent_at or utcnow()
-                elif isinstance(effect, ConsentWithdrawn):
-                    consent_at = None
-                elif isinstance(effect, HandoffRequested):
-                    view, reply = self._handoff(
-                        session, flows, state, pid, channel, external_id, effect
-                    )
-                    saved.cases.append(view)
-                    saved.replies.append(reply)
-            if state.language != loaded.language or consent_at != loaded.consent_at:
-                update_participant(
-                    session, participant_id=pid, language=state.language, consent_at=consent_at
-                )
-            # Text is kept for audit only with consent; intent and timing always (statistics).
-            keep_text = consent_at is not None
-            inbound_text = inbound.text if inbound.text is not None else f"[{inbound.payload}]"
-            flow = state.active_flow
-            entries = [
-                LogEntry(
-                    Direction.IN,
-                    inbound_text if keep_text else None,
-                    result.intent,
-                    result.confidence,
-                    flow,
-                ),
-                *(
-                    LogEntry(Direction.OUT, reply.text if keep_text else None, flow=flow)
-                    for reply in saved.replies
-                ),
-            ]
-            log_messages(session, participant_id=pid, entries=entries)
-        return saved
+        # Text is kept for audit only with consent; intent and timing always (statistics).
+        keep_text = consent_at is not None
+        inbound_text = inbound.text if inbound.text is not None else f"[{inbound.payload}]"
+        flow = state.active_flow
+        entries = [
+            LogEntry(
+                Direction.IN,
+                inbound_text if keep_text else None,
+                result.intent,
+                result.confidence,
+                flow,
+            ),
+            *(
+                LogEntry(Direction.OUT, reply.text if keep_text else None, flow=flow)
+                for reply in outcome.replies
+            ),
+        ]
+        log_messages(session, participant_id=pid, entries=entries)
+        return outcome
 
     def _handoff(
         self,
@@ -216,11 +249,10 @@ class ConversationService:
         flows: FlowSet,
         state: ConversationState,
         participant_id: int,
-        channel: str,
-        external_id: str,
         effect: HandoffRequested,
-    ) -> tuple[CaseView, Reply]:
-        case, coach = create_case(
+        outcome: TurnOutcome,
+    ) -> Reply:
+        handoff = desk.handoff(
             session,
             participant_id=participant_id,
             region_code=effect.region_code,
@@ -237,27 +269,17 @@ class ConversationService:
                 for line in effect.summary
             ],
         )
-        assert case.id is not None
-        region = resolve_region(effect.region_code) if effect.region_code else None
-        coach_view = (
-            CoachView(coach.id or 0, coach.name, coach.telegram_id, coach.union) if coach else None
-        )
-        view = CaseView(
-            case_id=case.id,
-            participant_id=participant_id,
-            channel=channel,
-            external_id=external_id,
-            language=effect.language,
-            topic=effect.topic,
-            region_code=effect.region_code,
-            region_name=region.name if region else None,
-            coach=coach_view,
-            coordinator_chat_id=self._coordinator_chat_id,
-            summary=effect.summary,
-            created_at=case.created_at,
-            first_name=effect.first_name,
-            contact_method=effect.contact_method,
-        )
-        extra = {"coach_name": coach.name, "union": coach.union} if coach else {}
-        key = "handoff_assigned" if coach else "handoff_coordinator"
-        return view, Reply(render(flows, key, state.language, state.slots, extra))
+        outcome.notices.extend(handoff.notices)
+        outcome.case_id = handoff.case_id
+        slots = state.known()
+        if handoff.existing:
+            who = (
+                handoff.coach.first_name
+                if handoff.coach
+                else render(flows, "our_team", state.language, {})
+            )
+            return Reply(render(flows, "request_already_open", state.language, slots, {"who": who}))
+        if handoff.coach is not None:
+            extra = {"coach_name": handoff.coach.name, "union": handoff.coach.union}
+            return Reply(render(flows, "handoff_assigned", state.language, slots, extra))
+        return Reply(render(flows, "handoff_coordinator", state.language, slots))

@@ -10,7 +10,6 @@ from bot.config import Settings
 from bot.conversation import ConversationService
 from bot.engine.language import detector
 from bot.flows.registry import FlowRegistry
-from bot.handoff import HandoffNotifier
 from bot.nlu.client import NluClient
 from storage.database import create_db_engine, upgrade
 
@@ -27,7 +26,7 @@ class Conversation:
         self.db.dispose()
 
 
-def build_conversation(settings: Settings, *, notifier: HandoffNotifier) -> Conversation:
+def build_conversation(settings: Settings) -> Conversation:
     """Migrate the database, load the flows (raises FlowsInvalid), connect the NLU client."""
     upgrade(settings.database_url)
     detector()  # load the language models now, not during someone's first message
@@ -36,11 +35,5 @@ def build_conversation(settings: Settings, *, notifier: HandoffNotifier) -> Conv
     nlu = NluClient(
         settings.rasa_url, timeout=settings.nlu_timeout_seconds, retries=settings.nlu_retries
     )
-    service = ConversationService(
-        engine=db,
-        flows=flows,
-        nlu=nlu,
-        notifier=notifier,
-        coordinator_chat_id=settings.coordinator_chat_id,
-    )
+    service = ConversationService(engine=db, flows=flows, nlu=nlu)
     return Conversation(service, flows, nlu, db)

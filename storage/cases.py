@@ -1,34 +1,39 @@
-"""Cases: a handoff from the bot to a coach (or the coordinator), and every step of it."""
+"""Cases (a handoff from the bot to a coach or the coordinator), their events and the relay.
+
+Query and write helpers only; what may happen to a case, and who is told, is the coach desk's
+business (bot/desk/).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from storage.coaches import pick_coach
-from storage.models import Case, CaseEvent, CaseStatus, Coach, utcnow
-
-
-class CaseEventKind:
-    CREATED = "created"
-    ASSIGNED = "assigned"
-    TO_COORDINATOR = "to_coordinator"
+from storage.models import (
+    OPEN_STATUSES,
+    Case,
+    CaseEvent,
+    CaseEventKind,
+    CaseRelay,
+    Coach,
+    Participant,
+    utcnow,
+)
 
 
 def add_case_event(
     session: Session,
     *,
     case: Case,
-    kind: str,
+    kind: CaseEventKind,
     coach_id: int | None = None,
     detail: dict[str, Any] | None = None,
-) -> CaseEvent:
+) -> None:
     assert case.id is not None
-    event = CaseEvent(case_id=case.id, kind=kind, coach_id=coach_id, detail=detail)
-    session.add(event)
-    return event
+    session.add(CaseEvent(case_id=case.id, kind=kind.value, coach_id=coach_id, detail=detail))
 
 
 def create_case(
@@ -39,51 +44,121 @@ def create_case(
     topic: str | None,
     language: str,
     summary: list[dict[str, str]],
-) -> tuple[Case, Coach | None]:
-    """Create the case and assign it: a coach for the region, else the coordinator (None)."""
-    coach = pick_coach(session, region_code=region_code) if region_code else None
+) -> Case:
     case = Case(
         participant_id=participant_id,
         region_code=region_code,
         topic=topic,
         language=language,
         summary=summary,
-        coach_id=coach.id if coach else None,
-        status=CaseStatus.ASSIGNED if coach else CaseStatus.NEW,
     )
     session.add(case)
     session.flush()
     add_case_event(session, case=case, kind=CaseEventKind.CREATED)
-    if coach is not None:
-        add_case_event(session, case=case, kind=CaseEventKind.ASSIGNED, coach_id=coach.id)
-    else:
-        add_case_event(
-            session,
-            case=case,
-            kind=CaseEventKind.TO_COORDINATOR,
-            detail={"reason": "no region" if region_code is None else "no coach available"},
-        )
-    return case, coach
+    return case
 
 
-def set_case_status(session: Session, *, case: Case, status: CaseStatus) -> None:
-    case.status = status
+def touch(case: Case) -> None:
     case.updated_at = utcnow()
-    if status is CaseStatus.CLOSED:
-        case.closed_at = case.updated_at
-    session.add(case)
-    add_case_event(session, case=case, kind=status.value)
 
 
 def get_case(session: Session, *, case_id: int) -> Case | None:
     return session.get(Case, case_id)
 
 
-def list_cases(session: Session, *, participant_id: int) -> Sequence[Case]:
-    statement = select(Case).where(Case.participant_id == participant_id).order_by(col(Case.id))
-    return session.exec(statement).all()
+def open_case_of_participant(session: Session, *, participant_id: int) -> Case | None:
+    return session.exec(
+        select(Case).where(
+            Case.participant_id == participant_id, col(Case.status).in_(OPEN_STATUSES)
+        )
+    ).first()
+
+
+def case_of_coach(session: Session, *, case_id: int, coach_id: int) -> Case | None:
+    """The case if it is assigned to this coach, else None (a case that does not exist and one
+    of someone else look the same: coaches learn nothing about other cases)."""
+    case = session.get(Case, case_id)
+    return case if case is not None and case.coach_id == coach_id else None
+
+
+def open_cases_of_coach(session: Session, *, coach_id: int) -> Sequence[Case]:
+    return session.exec(
+        select(Case)
+        .where(Case.coach_id == coach_id, col(Case.status).in_(OPEN_STATUSES))
+        .order_by(col(Case.id))
+    ).all()
+
+
+def coaches_who_declined(session: Session, *, case_id: int) -> set[int]:
+    rows = session.exec(
+        select(CaseEvent.coach_id).where(
+            CaseEvent.case_id == case_id,
+            col(CaseEvent.kind).in_(
+                (
+                    CaseEventKind.DECLINED.value,
+                    CaseEventKind.COACH_UNREACHABLE.value,
+                    CaseEventKind.COACH_DEACTIVATED.value,
+                )
+            ),
+        )
+    ).all()
+    return {coach_id for coach_id in rows if coach_id is not None}
 
 
 def list_case_events(session: Session, *, case_id: int) -> Sequence[CaseEvent]:
     statement = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(col(CaseEvent.id))
     return session.exec(statement).all()
+
+
+def participant_of(session: Session, *, case: Case) -> Participant | None:
+    return session.get(Participant, case.participant_id)
+
+
+def case_counts(session: Session) -> dict[str, int]:
+    rows = session.exec(select(Case.status, func.count()).group_by(Case.status)).all()
+    return {status: count for status, count in rows}
+
+
+# -- the relay (live chat) ---------------------------------------------------------------------
+
+
+def set_relay(session: Session, *, case: Case, coach_id: int, active: bool) -> bool:
+    """Turn the relay on or off; True when that changed something."""
+    assert case.id is not None
+    relay = session.get(CaseRelay, case.id)
+    if relay is not None and relay.active == active and relay.coach_id == coach_id:
+        return False
+    if relay is None:
+        if not active:
+            return False
+        relay = CaseRelay(case_id=case.id, participant_id=case.participant_id, coach_id=coach_id)
+    relay.coach_id = coach_id
+    relay.active = active
+    relay.updated_at = utcnow()
+    session.add(relay)
+    return True
+
+
+def relay_active(session: Session, *, case_id: int) -> bool:
+    relay = session.get(CaseRelay, case_id)
+    return bool(relay and relay.active)
+
+
+def active_relay_of_participant(
+    session: Session, *, participant_id: int
+) -> tuple[Case, Coach] | None:
+    """The live chat of a participant: only with an accepted case of an active coach."""
+    row = session.exec(
+        select(Case, Coach)
+        .join(CaseRelay, col(CaseRelay.case_id) == col(Case.id))
+        .join(Coach, col(Coach.id) == col(Case.coach_id))
+        .where(
+            CaseRelay.participant_id == participant_id,
+            col(CaseRelay.active).is_(True),
+            Case.status == "accepted",
+            col(Coach.active).is_(True),
+        )
+        .order_by(col(Case.id).desc())
+        .limit(1)
+    ).first()
+    return (row[0], row[1]) if row else None

@@ -1,4 +1,4 @@
-"""Coaches and the regions they cover."""
+"""Coaches, the regions they cover, and their load."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func
+from sqlalchemy.sql.selectable import Subquery
 from sqlmodel import Session, col, select
 
 from storage.models import OPEN_STATUSES, Case, Coach, CoachRegion, Union
@@ -43,17 +44,19 @@ def add_coach(
     return coach
 
 
-def get_coach(session: Session, *, coach_id: int) -> Coach | None:
-    return session.get(Coach, coach_id)
-
-
-def get_coach_by_telegram_id(session: Session, *, telegram_id: int) -> Coach | None:
+def coach_by_telegram_id(session: Session, *, telegram_id: int) -> Coach | None:
     return session.exec(select(Coach).where(Coach.telegram_id == telegram_id)).first()
 
 
-def set_coach_active(session: Session, *, coach: Coach, active: bool) -> None:
-    coach.active = active
-    session.add(coach)
+def active_coach_by_telegram_id(session: Session, *, telegram_id: int) -> Coach | None:
+    """Coach rights belong to active coaches only."""
+    return session.exec(
+        select(Coach).where(Coach.telegram_id == telegram_id, col(Coach.active).is_(True))
+    ).first()
+
+
+def get_coach(session: Session, *, coach_id: int) -> Coach | None:
+    return session.get(Coach, coach_id)
 
 
 def coach_regions(session: Session, *, coach_id: int) -> tuple[str, ...]:
@@ -65,48 +68,60 @@ def coach_regions(session: Session, *, coach_id: int) -> tuple[str, ...]:
     return tuple(session.exec(statement).all())
 
 
-def list_coaches(session: Session, *, include_inactive: bool = True) -> list[CoachLoad]:
-    open_cases = (
-        select(col(Case.coach_id), func.count())
-        .where(col(Case.status).in_(OPEN_STATUSES), col(Case.coach_id).is_not(None))
-        .group_by(col(Case.coach_id))
-    )
-    counts = {coach_id: count for coach_id, count in session.execute(open_cases).all()}
-    statement = select(Coach).order_by(col(Coach.name))
-    if not include_inactive:
-        statement = statement.where(col(Coach.active).is_(True))
-    return [
-        CoachLoad(coach, coach_regions(session, coach_id=coach.id or 0), counts.get(coach.id, 0))
-        for coach in session.exec(statement).all()
-    ]
-
-
-def pick_coach(
-    session: Session, *, region_code: str, exclude: Collection[int] = ()
-) -> Coach | None:
-    """The active coach covering the region with the fewest open cases, within capacity,
-    skipping the coaches in `exclude` (those who declined the case).
-
-    Ties go to the coach registered first, so assignment is predictable.
-    """
-    open_cases = (
+def _open_counts() -> Subquery:
+    return (
         select(col(Case.coach_id).label("coach_id"), func.count().label("n"))
         .where(col(Case.status).in_(OPEN_STATUSES), col(Case.coach_id).is_not(None))
         .group_by(col(Case.coach_id))
         .subquery()
     )
-    load = func.coalesce(open_cases.c.n, 0)
+
+
+def list_coaches(session: Session, *, include_inactive: bool = True) -> list[CoachLoad]:
+    counts = _open_counts()
     statement = (
-        select(Coach)
+        select(Coach, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.coach_id == col(Coach.id))
+        .order_by(col(Coach.name))
+    )
+    if not include_inactive:
+        statement = statement.where(col(Coach.active).is_(True))
+    return [
+        CoachLoad(coach, coach_regions(session, coach_id=coach.id or 0), int(load))
+        for coach, load in session.exec(statement).all()
+    ]
+
+
+def coaches_for_region(
+    session: Session, *, region_code: str, exclude: Collection[int] = ()
+) -> list[CoachLoad]:
+    """Active, reachable coaches covering the region with room for a case, least loaded first.
+
+    Ties go to the coach registered first, so assignment is predictable. Call with the
+    region locked (storage.database.lock_key) when assigning, so that two handoffs at once
+    cannot both take a coach's last place.
+    """
+    counts = _open_counts()
+    load = func.coalesce(counts.c.n, 0)
+    statement = (
+        select(Coach, load)
         .join(CoachRegion, col(CoachRegion.coach_id) == col(Coach.id))
-        .outerjoin(open_cases, open_cases.c.coach_id == col(Coach.id))
+        .outerjoin(counts, counts.c.coach_id == col(Coach.id))
         .where(
             col(Coach.active).is_(True),
+            col(Coach.unreachable_since).is_(None),
             CoachRegion.region_code == region_code,
             load < col(Coach.capacity),
             col(Coach.id).not_in(list(exclude)),
         )
         .order_by(load, col(Coach.id))
-        .limit(1)
     )
-    return session.exec(statement).first()
+    return [CoachLoad(coach, (region_code,), int(n)) for coach, n in session.exec(statement).all()]
+
+
+def pick_coach(
+    session: Session, *, region_code: str, exclude: Collection[int] = ()
+) -> Coach | None:
+    """The coach a new case of this region goes to, or None (the coordinator then)."""
+    found = coaches_for_region(session, region_code=region_code, exclude=exclude)
+    return found[0].coach if found else None

@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -17,7 +17,12 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for SQLite (file created on demand, WAL, foreign keys) or PostgreSQL."""
+    """An engine for SQLite (file created on demand, WAL, foreign keys) or PostgreSQL.
+
+    `hide_parameters`: a database error's message would otherwise quote the bound values —
+    message text, names, phone numbers — into any log line that prints it.
+    """
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -39,9 +44,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def lock_key(session: Session, key: str) -> None:
+    """Serialise transactions that touch the same thing (a participant, a region) across
+    processes: a PostgreSQL advisory lock held until commit. SQLite serialises writers anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """One transaction: committed when the block ends, rolled back on an exception."""
+    """One transaction: committed when the block ends, rolled back on an exception.
+
+    The one way storage is opened: every change of one update, job or command commits here.
+    """
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import insert
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from storage.models import Direction, MessageLog, utcnow
 
@@ -43,34 +43,3 @@ def log_messages(session: Session, *, participant_id: int, entries: Sequence[Log
             for e in entries
         ],
     )
-
-
-def log_message(
-    session: Session,
-    *,
-    participant_id: int,
-    direction: Direction,
-    text: str | None,
-    intent: str | None = None,
-    confidence: float | None = None,
-    flow: str | None = None,
-) -> None:
-    session.add(
-        MessageLog(
-            participant_id=participant_id,
-            direction=direction,
-            text=text,
-            intent=intent,
-            confidence=confidence,
-            flow=flow,
-        )
-    )
-
-
-def list_messages(session: Session, *, participant_id: int) -> Sequence[MessageLog]:
-    statement = (
-        select(MessageLog)
-        .where(MessageLog.participant_id == participant_id)
-        .order_by(col(MessageLog.id))
-    )
-    return session.exec(statement).all()

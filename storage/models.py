@@ -9,7 +9,17 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Integer, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -83,6 +93,9 @@ class Coach(SQLModel, table=True):
     union: str = Field(max_length=3)
     capacity: int = Field(default=10)
     active: bool = Field(default=True)
+    # Telegram refused to deliver to this coach (never pressed Start, or blocked the bot): no
+    # new cases until they write to the bot again.
+    unreachable_since: datetime | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -105,8 +118,35 @@ class CaseStatus(StrEnum):
 OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.ASSIGNED, CaseStatus.ACCEPTED)
 
 
+class CaseEventKind(StrEnum):
+    """Every step a case can take (the `kind` of a case event)."""
+
+    CREATED = "created"
+    ASSIGNED = "assigned"  # to a coach (by the bot, a decline, a reassignment or the coordinator)
+    TO_COORDINATOR = "to_coordinator"  # no coach could take it
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    HANDED_BACK = "handed_back"  # the coach gave the participant back to the bot
+    RELAY_RESUMED = "relay_resumed"
+    CLOSED = "closed"
+    REQUESTED_AGAIN = "requested_again"  # the participant asked for a coach again
+    COACH_UNREACHABLE = "coach_unreachable"  # Telegram refused the coach's message
+    COACH_DEACTIVATED = "coach_deactivated"
+    PARTICIPANT_LEFT = "participant_left"  # /stop during the live chat
+
+
 class Case(SQLModel, table=True):
     __tablename__ = "cases"
+    # One open case per participant, enforced by the database (two workers cannot both open one).
+    __table_args__ = (
+        Index(
+            "uq_cases_open_participant",
+            "participant_id",
+            unique=True,
+            sqlite_where=text("status IN ('new', 'assigned', 'accepted')"),
+            postgresql_where=text("status IN ('new', 'assigned', 'accepted')"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     participant_id: int = Field(
@@ -126,6 +166,61 @@ class Case(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     closed_at: datetime | None = Field(default=None)
+
+
+class CaseRelay(SQLModel, table=True):
+    """While `active`, the participant's messages go to the coach and the bot stays quiet."""
+
+    __tablename__ = "case_relay"
+
+    case_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    )
+    participant_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("participants.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+    )
+    coach_id: int = Field(foreign_key="coaches.id")
+    active: bool = Field(default=True, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class InboxStatus(StrEnum):
+    NEW = "new"
+    DONE = "done"
+
+
+class InboxUpdate(SQLModel, table=True):
+    """Every incoming update, stored before the channel confirms it (polling offset, webhook
+    200). It is processed once: its `done` mark commits with everything it caused."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("channel", "update_id", name="uq_inbox_channel_update"),
+        Index("ix_inbox_status_chat_id", "status", "chat_key", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    update_id: int = Field(sa_type=BigInteger)
+    chat_key: str = Field(max_length=64)  # updates of one chat are processed in order
+    payload: str | None = Field(default=None, sa_type=Text)  # cleared once processed
+    status: str = Field(default=InboxStatus.NEW, max_length=8)
+    claimed_by: str | None = Field(default=None, max_length=40)
+    attempts: int = 0
+    received_at: datetime = Field(default_factory=utcnow, index=True)
+    processed_at: datetime | None = None
+
+
+class Worker(SQLModel, table=True):
+    """A running bot process. Work it claimed is taken over once its heartbeat stops."""
+
+    __tablename__ = "workers"
+
+    id: str = Field(primary_key=True, max_length=40)
+    started_at: datetime = Field(default_factory=utcnow)
+    heartbeat_at: datetime = Field(default_factory=utcnow, index=True)
 
 
 class CaseEvent(SQLModel, table=True):

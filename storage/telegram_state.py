@@ -1,42 +1,33 @@
-"""Telegram channel state: processed updates, pressed keyboards and the outgoing outbox.
+"""Telegram channel state: pressed keyboards, long button payloads and the outbox.
 
-Why in the database: an update re-delivered after a crash must not be answered twice, and a
-reply that could not be sent yet (429, 5xx, network down, restart) must not be lost. The update
-mark and its replies are written in one transaction, so either both exist or neither does.
-
-Times are aware UTC (SQLModel's UTCDateTime stores them as UTC on SQLite and PostgreSQL alike).
+The outbox holds every Bot API call the bot must make, written in the transaction of the update
+(or the coach action, or the scheduled job) that caused it, so that nothing is sent that was
+not stored, and nothing stored is lost. Rows of one chat are sent in `id` order: only the head
+of a chat's queue can be claimed. A claim belongs to a worker; it is void once that worker's
+heartbeat stops (see storage/workers.py), so a killed process stalls a chat only seconds.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Text, delete, func, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import BigInteger, Column, Index, Text, func, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from storage.models import utcnow
 
 
 class OutboxStatus(StrEnum):
     PENDING = "pending"
+    SENDING = "sending"  # claimed by a worker, the call may be under way
     SENT = "sent"
-    FAILED = "failed"  # permanently refused by Telegram (blocked bot, bad request)
-
-
-class TelegramProcessedUpdate(SQLModel, table=True):
-    __tablename__ = "telegram_processed_update"
-
-    update_id: int = Field(sa_type=BigInteger, primary_key=True)
-    processed_at: datetime = Field(default_factory=utcnow, index=True)
+    FAILED = "failed"  # refused for good by Telegram (blocked bot, bad request)
 
 
 class TelegramKeyboardPress(SQLModel, table=True):
@@ -69,12 +60,14 @@ class TelegramOutbox(SQLModel, table=True):
     chat_id: int = Field(sa_type=BigInteger)
     method: str = Field(max_length=40)
     payload: str = Field(sa_column=Column(Text, nullable=False))  # JSON parameters
-    # What this message is about (e.g. "case:12"), to map a coach's reply back to a case.
+    # What this message is about ("case:12"), to map a coach's reply back to a case.
     ref: str | None = Field(default=None, max_length=64, index=True)
+    # What it is for ("case_card"): a case card Telegram refuses moves the case on.
+    kind: str | None = Field(default=None, max_length=32)
     status: str = Field(default=OutboxStatus.PENDING, max_length=16, index=True)
+    claimed_by: str | None = Field(default=None, max_length=40)
     attempts: int = 0
     not_before: datetime | None = None
-    claimed_until: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
     message_id: int | None = Field(default=None, sa_type=BigInteger)
@@ -93,70 +86,30 @@ class Outgoing:
     method: str
     params: dict[str, Any]
     ref: str | None = None
+    kind: str | None = None
 
 
-# -- updates -----------------------------------------------------------------------------------
+# -- keyboards and long payloads ---------------------------------------------------------------
 
 
-def is_update_processed(*, session: Session, update_id: int) -> bool:
-    return session.get(TelegramProcessedUpdate, update_id) is not None
-
-
-def is_keyboard_pressed(*, session: Session, chat_id: int, message_id: int) -> bool:
+def is_keyboard_pressed(session: Session, *, chat_id: int, message_id: int) -> bool:
     return session.get(TelegramKeyboardPress, (chat_id, message_id)) is not None
 
 
-def record_update(
-    *,
-    session: Session,
-    update_id: int,
-    outgoing: Sequence[Outgoing],
-    pressed: tuple[int, int] | None = None,
-) -> list[int] | None:
-    """Mark `update_id` processed and queue its replies in one transaction.
-
-    Returns the new outbox ids, or None when the update (or the keyboard) was already handled
-    by someone else, in which case nothing is written.
-    """
-    session.add(TelegramProcessedUpdate(update_id=update_id))
-    if pressed is not None:
-        session.add(TelegramKeyboardPress(chat_id=pressed[0], message_id=pressed[1]))
-    rows = [_row(item) for item in outgoing]
-    session.add_all(rows)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        return None
-    return [row.id for row in rows if row.id is not None]
+def mark_keyboard_pressed(session: Session, *, chat_id: int, message_id: int) -> None:
+    session.add(TelegramKeyboardPress(chat_id=chat_id, message_id=message_id))
 
 
-def purge_processed_updates(*, session: Session, older_than: timedelta) -> int:
-    """Forget update marks older than `older_than` (Telegram re-delivers only for ~24 h)."""
-    cutoff = utcnow() - older_than
-    result = session.exec(
-        delete(TelegramProcessedUpdate).where(col(TelegramProcessedUpdate.processed_at) < cutoff)
-    )
-    session.commit()
-    return int(result.rowcount)
-
-
-# -- callback payloads -------------------------------------------------------------------------
-
-
-def store_callback_payload(*, session: Session, payload: str) -> str:
-    """Store a long payload and return its short key (stable: same payload, same key)."""
+def store_callback_payload(session: Session, *, payload: str) -> str:
+    """Store a long payload (in the caller's transaction); returns its short, stable key."""
     key = hashlib.sha256(payload.encode()).hexdigest()[:24]
     if session.get(TelegramCallbackPayload, key) is None:
         session.add(TelegramCallbackPayload(key=key, payload=payload))
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()
+        session.flush()
     return key
 
 
-def load_callback_payload(*, session: Session, key: str) -> str | None:
+def load_callback_payload(session: Session, *, key: str) -> str | None:
     row = session.get(TelegramCallbackPayload, key)
     return row.payload if row else None
 
@@ -164,121 +117,146 @@ def load_callback_payload(*, session: Session, key: str) -> str | None:
 # -- outbox ------------------------------------------------------------------------------------
 
 
-def _row(item: Outgoing) -> TelegramOutbox:
-    return TelegramOutbox(
-        chat_id=item.chat_id,
-        method=item.method,
-        payload=json.dumps(item.params, ensure_ascii=False),
-        ref=item.ref,
-    )
-
-
-def enqueue(*, session: Session, outgoing: Iterable[Outgoing]) -> list[int]:
-    rows = [_row(item) for item in outgoing]
+def enqueue(session: Session, *, outgoing: Iterable[Outgoing]) -> list[int]:
+    """Queue calls in the caller's transaction; their ids once flushed."""
+    rows = [
+        TelegramOutbox(
+            chat_id=item.chat_id,
+            method=item.method,
+            payload=json.dumps(item.params, ensure_ascii=False),
+            ref=item.ref,
+            kind=item.kind,
+        )
+        for item in outgoing
+    ]
+    if not rows:
+        return []
     session.add_all(rows)
-    session.commit()
+    session.flush()
     return [row.id for row in rows if row.id is not None]
 
 
-def chats_with_pending(*, session: Session) -> list[int]:
+def chats_with_pending(session: Session) -> list[int]:
     rows = session.exec(
         select(TelegramOutbox.chat_id)
-        .where(TelegramOutbox.status == OutboxStatus.PENDING)
+        .where(col(TelegramOutbox.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING)))
         .distinct()
     ).all()
     return list(rows)
 
 
-def retry_now(*, session: Session) -> int:
-    """Forget the backoff of every pending call (at start-up: retry at once, in order)."""
-    result = session.exec(
-        update(TelegramOutbox)
-        .where(
-            col(TelegramOutbox.status) == OutboxStatus.PENDING,
-            col(TelegramOutbox.not_before).is_not(None),
-        )
-        .values(not_before=None)
-    )
-    session.commit()
-    return int(result.rowcount)
+@dataclass(frozen=True, slots=True)
+class Claim:
+    row: TelegramOutbox | None
+    # When nothing could be claimed because the head waits (429, backoff): when to look again.
+    retry_at: datetime | None = None
 
 
-def claim_next(*, session: Session, chat_id: int, lease: timedelta) -> TelegramOutbox | None:
-    """Claim the oldest pending call of a chat, or None if there is none or it is leased.
+def claim_head(session: Session, *, chat_id: int, worker_id: str, alive: set[str]) -> Claim:
+    """Claim the oldest unsent call of a chat for `worker_id` (commit to make it count).
 
-    Only the head of the chat's queue is ever claimed, so order holds even with several
-    workers; the lease makes a crashed worker's row available again.
+    Nothing is claimed while a live worker sends the head: order per chat holds across
+    processes. A head left "sending" by a dead worker may or may not have reached Telegram
+    (the Bot API has no idempotency key); it is sent again rather than lost.
     """
-    now = utcnow()
-    head = session.exec(
+    statement = (
         select(TelegramOutbox)
-        .where(TelegramOutbox.chat_id == chat_id, TelegramOutbox.status == OutboxStatus.PENDING)
+        .where(
+            TelegramOutbox.chat_id == chat_id,
+            col(TelegramOutbox.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+        )
         .order_by(col(TelegramOutbox.id))
         .limit(1)
-    ).first()
-    if head is None or (head.claimed_until is not None and head.claimed_until > now):
-        return None
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    head = session.exec(statement).first()
+    if head is None:
+        return Claim(None)
+    if head.status == OutboxStatus.SENDING and (
+        head.claimed_by == worker_id or head.claimed_by in alive
+    ):
+        return Claim(None)
+    now = utcnow()
+    if head.not_before is not None and head.not_before > now:
+        return Claim(None, retry_at=head.not_before)
     result = session.exec(
         update(TelegramOutbox)
         .where(
             col(TelegramOutbox.id) == head.id,
-            col(TelegramOutbox.status) == OutboxStatus.PENDING,
-            col(TelegramOutbox.claimed_until).is_(None)
-            | (col(TelegramOutbox.claimed_until) <= now),
+            col(TelegramOutbox.status) == head.status,
+            (col(TelegramOutbox.claimed_by).is_(None))
+            if head.claimed_by is None
+            else (col(TelegramOutbox.claimed_by) == head.claimed_by),
         )
-        .values(claimed_until=now + lease)
+        .values(status=OutboxStatus.SENDING, claimed_by=worker_id)
     )
-    session.commit()
     if result.rowcount != 1:
-        return None
+        return Claim(None)
     session.refresh(head)
-    return head
+    return Claim(head)
 
 
-def mark_sent(*, session: Session, outbox_id: int, message_id: int | None) -> None:
+def _settle(session: Session, outbox_id: int, worker_id: str, **values: Any) -> bool:
+    result = session.exec(
+        update(TelegramOutbox)
+        .where(col(TelegramOutbox.id) == outbox_id, col(TelegramOutbox.claimed_by) == worker_id)
+        .values(attempts=TelegramOutbox.attempts + 1, **values)
+    )
+    return int(result.rowcount) == 1
+
+
+def mark_sent(session: Session, *, outbox_id: int, worker_id: str, message_id: int | None) -> bool:
+    return _settle(
+        session,
+        outbox_id,
+        worker_id,
+        status=OutboxStatus.SENT,
+        sent_at=utcnow(),
+        message_id=message_id,
+        claimed_by=None,
+    )
+
+
+def mark_retry(
+    session: Session, *, outbox_id: int, worker_id: str, not_before: datetime, error: str
+) -> bool:
+    return _settle(
+        session,
+        outbox_id,
+        worker_id,
+        status=OutboxStatus.PENDING,
+        not_before=not_before,
+        claimed_by=None,
+        error=error[:200],
+    )
+
+
+def mark_failed(session: Session, *, outbox_id: int, worker_id: str, error: str) -> bool:
+    return _settle(
+        session,
+        outbox_id,
+        worker_id,
+        status=OutboxStatus.FAILED,
+        claimed_by=None,
+        error=error[:200],
+    )
+
+
+def release(session: Session, *, outbox_id: int, worker_id: str) -> None:
+    """Give a claimed row back unsent (the process is stopping)."""
     session.exec(
         update(TelegramOutbox)
-        .where(col(TelegramOutbox.id) == outbox_id)
-        .values(
-            status=OutboxStatus.SENT,
-            sent_at=utcnow(),
-            message_id=message_id,
-            claimed_until=None,
-            attempts=TelegramOutbox.attempts + 1,
+        .where(
+            col(TelegramOutbox.id) == outbox_id,
+            col(TelegramOutbox.claimed_by) == worker_id,
+            col(TelegramOutbox.status) == OutboxStatus.SENDING,
         )
+        .values(status=OutboxStatus.PENDING, claimed_by=None)
     )
-    session.commit()
 
 
-def mark_retry(*, session: Session, outbox_id: int, not_before: datetime, error: str) -> None:
-    session.exec(
-        update(TelegramOutbox)
-        .where(col(TelegramOutbox.id) == outbox_id)
-        .values(
-            not_before=not_before,
-            claimed_until=None,
-            error=error[:200],
-            attempts=TelegramOutbox.attempts + 1,
-        )
-    )
-    session.commit()
-
-
-def mark_failed(*, session: Session, outbox_id: int, error: str) -> None:
-    session.exec(
-        update(TelegramOutbox)
-        .where(col(TelegramOutbox.id) == outbox_id)
-        .values(
-            status=OutboxStatus.FAILED,
-            claimed_until=None,
-            error=error[:200],
-            attempts=TelegramOutbox.attempts + 1,
-        )
-    )
-    session.commit()
-
-
-def ref_of_message(*, session: Session, chat_id: int, message_id: int) -> str | None:
+def ref_of_message(session: Session, *, chat_id: int, message_id: int) -> str | None:
     """The `ref` of a message the bot sent (e.g. "case:12"), for replies to it."""
     return session.exec(
         select(TelegramOutbox.ref).where(
@@ -289,17 +267,7 @@ def ref_of_message(*, session: Session, chat_id: int, message_id: int) -> str | 
     ).first()
 
 
-def message_ids_for_ref(*, session: Session, ref: str) -> list[tuple[int, int]]:
-    """(chat_id, message_id) of every sent message with this ref, oldest first."""
-    rows = session.exec(
-        select(TelegramOutbox.chat_id, TelegramOutbox.message_id)
-        .where(TelegramOutbox.ref == ref, TelegramOutbox.status == OutboxStatus.SENT)
-        .order_by(col(TelegramOutbox.id))
-    ).all()
-    return [(chat, message) for chat, message in rows if message is not None]
-
-
-def outbox_counts(*, session: Session) -> dict[str, int]:
+def outbox_counts(session: Session) -> dict[str, int]:
     rows = session.exec(
         select(TelegramOutbox.status, func.count()).group_by(TelegramOutbox.status)
     ).all()

@@ -6,13 +6,15 @@ must show real understanding use the real Rasa server (tests marked `rasa`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
 
 from bot.config import PROJECT_ROOT
 from bot.conversation import ConversationService
+from bot.desk.notices import CoachRef, Notice
 from bot.engine.messages import Button, Inbound, Reply
 from bot.flows.registry import FlowRegistry
-from bot.handoff import CaseView
 from bot.nlu.client import IntentScore, NluParser, NluResult
 from storage.database import create_db_engine
 
@@ -81,31 +83,105 @@ DEFAULT_RULES = {
 
 
 @dataclass
-class RecordingNotifier:
-    cases: list[CaseView] = field(default_factory=list)
+class Line:
+    slot: str
+    value: str
+    raw: str
+    role: str
 
-    async def case_created(self, case: CaseView) -> None:
-        self.cases.append(case)
+
+@dataclass
+class HandedOff:
+    """A case as stored, with the notice that went to the coach or the coordinator."""
+
+    case_id: int
+    topic: str | None
+    region_code: str | None
+    language: str
+    coach: CoachRef | None
+    summary: list[Line]
+    notice: Notice
+
+    @property
+    def contact_method(self) -> str | None:
+        return next((line.raw for line in self.summary if line.role == "contact_method"), None)
+
+    def card_html(self, coordinator_chat_id: int = 999) -> str:
+        """The card as the Telegram coach desk sends it."""
+        from bot.channels.telegram import render
+
+        flows = FlowRegistry(FLOWS_DIR).current
+        parts = render.notice_messages(flows, self.notice, coordinator_chat_id=coordinator_chat_id)
+        return "\n".join(str(p.params["text"]) for p in parts)
 
 
-def make_service(
-    url: str, nlu: NluParser, *, coordinator_chat_id: int | None = 999
-) -> tuple[ConversationService, RecordingNotifier]:
-    notifier = RecordingNotifier()
+class Handoffs:
+    """Records what turns hand to the desk; `cases` reads the cases back from the database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self.notices: list[Notice] = []
+
+    @property
+    def cases(self) -> list[HandedOff]:
+        from sqlmodel import Session, col, select
+
+        from bot.desk.service import coach_ref
+        from storage.models import Case, Coach
+
+        found = []
+        with Session(self._engine) as session:
+            for case in session.exec(select(Case).order_by(col(Case.id))).all():
+                coach = session.get(Coach, case.coach_id) if case.coach_id else None
+                notice = next(
+                    n for n in reversed(self.notices) if n.case_id == case.id and n.card is not None
+                )
+                found.append(
+                    HandedOff(
+                        case.id or 0,
+                        case.topic,
+                        case.region_code,
+                        case.language,
+                        coach_ref(coach) if coach else None,
+                        [
+                            Line(d["slot"], d["value"], d.get("raw", ""), d.get("role", ""))
+                            for d in case.summary
+                        ],
+                        notice,
+                    )
+                )
+        return found
+
+
+class RecordingService:
+    """The conversation service, remembering the desk's notices of every turn."""
+
+    def __init__(self, service: ConversationService, handoffs: Handoffs) -> None:
+        self.service = service
+        self.handoffs = handoffs
+
+    async def handle(self, channel: str, external_id: str, inbound: Inbound) -> list[Reply]:
+        outcome = await self.service.handle(channel, external_id, inbound)
+        self.handoffs.notices.extend(outcome.notices)
+        return outcome.replies
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.service, name)
+
+
+def make_service(url: str, nlu: NluParser, **_: object) -> tuple[RecordingService, Handoffs]:
+    engine = create_db_engine(url)
     service = ConversationService(
-        engine=create_db_engine(url),
-        flows=FlowRegistry(FLOWS_DIR, nlu_dir=NLU_DIR),
-        nlu=nlu,
-        notifier=notifier,
-        coordinator_chat_id=coordinator_chat_id,
+        engine=engine, flows=FlowRegistry(FLOWS_DIR, nlu_dir=NLU_DIR), nlu=nlu
     )
-    return service, notifier
+    handoffs = Handoffs(engine)
+    return RecordingService(service, handoffs), handoffs
 
 
 class Chat:
     """Drives one participant's conversation and remembers the last replies."""
 
-    def __init__(self, service: ConversationService, user: str = "u1", channel: str = "test"):
+    def __init__(self, service: RecordingService, user: str = "u1", channel: str = "test"):
         self.service = service
         self.user = user
         self.channel = channel

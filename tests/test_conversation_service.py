@@ -10,6 +10,7 @@ import asyncio
 import pytest
 from sqlmodel import Session, select
 
+from bot.desk.notices import To
 from bot.engine.messages import Inbound
 from bot.nlu.client import IntentScore, NluClient
 from bot.nlu.rasa_env import free_port
@@ -110,7 +111,7 @@ async def test_english_conversation(sqlite_url, nlu):
     await chat.press("Yes")
     assert "our team" in chat.last  # no coach registered: the coordinator takes it
     [case] = notifier.cases
-    assert case.coach is None and case.coordinator_chat_id == 999
+    assert case.coach is None and case.notice.to is To.COORDINATOR
     assert case.language == "en"
 
 

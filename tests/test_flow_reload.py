@@ -50,18 +50,14 @@ def test_invalid_flows_at_start_up_raise(tmp_path):
 async def test_conversation_survives_a_flow_edit_that_removes_its_step(tmp_path, sqlite_url):
     from bot.conversation import ConversationService
     from storage.database import create_db_engine
-    from tests.conversation_helpers import DEFAULT_RULES, Chat, FakeNlu, RecordingNotifier
+    from tests.conversation_helpers import DEFAULT_RULES, Chat, FakeNlu, Handoffs, RecordingService
 
     flows = tmp_path / "flows"
     shutil.copytree(FLOWS_DIR, flows)
     registry = FlowRegistry(flows, nlu_dir=NLU_DIR)
-    service = ConversationService(
-        engine=create_db_engine(sqlite_url),
-        flows=registry,
-        nlu=FakeNlu(DEFAULT_RULES),
-        notifier=RecordingNotifier(),
-    )
-    chat = Chat(service)
+    engine = create_db_engine(sqlite_url)
+    service = ConversationService(engine=engine, flows=registry, nlu=FakeNlu(DEFAULT_RULES))
+    chat = Chat(RecordingService(service, Handoffs(engine)))
     await chat.say("/start")
     await chat.press("Ja")
     await chat.press("coach")

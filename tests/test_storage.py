@@ -6,12 +6,13 @@ import threading
 
 import pytest
 from sqlalchemy import Engine, inspect
+from sqlmodel import select
 
 from storage.coaches import CoachExists, add_coach, coach_regions
 from storage.conversations import StaleConversation, load_conversation, save_conversation
 from storage.database import create_db_engine, session_scope, upgrade
-from storage.messages import list_messages, log_message
-from storage.models import Direction, Union
+from storage.messages import LogEntry, log_messages
+from storage.models import Direction, MessageLog, Union
 from storage.participants import get_or_create_participant, get_participant
 
 TABLES = {
@@ -39,7 +40,7 @@ def roundtrip(engine: Engine) -> None:
             )
             == 1
         )
-        log_message(session, participant_id=pid, direction=Direction.IN, text=None, intent="greet")
+        log_messages(session, participant_id=pid, entries=[LogEntry(Direction.IN, None, "greet")])
     with session_scope(engine) as session:
         stored = load_conversation(session, participant_id=pid)
         assert stored.state == {"slots": {"a": 1}} and stored.version == 1
@@ -50,7 +51,7 @@ def roundtrip(engine: Engine) -> None:
         save_conversation(session, participant_id=pid, state={"x": 1}, expected_version=0)
     with session_scope(engine) as session:
         assert load_conversation(session, participant_id=pid).state == {}
-        [message] = list_messages(session, participant_id=pid)
+        [message] = session.exec(select(MessageLog)).all()
         assert message.intent == "greet" and message.created_at.tzinfo is not None
         assert get_participant(session, channel="terminal", external_id="42") is None
         coach = add_coach(

@@ -12,13 +12,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.channels.telegram import cards
-from bot.handoff import CaseView
 from bot.nlu.client import NluClient, NluParser
 from storage.coaches import add_coach
 from storage.database import create_db_engine, session_scope
 from storage.models import Union
-from tests.conversation_helpers import Chat, FakeNlu, RecordingNotifier, make_service
+from tests.conversation_helpers import Chat, FakeNlu, HandedOff, Handoffs, make_service
 
 # The fake parser: what the real model answers for these phrasings, as substring rules.
 RULES = {
@@ -158,24 +156,12 @@ def coaches(sqlite_url: str) -> str:
     return sqlite_url
 
 
-def card_html(case: CaseView) -> str:
+def card_html(case: HandedOff) -> str:
     """The card exactly as the Telegram coach desk sends it."""
-    card = cards.CaseCard(
-        case_id=case.case_id,
-        region_code=case.region_code,
-        region_name=case.region_name,
-        status="assigned",
-        summary=tuple(
-            cards.CardLine(line.slot, line.label, line.value, line.raw, line.role or "")
-            for line in case.summary
-        ),
-    )
-    return cards.new_case_for_coach(card)
+    return case.card_html()
 
 
-async def begin(
-    url: str, parser: NluParser, first: str, lang: Lang
-) -> tuple[Chat, RecordingNotifier]:
+async def begin(url: str, parser: NluParser, first: str, lang: Lang) -> tuple[Chat, Handoffs]:
     service, notifier = make_service(url, parser)
     chat = Chat(service)
     await chat.say(first)
@@ -218,7 +204,7 @@ async def answer_until_summary(chat: Chat, lang: Lang, *, name: str = "Fatima") 
     raise AssertionError("no summary")
 
 
-def summary(notifier: RecordingNotifier) -> dict[str, str]:
+def summary(notifier: Handoffs) -> dict[str, str]:
     [case] = notifier.cases
     return {line.slot: line.value for line in case.summary}
 
@@ -320,6 +306,7 @@ async def test_the_first_message_is_used_and_the_answer_fits_it(coaches, parser,
     assert values["contract_type"] in ("Uitzendwerk", "Agency work")
     assert notifier.cases[0].region_code == "AM17"
     assert "Chris" in notifier.cases[0].coach.name  # type: ignore[union-attr]
+    assert "Zaanstad" in card_html(notifier.cases[0])
 
 
 async def test_what_was_said_before_refusing_consent_is_forgotten(sqlite_url, parser, lang):

@@ -1,4 +1,4 @@
-"""`careerbot chat`: talk to the bot in the terminal. Buttons are numbered; type the number."""
+"""`careerbot chat`: talk to the bot in the terminal (bot/channels/terminal.py)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,10 @@ import logging
 import sys
 import uuid
 
+from bot.channels import terminal
 from bot.config import get_settings
-from bot.engine.messages import Button, Inbound, Reply
 from bot.flows.registry import FlowsInvalid
-from bot.handoff import PrintingNotifier
 from bot.wiring import build_conversation
-
-CHANNEL = "terminal"
-EXIT_WORDS = {"exit", "quit", "/exit", "/quit", ":q"}
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,54 +41,12 @@ def _chat(args: argparse.Namespace) -> int:
         return 1
 
 
-def show(replies: list[Reply]) -> tuple[Button, ...]:
-    """Print replies; return the buttons of the last reply that had any (numbered 1..n)."""
-    buttons: tuple[Button, ...] = ()
-    for reply in replies:
-        print(
-            "\n".join(
-                f"bot> {line}" if i == 0 else f"     {line}"
-                for i, line in enumerate(reply.text.splitlines() or [""])
-            )
-        )
-        if reply.buttons:
-            buttons = reply.buttons
-            for number, button in enumerate(buttons, start=1):
-                print(f"     [{number}] {button.label}")
-    return buttons
-
-
-def to_inbound(line: str, buttons: tuple[Button, ...]) -> Inbound:
-    text = line.strip()
-    if text.isdigit() and 1 <= int(text) <= len(buttons):
-        return Inbound(payload=buttons[int(text) - 1].payload)
-    return Inbound(text=text)
-
-
 async def _session(user: str) -> int:
     settings = get_settings()
-    conversation = build_conversation(settings, notifier=PrintingNotifier())
+    conversation = build_conversation(settings)
     watcher = asyncio.create_task(conversation.flows.watch())
     try:
-        if not await conversation.nlu.is_ready():
-            print(
-                f"(Rasa NLU is not reachable at {settings.rasa_url}: the bot answers with "
-                "buttons and keywords only. Start it with `careerbot nlu serve`.)"
-            )
-        print("(Type your message; a number presses a button; exit or Ctrl-D quits.)\n")
-        buttons = show(await conversation.service.handle(CHANNEL, user, Inbound(text="/start")))
-        while True:
-            try:
-                line = await asyncio.to_thread(input, "you> ")
-            except EOFError:
-                print()
-                return 0
-            if line.strip().lower() in EXIT_WORDS:
-                return 0
-            if not line.strip():
-                continue
-            replies = await conversation.service.handle(CHANNEL, user, to_inbound(line, buttons))
-            buttons = show(replies)  # only the newest buttons can be pressed
+        return await terminal.chat(conversation, user, rasa_url=settings.rasa_url)
     finally:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -9,13 +9,7 @@ from sqlalchemy import Engine
 
 from bot.config import get_settings
 from bot.gemeenten import resolve_region
-from storage.coaches import (
-    CoachExists,
-    add_coach,
-    get_coach_by_telegram_id,
-    list_coaches,
-    set_coach_active,
-)
+from storage.coaches import CoachExists, add_coach, coach_by_telegram_id, list_coaches
 from storage.database import create_db_engine, session_scope, upgrade
 from storage.models import Union
 
@@ -34,7 +28,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.set_defaults(func=_add)
     show = sub.add_parser("list", help="list coaches with their regions and open cases")
     show.set_defaults(func=_list)
-    off = sub.add_parser("deactivate", help="stop assigning new cases to a coach")
+    off = sub.add_parser(
+        "deactivate",
+        help="a coach stops: their live chats end, open cases go to colleagues (participants told)",
+    )
     off.add_argument("--telegram-id", type=int, required=True)
     off.set_defaults(func=_deactivate)
     on = sub.add_parser("activate", help="assign new cases to a coach again")
@@ -110,20 +107,43 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _set_active(telegram_id: int, active: bool) -> int:
+def _deactivate(args: argparse.Namespace) -> int:
+    """The desk moves the coach's cases on; what people must be told goes to the Telegram
+    outbox in the same transaction, and the running bot sends it."""
+    from bot.channels.telegram import render
+    from bot.desk import service as desk
+    from bot.desk.notices import Notice, To
+    from bot.flows.registry import FlowRegistry
+    from storage import telegram_state
+
+    settings = get_settings()
+    flows = FlowRegistry(settings.flows_dir).current
     with session_scope(_engine()) as session:
-        coach = get_coach_by_telegram_id(session, telegram_id=telegram_id)
+        coach = coach_by_telegram_id(session, telegram_id=args.telegram_id)
         if coach is None:
-            print(f"no coach with Telegram id {telegram_id}", file=sys.stderr)
+            print(f"no coach with Telegram id {args.telegram_id}", file=sys.stderr)
             return 1
-        set_coach_active(session, coach=coach, active=active)
-    print(f"coach {telegram_id} {'activated' if active else 'deactivated'}")
+        if not coach.active:
+            print(f"coach {args.telegram_id} was already deactivated")
+            return 0
+        notices = desk.deactivate(session, coach=coach)
+        farewell = Notice(To.COACH, "desk_coach_stopped", coach=desk.coach_ref(coach))
+        outgoing = render.notices(
+            flows, [*notices, farewell], coordinator_chat_id=settings.coordinator_chat_id
+        )
+        telegram_state.enqueue(session, outgoing=outgoing)
+        moved = len({n.case_id for n in notices if n.case_id is not None})
+    print(f"coach {args.telegram_id} deactivated; {moved} open case(s) handed over")
     return 0
 
 
-def _deactivate(args: argparse.Namespace) -> int:
-    return _set_active(args.telegram_id, False)
-
-
 def _activate(args: argparse.Namespace) -> int:
-    return _set_active(args.telegram_id, True)
+    with session_scope(_engine()) as session:
+        coach = coach_by_telegram_id(session, telegram_id=args.telegram_id)
+        if coach is None:
+            print(f"no coach with Telegram id {args.telegram_id}", file=sys.stderr)
+            return 1
+        coach.active = True
+        session.add(coach)
+    print(f"coach {args.telegram_id} activated")
+    return 0

@@ -73,6 +73,66 @@ class Key(StrEnum):
     HANDED_BACK = "handed_back"
     CASE_CLOSED = "case_closed"
     ONLY_TEXT_TO_COACH = "only_text_to_coach"
+    # -- the coach desk, the coordinator, admins and the terminal
+    COACH_REPLACED = "coach_replaced"
+    COACH_SEARCHING = "coach_searching"
+    CASE_REQUEST_CLOSED = "case_request_closed"
+    LEFT_LIVE_CHAT = "left_live_chat"
+    REQUEST_ALREADY_OPEN = "request_already_open"
+    OUR_TEAM = "our_team"
+    DESK_CASE_NEW = "desk_case_new"
+    DESK_CASE_NEW_FOOTER = "desk_case_new_footer"
+    DESK_CASE = "desk_case"
+    DESK_BUTTON_ACCEPT = "desk_button_accept"
+    DESK_BUTTON_DECLINE = "desk_button_decline"
+    DESK_BUTTON_ASSIGN = "desk_button_assign"
+    DESK_LABEL_NAME = "desk_label_name"
+    DESK_LABEL_REGION = "desk_label_region"
+    DESK_LABEL_STATUS = "desk_label_status"
+    DESK_STATUS_NEW = "desk_status_new"
+    DESK_STATUS_ASSIGNED = "desk_status_assigned"
+    DESK_STATUS_ACCEPTED = "desk_status_accepted"
+    DESK_STATUS_CLOSED = "desk_status_closed"
+    DESK_FOR_COORDINATOR = "desk_for_coordinator"
+    DESK_COORDINATOR_CHOOSE = "desk_coordinator_choose"
+    DESK_COORDINATOR_NOBODY = "desk_coordinator_nobody"
+    DESK_REASON_NO_REGION = "desk_reason_no_region"
+    DESK_REASON_NO_COACH = "desk_reason_no_coach"
+    DESK_REASON_DECLINED = "desk_reason_declined"
+    DESK_REASON_UNREACHABLE = "desk_reason_unreachable"
+    DESK_REASON_DEACTIVATED = "desk_reason_deactivated"
+    DESK_ASSIGNED = "desk_assigned"
+    DESK_ASSIGN_STALE = "desk_assign_stale"
+    DESK_ASSIGN_COACH_GONE = "desk_assign_coach_gone"
+    DESK_REQUESTED_AGAIN = "desk_requested_again"
+    DESK_ACCEPTED_LIVE = "desk_accepted_live"
+    DESK_ACCEPTED_OFFLINE = "desk_accepted_offline"
+    DESK_DECLINED = "desk_declined"
+    DESK_NOT_YOURS = "desk_not_yours"
+    DESK_ACCEPT_FIRST = "desk_accept_first"
+    DESK_ALREADY_ACCEPTED = "desk_already_accepted"
+    DESK_CASE_IS_CLOSED = "desk_case_is_closed"
+    DESK_NOT_REACHABLE_HERE = "desk_not_reachable_here"
+    DESK_HANDED_BACK = "desk_handed_back"
+    DESK_ALREADY_WITH_BOT = "desk_already_with_bot"
+    DESK_CLOSE_USAGE = "desk_close_usage"
+    DESK_CLOSED = "desk_closed"
+    DESK_MESSAGE_USAGE = "desk_message_usage"
+    DESK_FROM_PARTICIPANT = "desk_from_participant"
+    DESK_PARTICIPANT_LEFT = "desk_participant_left"
+    DESK_ONLY_TEXT = "desk_only_text"
+    DESK_NO_OPEN_CASES = "desk_no_open_cases"
+    DESK_OPEN_CASES = "desk_open_cases"
+    DESK_HELP = "desk_help"
+    DESK_COACH_STOPPED = "desk_coach_stopped"
+    ADMIN_STATS = "admin_stats"
+    ADMIN_RELOADED = "admin_reloaded"
+    ADMIN_RELOAD_FAILED = "admin_reload_failed"
+    ADMIN_RELOAD_UNCHANGED = "admin_reload_unchanged"
+    TERMINAL_HINT = "terminal_hint"
+    TERMINAL_NLU_DOWN = "terminal_nlu_down"
+    TERMINAL_TO_COACH = "terminal_to_coach"
+    TERMINAL_TO_COORDINATOR = "terminal_to_coordinator"
 
 
 # Placeholders the code fills in itself, per key (beyond slots and `values:`).
@@ -80,6 +140,51 @@ RUNTIME_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
     Key.CORRECTED: frozenset({"label", "value"}),
     Key.DOUBT: frozenset({"value"}),
     Key.HANDOFF_ASSIGNED: frozenset({"coach_name", "union"}),
+    Key.COACH_REPLACED: frozenset({"coach", "old", "union"}),
+    Key.COACH_SEARCHING: frozenset({"old"}),
+    Key.LEFT_LIVE_CHAT: frozenset({"coach"}),
+    Key.REQUEST_ALREADY_OPEN: frozenset({"who"}),
+    Key.DESK_CASE_NEW: frozenset({"case"}),
+    Key.DESK_CASE_NEW_FOOTER: frozenset({"case"}),
+    Key.DESK_CASE: frozenset({"case"}),
+    Key.DESK_BUTTON_ASSIGN: frozenset({"coach", "open"}),
+    Key.DESK_FOR_COORDINATOR: frozenset({"case", "reason"}),
+    Key.DESK_ASSIGNED: frozenset({"case", "coach"}),
+    Key.DESK_ASSIGN_STALE: frozenset({"case"}),
+    Key.DESK_ASSIGN_COACH_GONE: frozenset({"case"}),
+    Key.DESK_REQUESTED_AGAIN: frozenset({"case"}),
+    Key.DESK_ACCEPTED_LIVE: frozenset({"case"}),
+    Key.DESK_ACCEPTED_OFFLINE: frozenset({"case"}),
+    Key.DESK_DECLINED: frozenset({"case"}),
+    Key.DESK_NOT_YOURS: frozenset({"case"}),
+    Key.DESK_ACCEPT_FIRST: frozenset({"case"}),
+    Key.DESK_ALREADY_ACCEPTED: frozenset({"case"}),
+    Key.DESK_CASE_IS_CLOSED: frozenset({"case"}),
+    Key.DESK_NOT_REACHABLE_HERE: frozenset({"case"}),
+    Key.DESK_HANDED_BACK: frozenset({"case"}),
+    Key.DESK_ALREADY_WITH_BOT: frozenset({"case"}),
+    Key.DESK_CLOSE_USAGE: frozenset({"case"}),
+    Key.DESK_CLOSED: frozenset({"case", "outcome"}),
+    Key.DESK_MESSAGE_USAGE: frozenset({"case"}),
+    Key.DESK_FROM_PARTICIPANT: frozenset({"case", "name"}),
+    Key.DESK_PARTICIPANT_LEFT: frozenset({"case"}),
+    Key.ADMIN_STATS: frozenset(
+        {
+            "accepted",
+            "assigned",
+            "cases",
+            "closed",
+            "coaches",
+            "failed",
+            "new",
+            "participants",
+            "pending",
+        }
+    ),
+    Key.ADMIN_RELOADED: frozenset({"flows"}),
+    Key.ADMIN_RELOAD_FAILED: frozenset({"problems"}),
+    Key.ADMIN_RELOAD_UNCHANGED: frozenset({"flows"}),
+    Key.TERMINAL_NLU_DOWN: frozenset({"url"}),
     Key.COACH_ACCEPTED: frozenset({"coach", "union", "via"}),
     Key.FROM_COACH: frozenset({"coach", "union"}),
     Key.HANDED_BACK: frozenset({"coach"}),

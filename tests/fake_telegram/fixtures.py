@@ -11,8 +11,9 @@ from sqlalchemy import Engine
 
 from bot.channels.telegram.app import TelegramBot, TelegramOptions
 from bot.channels.telegram.pacing import ChatPacer
-from bot.channels.telegram.ports import ConversationHandler, Router
+from bot.channels.telegram.routers import Router
 from bot.config import PROJECT_ROOT
+from bot.conversation import TurnService
 from bot.flows.registry import FlowRegistry, FlowSource
 from storage.database import create_db_engine, upgrade
 from tests.fake_telegram.server import FakeTelegram
@@ -48,12 +49,13 @@ async def start_bot(fake_telegram: FakeTelegram, telegram_db: Engine) -> AsyncIt
     running: list[TelegramBot] = []
 
     async def factory(
-        conversation: ConversationHandler,
+        conversation: TurnService,
         *,
         routers: Sequence[Router] = (),
         engine: Engine | None = None,
         webhook: str | None = None,
         flows: FlowSource | None = None,
+        coordinator_chat_id: int | None = None,
         **options: Any,
     ) -> TelegramBot:
         options_flows = flows
@@ -62,7 +64,7 @@ async def start_bot(fake_telegram: FakeTelegram, telegram_db: Engine) -> AsyncIt
             base_url=fake_telegram.base_url,
             poll_timeout=options.pop("poll_timeout", 2),
             pacer=options.pop("pacer", ChatPacer(rate=20, burst=5)),
-            outbox_sweep_interval=options.pop("outbox_sweep_interval", 0.5),
+            sweep_interval=options.pop("sweep_interval", 0.5),
             **options,
         )
         bot = TelegramBot(
@@ -71,6 +73,7 @@ async def start_bot(fake_telegram: FakeTelegram, telegram_db: Engine) -> AsyncIt
             conversation=conversation,
             flows=options_flows or FlowRegistry(FLOWS_DIR),
             routers=routers,
+            coordinator_chat_id=coordinator_chat_id,
         )
         if webhook:
             await bot.start_webhook(webhook, listen="127.0.0.1", port=0)
@@ -81,5 +84,5 @@ async def start_bot(fake_telegram: FakeTelegram, telegram_db: Engine) -> AsyncIt
 
     yield factory
     for bot in reversed(running):
-        if bot.application.running:
+        if bot.running:
             await bot.stop()

@@ -89,7 +89,7 @@ async def start_world(
     from bot.channels.telegram.pacing import ChatPacer
 
     assembled = await build_telegram_bot(
-        settings, poll_timeout=2, pacer=ChatPacer(rate=20, burst=5), outbox_sweep_interval=0.5
+        settings, poll_timeout=2, pacer=ChatPacer(rate=20, burst=5), sweep_interval=0.5
     )
     await assembled.bot.start_polling()
     return World(fake, assembled, db_url)
@@ -248,7 +248,9 @@ async def test_decline_reassigns_then_coordinator(world: World) -> None:
     await bram.press("Afwijzen")
     (to_coordinator,) = await coordinator.read()
     assert "Aanvraag zonder coach #1" in to_coordinator["text"]
-    assert "Afgewezen door alle coaches" in to_coordinator["text"]
+    assert "Afgewezen door de coaches van de regio" in to_coordinator["text"]
+    # Anyone with room is offered, least loaded first (Anna and Bram declined it).
+    assert [b["text"] for b in buttons_of(to_coordinator)] == ["Chris Groen (0 open)"]
     case = world.case(1)
     assert case.status == CaseStatus.NEW and case.coach_id is None
     assert world.events(1) == [
@@ -263,6 +265,20 @@ async def test_decline_reassigns_then_coordinator(world: World) -> None:
     await world.fake.press(COACH_A, anna.inbox[0], "c:acc:1")
     await world.fake.wait_until(lambda: len(world.fake.callback_answers) >= 3)
     assert world.case(1).coach_id is None
+    # A forged assign button outside the coordinator's chat does nothing.
+    await world.fake.press(PARTICIPANT, sam.last_with_buttons(), "c:asg:1:3")
+    await world.fake.wait_until(lambda: len(world.fake.callback_answers) >= 4)
+    assert world.case(1).coach_id is None
+    # The coordinator assigns it to Chris, who gets the card with Accept/Decline.
+    chris = world.user(COACH_C, "Chris")
+    confirmation = await coordinator.press("Chris Groen")
+    assert "toegewezen aan Chris Groen" in confirmation[-1]["text"]
+    (card,) = await chris.read()
+    assert "Nieuwe aanvraag #1" in card["text"]
+    await chris.press("Aannemen")
+    news = await sam.read()
+    assert "Chris" in news[-1]["text"] and world.case(1).status == CaseStatus.ACCEPTED
+    assert world.events(1)[-2:] == [("assigned", 3), ("accepted", 3)]
 
 
 async def test_no_coach_in_region_goes_to_coordinator(world: World) -> None:
@@ -271,8 +287,13 @@ async def test_no_coach_in_region_goes_to_coordinator(world: World) -> None:
     handoff = await intake(sam, town="Maastricht")
     assert "team" in handoff
     (card,) = await coordinator.read()
-    assert "Geen coach beschikbaar in deze regio" in card["text"]
-    assert buttons_of(card) == []
+    assert "Geen coach met ruimte in deze regio" in card["text"]
+    # Nobody covers Zuid-Limburg: every coach with room is offered, fewest open cases first.
+    assert [b["text"] for b in buttons_of(card)] == [
+        "Anna de Vries (0 open)",
+        "Bram Jansen (0 open)",
+        "Chris Groen (0 open)",
+    ]
 
 
 async def test_unauthorized_commands_are_refused(world: World) -> None:

@@ -1,121 +1,135 @@
-"""The channel's tables on SQLite and on the real PostgreSQL: dedupe, ordering, leases."""
+"""The inbox, the outbox and worker claims on SQLite and on the real PostgreSQL: dedupe, order
+per chat, claims that die with their worker, outcomes recorded only by the claiming worker."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine
-from sqlmodel import Session, SQLModel
+from sqlalchemy import Engine
+from sqlmodel import Session
 
-from storage import telegram_state as state
-from storage.telegram_state import Outgoing
+from storage import inbox, workers
+from storage import telegram_state as outbox
+from storage.database import create_db_engine, session_scope
+from storage.inbox import Incoming
+from storage.models import utcnow
+from storage.telegram_state import OutboxStatus, Outgoing, TelegramOutbox
 
 BIG_CHAT = -1001234567890  # supergroup ids do not fit in 32 bits
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+def engine(request: pytest.FixtureRequest) -> Engine:
     if request.param == "sqlite":
-        engine = create_engine(f"sqlite:///{tmp_path / 's.db'}")
-    else:
-        engine = create_engine(request.getfixturevalue("postgres_url"))
-    names = (
-        "telegram_processed_update",
-        "telegram_keyboard_press",
-        "telegram_callback_payload",
-        "telegram_outbox",
-    )
-    tables = [SQLModel.metadata.tables[name] for name in names]
-    SQLModel.metadata.drop_all(engine, tables=tables)
-    SQLModel.metadata.create_all(engine, tables=tables)
-    try:
-        yield engine
-    finally:
-        SQLModel.metadata.drop_all(engine, tables=tables)
-        engine.dispose()
+        return create_db_engine(request.getfixturevalue("sqlite_url"))
+    return create_db_engine(request.getfixturevalue("postgres_schema_url"))
 
 
 def _msg(chat: int, text: str) -> Outgoing:
     return Outgoing(chat_id=chat, method="sendMessage", params={"text": text})
 
 
-def test_update_recorded_once_with_its_replies(engine: Engine) -> None:
-    with Session(engine) as session:
-        ids = state.record_update(
-            session=session, update_id=2**40, outgoing=[_msg(BIG_CHAT, "a"), _msg(BIG_CHAT, "b")]
+def test_an_update_is_stored_once_and_processed_in_order(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        chats = inbox.store(
+            session,
+            channel="telegram",
+            items=[Incoming(2**40, "7", "{}"), Incoming(2**40 + 1, "7", "{}")],
         )
-        assert ids is not None and len(ids) == 2
-        assert state.is_update_processed(session=session, update_id=2**40)
-        # The duplicate writes nothing at all, not even its replies.
-        assert (
-            state.record_update(session=session, update_id=2**40, outgoing=[_msg(1, "c")]) is None
-        )
-        assert state.chats_with_pending(session=session) == [BIG_CHAT]
+        assert chats == ["7"]
+    with session_scope(engine) as session:  # re-delivered: ignored
+        assert inbox.store(session, channel="telegram", items=[Incoming(2**40, "7", "{}")]) == []
+    with session_scope(engine) as session:
+        head = inbox.head(session, channel="telegram", chat_key="7")
+        assert head is not None and head.update_id == 2**40
+        assert inbox.claim(session, row=head, worker_id="w1", alive={"w1", "w2"})
+        head_id = head.id or 0
+    with session_scope(engine) as session:
+        head = inbox.head(session, channel="telegram", chat_key="7")
+        assert head is not None and head.id == head_id  # the same head: order per chat
+        assert not inbox.claim(session, row=head, worker_id="w2", alive={"w1", "w2"})
+        # The claim of a dead worker is void.
+        assert inbox.claim(session, row=head, worker_id="w2", alive={"w2"})
+    with session_scope(engine) as session:
+        assert not inbox.finish(session, row_id=head_id, worker_id="w1")  # taken over
+        assert inbox.finish(session, row_id=head_id, worker_id="w2")
+    with session_scope(engine) as session:
+        following = inbox.head(session, channel="telegram", chat_key="7")
+        assert following is not None and following.update_id == 2**40 + 1
+        assert inbox.pending_chats(session, channel="telegram") == ["7"]
 
 
-def test_keyboard_pressed_once(engine: Engine) -> None:
-    with Session(engine) as session:
-        assert state.record_update(session=session, update_id=1, outgoing=[], pressed=(5, 9)) == []
-        assert state.is_keyboard_pressed(session=session, chat_id=5, message_id=9)
-        assert (
-            state.record_update(session=session, update_id=2, outgoing=[], pressed=(5, 9)) is None
-        )
-        assert not state.is_update_processed(session=session, update_id=2)
-
-
-def test_claims_only_the_head_of_a_chat_in_order(engine: Engine) -> None:
-    lease = timedelta(seconds=30)
-    with Session(engine) as session:
-        state.enqueue(session=session, outgoing=[_msg(7, "1"), _msg(7, "2"), _msg(8, "x")])
-        first = state.claim_next(session=session, chat_id=7, lease=lease)
+def test_outbox_order_per_chat_and_claims(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        outbox.enqueue(session, outgoing=[_msg(7, "1"), _msg(7, "2"), _msg(BIG_CHAT, "x")])
+        assert sorted(outbox.chats_with_pending(session)) == sorted([7, BIG_CHAT])
+    with session_scope(engine) as session:
+        first = outbox.claim_head(session, chat_id=7, worker_id="w1", alive={"w1", "w2"}).row
         assert first is not None and first.params() == {"text": "1"}
-        # Leased: nobody else gets chat 7 (not even its second message) until it is settled.
-        assert state.claim_next(session=session, chat_id=7, lease=lease) is None
-        assert state.claim_next(session=session, chat_id=8, lease=lease) is not None
-        assert first.id is not None
-        state.mark_sent(session=session, outbox_id=first.id, message_id=11)
-        second = state.claim_next(session=session, chat_id=7, lease=lease)
+    with session_scope(engine) as session:
+        # While a live worker sends the head, nobody sends the next one of that chat.
+        assert outbox.claim_head(session, chat_id=7, worker_id="w2", alive={"w1", "w2"}).row is None
+        assert outbox.claim_head(session, chat_id=BIG_CHAT, worker_id="w2", alive={"w1", "w2"}).row
+    with session_scope(engine) as session:
+        assert outbox.mark_sent(session, outbox_id=first.id or 0, worker_id="w1", message_id=11)
+        second = outbox.claim_head(session, chat_id=7, worker_id="w1", alive={"w1"}).row
         assert second is not None and second.params() == {"text": "2"}
-        assert second.id is not None
-        state.mark_retry(
-            session=session, outbox_id=second.id, not_before=state.utcnow(), error="NetworkError"
+    later = utcnow() + timedelta(seconds=60)
+    with session_scope(engine) as session:
+        assert outbox.mark_retry(
+            session, outbox_id=second.id or 0, worker_id="w1", not_before=later, error="X"
         )
-        again = state.claim_next(session=session, chat_id=7, lease=lease)
-        assert again is not None and again.id == second.id and again.attempts == 1
+    with session_scope(engine) as session:
+        waiting = outbox.claim_head(session, chat_id=7, worker_id="w1", alive={"w1"})
+        assert waiting.row is None and waiting.retry_at is not None
 
 
-def test_expired_lease_is_claimable(engine: Engine) -> None:
+def test_a_send_left_by_a_dead_worker_is_taken_over_and_recorded_once(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        (row_id,) = outbox.enqueue(session, outgoing=[_msg(9, "hoi")])
+    with session_scope(engine) as session:
+        assert outbox.claim_head(session, chat_id=9, worker_id="dead", alive={"dead"}).row
+    with session_scope(engine) as session:
+        taken = outbox.claim_head(session, chat_id=9, worker_id="w2", alive={"w2"}).row
+        assert taken is not None and taken.id == row_id
+    with session_scope(engine) as session:
+        # The dead worker's late outcome does not count; the live worker's does.
+        assert not outbox.mark_sent(session, outbox_id=row_id, worker_id="dead", message_id=1)
+        assert outbox.mark_sent(session, outbox_id=row_id, worker_id="w2", message_id=2)
     with Session(engine) as session:
-        state.enqueue(session=session, outgoing=[_msg(7, "1")])
-        assert state.claim_next(session=session, chat_id=7, lease=timedelta(seconds=-1))
-        assert state.claim_next(session=session, chat_id=7, lease=timedelta(seconds=30))
+        row = session.get(TelegramOutbox, row_id)
+        assert row is not None and row.status == OutboxStatus.SENT and row.message_id == 2
 
 
-def test_ref_lookup(engine: Engine) -> None:
-    with Session(engine) as session:
-        (outbox_id,) = state.enqueue(
-            session=session,
-            outgoing=[Outgoing(chat_id=3, method="sendMessage", params={}, ref="case:4")],
+def test_refs_keyboards_and_long_payloads(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        (row_id,) = outbox.enqueue(
+            session,
+            outgoing=[
+                Outgoing(chat_id=3, method="sendMessage", params={"text": "c"}, ref="case:4")
+            ],
         )
-        state.mark_sent(session=session, outbox_id=outbox_id, message_id=99)
-        assert state.ref_of_message(session=session, chat_id=3, message_id=99) == "case:4"
-        assert state.ref_of_message(session=session, chat_id=3, message_id=98) is None
-        assert state.message_ids_for_ref(session=session, ref="case:4") == [(3, 99)]
+        outbox.claim_head(session, chat_id=3, worker_id="w", alive={"w"})
+    with session_scope(engine) as session:
+        outbox.mark_sent(session, outbox_id=row_id, worker_id="w", message_id=99)
+    with session_scope(engine) as session:
+        assert outbox.ref_of_message(session, chat_id=3, message_id=99) == "case:4"
+        assert outbox.ref_of_message(session, chat_id=3, message_id=98) is None
+        outbox.mark_keyboard_pressed(session, chat_id=BIG_CHAT, message_id=9)
+        assert outbox.is_keyboard_pressed(session, chat_id=BIG_CHAT, message_id=9)
+        key = outbox.store_callback_payload(session, payload="p" * 300)
+        assert key == outbox.store_callback_payload(session, payload="p" * 300)
+        assert outbox.load_callback_payload(session, key=key) == "p" * 300
 
 
-def test_long_payload_roundtrip(engine: Engine) -> None:
-    with Session(engine) as session:
-        key = state.store_callback_payload(session=session, payload="p" * 300)
-        assert key == state.store_callback_payload(session=session, payload="p" * 300)
-        assert state.load_callback_payload(session=session, key=key) == "p" * 300
-
-
-def test_purge_processed_updates(engine: Engine) -> None:
-    with Session(engine) as session:
-        state.record_update(session=session, update_id=1, outgoing=[])
-        assert state.purge_processed_updates(session=session, older_than=timedelta(days=7)) == 0
-        assert state.purge_processed_updates(session=session, older_than=timedelta(seconds=-1)) == 1
-        assert not state.is_update_processed(session=session, update_id=1)
+def test_workers_alive_by_heartbeat(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        workers.register(session, worker_id="a")
+        workers.register(session, worker_id="b")
+    with session_scope(engine) as session:
+        assert workers.alive(session) == {"a", "b"}
+        later = utcnow() + workers.DEAD_AFTER + timedelta(seconds=1)
+        assert workers.alive(session, now=later) == set()
+        workers.unregister(session, worker_id="b")
+        assert workers.alive(session) == {"a"}

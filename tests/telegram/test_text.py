@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from bot.channels.telegram import callbacks
 from bot.channels.telegram.text import html_chunks, split_text
+from bot.desk.notices import Action, CoachRef, Verb
 
 texts = st.text(alphabet=st.sampled_from("ab <>&\n."), max_size=600)
 
@@ -40,10 +41,16 @@ def test_split_prefers_paragraphs_then_lines() -> None:
 
 def test_callback_data() -> None:
     assert callbacks.parse("p:v:yes") == callbacks.Parsed("participant", "v:yes")
-    assert callbacks.parse(callbacks.coach_data("acc", 12)) == callbacks.Parsed(
-        "coach", verb="acc", case_id=12
+    accept = Action(Verb.ACCEPT, 12)
+    assert callbacks.parse(callbacks.desk_data(accept)) == callbacks.Parsed(
+        "desk", verb=Verb.ACCEPT, case_id=12
     )
-    assert callbacks.parse("c:acc:x").kind == "unknown"
+    anna = CoachRef(3, 7001, "Anna", "FNV")
+    assign = callbacks.parse(callbacks.desk_data(Action(Verb.ASSIGN, 12, anna)))
+    assert (assign.verb, assign.case_id, assign.coach_id) == (Verb.ASSIGN, 12, 3)
+    # Forged or odd data never raises: superscript digits, letters, unknown verbs.
+    for forged in ("c:acc:x", "c:acc:²", "c:acc:1²", "c:del:1", "c:acc:", "c:asg:1:x", "c::"):
+        assert callbacks.parse(forged).kind == "unknown", forged
     assert callbacks.parse(None).kind == "unknown"
     assert callbacks.parse("x").kind == "done"
     stored: list[str] = []

@@ -1,33 +1,44 @@
-"""Assembling and running the Telegram bot: PTB Application + channel + outbox drainer.
+"""The Telegram bot as one unit: intake (polling or webhook) → inbox → pipeline → outbox.
+
+    getUpdates / webhook ──► Intake (inbox, then confirm) ──► InboxDispatcher (per chat, in order)
+        ──► UpdatePipeline (routers + conversation, one transaction) ──► OutboxDrainer ──► Bot API
 
 `TelegramBot` owns the lifecycle so that polling, the webhook and tests share one code path:
-start → (serve) → stop. The same database lets a new instance pick up where an old one died.
+start → (serve) → stop. python-telegram-bot provides the Bot API client (its real HTTP path);
+updates are fetched and confirmed by our poller so that none is confirmed before it is stored.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
-from telegram import BotCommand, Update
+from sqlmodel import Session
+from telegram import Bot, BotCommand, Update
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.request import HTTPXRequest
 
-from bot.channels.telegram.channel import TelegramChannel
+from bot.channels.dispatcher import InboxDispatcher
+from bot.channels.telegram import render
+from bot.channels.telegram.intake import CHANNEL, Intake
 from bot.channels.telegram.outbox import OutboxDrainer
-from bot.channels.telegram.pacing import ChatPacer
-from bot.channels.telegram.ports import ConversationHandler, Router
-from bot.channels.telegram.processor import PerChatUpdateProcessor
+from bot.channels.telegram.pacing import ChatPacer, GlobalLimiter
+from bot.channels.telegram.pipeline import UpdatePipeline
+from bot.channels.telegram.poller import Poller
+from bot.channels.telegram.routers import Router
 from bot.channels.telegram.webhook import WebhookServer
+from bot.channels.worker import Heartbeat
+from bot.conversation import TurnService
+from bot.desk import service as desk
 from bot.flows.registry import FlowSource
+from storage.telegram_state import Outgoing, TelegramOutbox
 
 log = logging.getLogger(__name__)
 
-# Registered with setMyCommands; only commands that work (privacy commands come later).
+# Registered with setMyCommands.
 PARTICIPANT_COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", "Opnieuw beginnen"),
     ("help", "Wat kan deze bot?"),
@@ -48,10 +59,10 @@ class TelegramOptions:
     base_url: str
     webhook_secret: str | None = None
     poll_timeout: int = 10  # seconds one getUpdates long-poll may wait
-    rate_limit: bool = True  # AIORateLimiter: 30/s overall, 20/min per group, pauses on 429
+    rate_limit: bool = True  # 30 messages/s for the bot, ~1/s per chat (off: benchmarks)
     pacer: ChatPacer = field(default_factory=ChatPacer)
     max_concurrent_updates: int = 256
-    outbox_sweep_interval: float = 5.0
+    sweep_interval: float = 2.0  # how often leftovers (restarts, other processes) are picked up
 
 
 class TelegramBot:
@@ -60,68 +71,79 @@ class TelegramBot:
         options: TelegramOptions,
         *,
         engine: Engine,
-        conversation: ConversationHandler,
+        conversation: TurnService,
         flows: FlowSource,
         routers: Sequence[Router] = (),
+        coordinator_chat_id: int | None = None,
+        worker_id: str | None = None,
     ) -> None:
         if not options.token:
             raise MissingTokenError("TELEGRAM_BOT_TOKEN is not set")
         self.options = options
-        # Rate limits off (benchmarks of the raw path) = a limiter with no limits.
-        limiter = (
-            AIORateLimiter(max_retries=1)
-            if options.rate_limit
-            else AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=1)
+        self._flows = flows
+        self._coordinator = coordinator_chat_id
+        self.bot = Bot(
+            options.token,
+            base_url=options.base_url,
+            request=HTTPXRequest(connection_pool_size=64, read_timeout=10, connect_timeout=5),
+            get_updates_request=HTTPXRequest(read_timeout=options.poll_timeout + 10),
         )
-        self.application = (
-            ApplicationBuilder()
-            .rate_limiter(limiter)
-            .token(options.token)
-            .base_url(options.base_url)
-            .concurrent_updates(PerChatUpdateProcessor(options.max_concurrent_updates))
-            # Enough connections for concurrent sends and a long-poll at the same time.
-            .connection_pool_size(64)
-            .get_updates_read_timeout(options.poll_timeout + 10)
-            .build()
-        )
+        self.heartbeat = Heartbeat(engine, worker_id)
+        self.worker_id = self.heartbeat.worker_id
         self.drainer = OutboxDrainer(
-            self.application.bot,
+            self.bot,
             engine,
-            pacer=options.pacer,
-            sweep_interval=options.outbox_sweep_interval,
+            worker_id=self.worker_id,
+            pacer=options.pacer if options.rate_limit else ChatPacer(rate=1e9, burst=1e9),
+            limiter=GlobalLimiter() if options.rate_limit else GlobalLimiter(rate=0),
+            sweep_interval=options.sweep_interval,
+            on_refused=self._refused,
         )
-        self.channel = TelegramChannel(
+        self.pipeline = UpdatePipeline(
+            bot=self.bot,
             engine=engine,
             conversation=conversation,
-            drainer=self.drainer,
             flows=flows,
             routers=routers,
+            worker_id=self.worker_id,
+            coordinator_chat_id=coordinator_chat_id,
+            sent=self._wake_outbox,
         )
-        self.application.add_handler(TypeHandler(Update, self.channel.on_update))
-        self.application.add_error_handler(_log_error)
+        self.dispatcher = InboxDispatcher(
+            engine,
+            channel=CHANNEL,
+            worker_id=self.worker_id,
+            process=self.pipeline.process,
+            sweep_interval=options.sweep_interval,
+            max_concurrent=options.max_concurrent_updates,
+        )
+        self.intake = Intake(engine, wake=self.dispatcher.wake)
+        self._poller: Poller | None = None
         self._webhook: WebhookServer | None = None
+        self.running = False
 
     @property
     def webhook_port(self) -> int:
         return self._webhook.port if self._webhook else 0
 
     async def _start_core(self) -> None:
-        await self.application.initialize()
-        await self.application.start()
+        await self.bot.initialize()  # getMe: a wrong token fails here
+        await self.heartbeat.start()
         await self._register_commands()
         await self.drainer.start()
+        await self.dispatcher.start()
+        self.running = True
 
     async def start_polling(self) -> None:
         await self._start_core()
-        await self.application.bot.delete_webhook()
-        updater = self.application.updater
-        assert updater is not None
-        await updater.start_polling(
+        await self.bot.delete_webhook()
+        self._poller = Poller(
+            self.bot,
+            self.intake,
             timeout=self.options.poll_timeout,
-            poll_interval=0,
             allowed_updates=ALLOWED_UPDATES,
-            bootstrap_retries=-1,
         )
+        await self._poller.start()
 
     async def start_webhook(self, url: str, *, listen: str = "127.0.0.1", port: int = 8443) -> int:
         """Serve the webhook on `listen:port` at the path of `url`; returns the bound port."""
@@ -130,50 +152,42 @@ class TelegramBot:
             raise MissingTokenError("WEBHOOK_SECRET is required for webhook mode")
         await self._start_core()
         self._webhook = WebhookServer(
-            path=urlsplit(url).path or "/",
-            bot=self.application.bot,
-            queue=self.application.update_queue,
-            secret=secret,
+            path=urlsplit(url).path or "/", intake=self.intake, secret=secret
         )
         bound = self._webhook.start(listen=listen, port=port)
-        await self.application.bot.set_webhook(
-            url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
-        )
+        await self.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
         return bound
 
     async def stop(self) -> None:
+        """Stop within seconds: no new updates, the ones in progress finish or roll back."""
         if self._webhook is not None:
             await self._webhook.stop()
             self._webhook = None
-        updater = self.application.updater
-        if updater is not None and updater.running:
-            await updater.stop()
-        if self.application.running:
-            await self.application.stop()
+        if self._poller is not None:
+            await self._poller.stop()
+            self._poller = None
+        await self.dispatcher.stop()
         await self.drainer.stop()
-        await self.application.shutdown()
+        await self.heartbeat.stop()
+        await self.bot.shutdown()
+        self.running = False
+
+    def _wake_outbox(self, outgoing: list[Outgoing]) -> None:
+        for chat_id in dict.fromkeys(item.chat_id for item in outgoing):
+            self.drainer.wake(chat_id)
+
+    def _refused(self, session: Session, row: TelegramOutbox) -> list[Outgoing]:
+        """Telegram refused a message to a coach about a case: the case moves on."""
+        case_id = render.case_id_of(row.ref)
+        if row.kind != render.COACH_KIND or case_id is None:
+            return []
+        notices = desk.coach_unreachable(session, case_id=case_id, coach_telegram_id=row.chat_id)
+        return render.notices(self._flows.current, notices, coordinator_chat_id=self._coordinator)
 
     async def _register_commands(self) -> None:
         commands = [BotCommand(name, description) for name, description in PARTICIPANT_COMMANDS]
         try:
-            await self.application.bot.set_my_commands(commands)
+            await self.bot.set_my_commands(commands)
         except TelegramError as exc:
             # The menu is a convenience; the bot works without it.
             log.warning("setMyCommands failed (%s)", type(exc).__name__)
-
-
-async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    # PTB's default handler logs the whole update (message text, names): log the type only.
-    error = context.error
-    log.error(
-        "error while handling an update: %s",
-        type(error).__name__,
-        exc_info=None if isinstance(error, TelegramError) else error,
-    )
-
-
-async def serve_until(stop: asyncio.Event, bot: TelegramBot) -> None:
-    try:
-        await stop.wait()
-    finally:
-        await bot.stop()

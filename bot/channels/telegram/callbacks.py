@@ -1,23 +1,28 @@
 """Callback data for inline buttons, within Telegram's 64-byte limit.
 
 Prefixes keep participants and coaches apart: a participant can never forge a coach action,
-because coach actions are also checked against the sender (see coach.py).
+because desk actions are also checked against the sender (routers/coach.py, coordinator.py).
 
-- ``p:<payload>``  a participant button carrying the engine's payload
-- ``h:<key>``      a participant payload too long to fit, stored in the database by digest
-- ``c:<verb>:<n>`` a coach action on case n (accept, decline)
-- ``x``            a button that was already pressed (only acknowledged)
+- ``p:<payload>``         a participant button carrying the engine's payload
+- ``h:<key>``             a participant payload too long to fit, stored in the database
+- ``c:<verb>:<n>[:<m>]``  a desk action on case n (accept, decline; assign to coach m)
+- ``x``                   a button that was already pressed (only acknowledged)
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from telegram.constants import InlineKeyboardButtonLimit
 
+from bot.desk.notices import Action, Verb
+
 MAX_CALLBACK_BYTES = int(InlineKeyboardButtonLimit.MAX_CALLBACK_DATA)
 DONE = "x"
+# ASCII digits only: "²".isdigit() is True, and int("²") raises.
+_DESK = re.compile(r"c:(acc|dec|asg):([0-9]{1,12})(?::([0-9]{1,12}))?")
 
 
 def fits(data: str) -> bool:
@@ -30,16 +35,18 @@ def participant_data(payload: str, store_long: Callable[[str], str]) -> str:
     return data if fits(data) else f"h:{store_long(payload)}"
 
 
-def coach_data(verb: str, case_id: int) -> str:
-    return f"c:{verb}:{case_id}"
+def desk_data(action: Action) -> str:
+    tail = f":{action.coach.id}" if action.verb is Verb.ASSIGN and action.coach else ""
+    return f"c:{action.verb.value}:{action.case_id}{tail}"
 
 
 @dataclass(frozen=True, slots=True)
 class Parsed:
-    kind: str  # "participant", "stored", "coach", "done", "unknown"
+    kind: str  # "participant", "stored", "desk", "done", "unknown"
     value: str = ""
-    verb: str = ""
+    verb: Verb | None = None
     case_id: int = 0
+    coach_id: int = 0
 
 
 def parse(data: str | None) -> Parsed:
@@ -51,8 +58,7 @@ def parse(data: str | None) -> Parsed:
         return Parsed("participant", data[2:])
     if data.startswith("h:"):
         return Parsed("stored", data[2:])
-    if data.startswith("c:"):
-        parts = data.split(":", 2)
-        if len(parts) == 3 and parts[2].isdigit():
-            return Parsed("coach", verb=parts[1], case_id=int(parts[2]))
+    if match := _DESK.fullmatch(data):
+        verb, case, coach = match.groups()
+        return Parsed("desk", verb=Verb(verb), case_id=int(case), coach_id=int(coach or 0))
     return Parsed("unknown")

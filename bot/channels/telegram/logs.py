@@ -8,7 +8,6 @@ the rest of the bot logs at DEBUG.
 from __future__ import annotations
 
 import logging
-import traceback
 
 _QUIET: dict[str, int] = {
     "httpx": logging.WARNING,
@@ -25,10 +24,3 @@ def quiet_transport_loggers() -> None:
         logger = logging.getLogger(name)
         if logger.level == logging.NOTSET or logger.level < level:
             logger.setLevel(level)
-
-
-def describe(exc: BaseException) -> str:
-    """An exception's class and traceback frames, without its message (which may quote data)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = " <- ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in frames[-6:])
-    return f"{type(exc).__name__} at {where}"

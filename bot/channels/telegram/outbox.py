@@ -1,17 +1,19 @@
 """Drains the database outbox to Telegram: in order per chat, paced, retried, never lost.
 
-One worker task per chat with pending calls. A worker claims the head of its chat's queue,
-waits for the chat's pacing token, calls the Bot API (through the bot's AIORateLimiter, which
-keeps the overall 30/s and pauses everything on a 429), and records the outcome:
+One task per chat with something to send. It claims the head of the chat's queue (its worker
+id on the row), waits for the chat's pacing and the bot-wide 30/s budget, calls the Bot API and
+records the outcome; recording is retried until the database takes it, because sending the
+message again would be worse:
 
 - sent → ``sent`` with Telegram's message_id (replies to it can be mapped back, see `ref`);
-- 429 → retried after Telegram's ``retry_after``;
+- 429 → this chat waits Telegram's ``retry_after`` (other chats and button answers go on);
 - 5xx, timeouts, network errors → retried with exponential backoff (capped);
-- refused for good (bot blocked, chat gone, bad request) → ``failed``, so one bad message
-  cannot block a chat's queue forever.
+- refused for good (bot blocked, chat gone, bad request) → ``failed``; a message to a coach
+  about a case that Telegram refuses moves the case on (see `on_refused`), in the same commit.
 
-At start-up every chat with pending rows is drained again (rows of a crashed process become
-claimable when their lease runs out).
+Rows claimed by a process that died are taken over once its heartbeat stops (seconds). The
+call that was under way at that moment may or may not have reached Telegram, which has no
+idempotency key: it is sent again rather than lost.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ import logging
 import random
 import time
 import warnings
-from datetime import timedelta
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
-from sqlalchemy import Engine, update
-from sqlmodel import Session, col
+from sqlalchemy import Engine
+from sqlmodel import Session
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.error import (
     BadRequest,
@@ -38,15 +41,38 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.channels.telegram.logs import describe
-from bot.channels.telegram.pacing import ChatPacer
-from storage import telegram_state as state
+from bot.channels.telegram.pacing import ChatPacer, GlobalLimiter
+from bot.channels.telegram.render import EDIT_MARKUP, SEND_MESSAGE
+from bot.logsafe import describe
+from storage import telegram_state as outbox
+from storage import workers
+from storage.database import session_scope
+from storage.models import utcnow
+from storage.telegram_state import Outgoing, TelegramOutbox
 
 log = logging.getLogger(__name__)
 
-SEND_MESSAGE = "sendMessage"
-EDIT_MARKUP = "editMessageReplyMarkup"
-EDIT_TEXT = "editMessageText"
+
+class RefusalHandler(Protocol):
+    def __call__(self, session: Session, row: TelegramOutbox) -> list[Outgoing]:
+        """Called in the transaction that marks `row` failed; returns calls to queue."""
+        ...
+
+
+class LiveWorkers:
+    """Which workers are alive, read at most once a second (claims ask for it per row)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._cached: set[str] = set()
+        self._at = 0.0
+
+    def get(self, session: Session) -> set[str]:
+        now = time.monotonic()
+        if now - self._at > 1.0:
+            self._cached = workers.alive(session)
+            self._at = now
+        return self._cached
 
 
 class OutboxDrainer:
@@ -55,30 +81,37 @@ class OutboxDrainer:
         bot: Bot,
         engine: Engine,
         *,
+        worker_id: str,
         pacer: ChatPacer | None = None,
-        lease: timedelta = timedelta(seconds=90),
+        limiter: GlobalLimiter | None = None,
         max_backoff: float = 30.0,
-        sweep_interval: float = 5.0,
+        sweep_interval: float = 2.0,
+        on_refused: RefusalHandler | None = None,
+        db_in_thread: bool | None = None,
     ) -> None:
         self._bot = bot
         self._engine = engine
+        self._worker = worker_id
         self._pacer = pacer or ChatPacer()
-        self._lease = lease
+        self._limiter = limiter or GlobalLimiter()
         self._max_backoff = max_backoff
         self._sweep_interval = sweep_interval
+        self._on_refused = on_refused
+        self._live = LiveWorkers(engine)
+        self._in_thread = engine.dialect.name != "sqlite" if db_in_thread is None else db_in_thread
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._again: set[int] = set()
         self._sweeper: asyncio.Task[None] | None = None
-        self._last_purge = 0.0
+        self._stopping = False
 
     async def start(self) -> None:
-        """Replay what a previous run left pending, and keep sweeping for due retries."""
-        with Session(self._engine) as session:
-            state.retry_now(session=session)
-        self.sweep()
+        """Send what a previous run left, and keep sweeping for due retries and other
+        processes' rows."""
+        await self.sweep()
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="outbox-sweeper")
 
     async def stop(self) -> None:
+        self._stopping = True
         tasks = list(self._workers.values())
         if self._sweeper is not None:
             tasks.append(self._sweeper)
@@ -89,106 +122,143 @@ class OutboxDrainer:
         self._sweeper = None
 
     def wake(self, chat_id: int) -> None:
-        """There is something new for `chat_id`: make sure a worker drains it."""
+        """There is something new for `chat_id`: make sure a task drains it."""
+        if self._stopping:
+            return
         self._again.add(chat_id)
-        worker = self._workers.get(chat_id)
-        if worker is None or worker.done():
+        task = self._workers.get(chat_id)
+        if task is None or task.done():
             self._workers[chat_id] = asyncio.create_task(
                 self._drain(chat_id), name=f"outbox-{chat_id}"
             )
 
-    def sweep(self) -> None:
-        with Session(self._engine) as session:
-            for chat_id in state.chats_with_pending(session=session):
-                self.wake(chat_id)
+    async def sweep(self) -> None:
+        chats = await self._db(lambda s: outbox.chats_with_pending(s))
+        for chat_id in chats:
+            self.wake(chat_id)
 
     async def _sweep_forever(self) -> None:
         while True:
             await asyncio.sleep(self._sweep_interval)
             try:
-                self.sweep()
-                self._purge_old_update_marks()
+                await self.sweep()
             except Exception as exc:  # a database hiccup must not end the sweeper
                 log.error("outbox sweep failed: %s", type(exc).__name__)
 
-    def _purge_old_update_marks(self) -> None:
-        # Telegram re-delivers an update for at most 24 hours; a week of marks is plenty.
-        now = time.monotonic()
-        if now - self._last_purge < 3600:
-            return
-        self._last_purge = now
-        with Session(self._engine) as session:
-            state.purge_processed_updates(session=session, older_than=timedelta(days=7))
+    async def _db(self, work: Callable[[Session], Any]) -> Any:
+        def run() -> Any:
+            with session_scope(self._engine) as session:
+                return work(session)
+
+        return await asyncio.to_thread(run) if self._in_thread else run()
 
     async def _drain(self, chat_id: int) -> None:
         try:
-            while True:
+            while not self._stopping:
                 self._again.discard(chat_id)
-                with Session(self._engine) as session:
-                    row = state.claim_next(session=session, chat_id=chat_id, lease=self._lease)
-                if row is None or row.id is None:
+                claim = await self._db(
+                    lambda s: outbox.claim_head(
+                        s, chat_id=chat_id, worker_id=self._worker, alive=self._live.get(s)
+                    )
+                )
+                if claim.row is None:
+                    if claim.retry_at is not None:
+                        await asyncio.sleep(_seconds_until(claim.retry_at))
+                        continue
                     if chat_id in self._again:
                         continue
                     return
-                await self._process(row.id, row)
+                await self._process(claim.row)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the sweeper starts the chat again
+            log.error("outbox chat task failed: %s", describe(exc))
         finally:
             if self._workers.get(chat_id) is asyncio.current_task():
                 del self._workers[chat_id]
 
-    async def _process(self, outbox_id: int, row: state.TelegramOutbox) -> None:
-        sent = False
+    async def _process(self, row: TelegramOutbox) -> None:
+        assert row.id is not None
+        outbox_id = row.id
         try:
-            if row.not_before is not None:
-                delay = (row.not_before - state.utcnow()).total_seconds()
-                if delay > 0:
-                    await asyncio.sleep(min(delay, self._lease.total_seconds() / 3))
-                    if delay > self._lease.total_seconds() / 3:
-                        return  # still not due: released below, claimed again later
             await self._pacer.wait(row.chat_id)
-            sent = await self._send(outbox_id, row)
-        finally:
-            if not sent:
-                self._release(outbox_id)
-
-    async def _send(self, outbox_id: int, row: state.TelegramOutbox) -> bool:
-        """Make the call and record the outcome. True when the row is settled (sent/failed/retry)."""
-        try:
+            await self._limiter.wait()
             message_id = await self._call(row.method, row.chat_id, row.params())
+        except asyncio.CancelledError:
+            # Stopping before the call: give it back. (If the call was under way, the row stays
+            # ours and is taken over after a restart: at most this one message twice.)
+            with contextlib.suppress(Exception):
+                await self._db(
+                    lambda s: outbox.release(s, outbox_id=outbox_id, worker_id=self._worker)
+                )
+            raise
         except RetryAfter as exc:
-            with warnings.catch_warnings():
-                # PTB 22 warns that retry_after becomes a timedelta; both are handled here.
-                warnings.simplefilter("ignore", PTBDeprecationWarning)
-                wait = exc.retry_after
-            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-            log.warning("outbox %d: flood limit, retrying in %.1fs", outbox_id, seconds)
-            self._retry(outbox_id, seconds, "RetryAfter")
+            seconds = _retry_after_seconds(exc)
+            log.warning("outbox %d: flood limit, this chat waits %.1fs", outbox_id, seconds)
+            await self._record(lambda s: self._retry(s, outbox_id, seconds, "RetryAfter"))
         except BadRequest as exc:
             if "not modified" in str(exc).lower():
-                self._settle(outbox_id, None)
+                await self._record(lambda s: self._sent(s, outbox_id, None))
             else:
                 # The description may quote the text: log only the error class.
-                log.warning("outbox %d: refused by Telegram (%s)", outbox_id, type(exc).__name__)
-                self._fail(outbox_id, type(exc).__name__)
+                error = type(exc).__name__
+                log.warning("outbox %d: refused by Telegram (%s)", outbox_id, error)
+                await self._record(lambda s: self._failed(s, row, error))
         except (Forbidden, ChatMigrated) as exc:
-            log.warning("outbox %d: chat unreachable (%s)", outbox_id, type(exc).__name__)
-            self._fail(outbox_id, type(exc).__name__)
+            error = type(exc).__name__
+            log.warning("outbox %d: chat unreachable (%s)", outbox_id, error)
+            await self._record(lambda s: self._failed(s, row, error))
         except (NetworkError, TelegramError) as exc:
             backoff = min(self._max_backoff, 0.5 * 2**row.attempts) * random.uniform(0.8, 1.2)
+            error = type(exc).__name__
             log.warning(
-                "outbox %d: %s, retry %d in %.1fs",
-                outbox_id,
-                type(exc).__name__,
-                row.attempts + 1,
-                backoff,
+                "outbox %d: %s, retry %d in %.1fs", outbox_id, error, row.attempts + 1, backoff
             )
-            self._retry(outbox_id, backoff, type(exc).__name__)
+            await self._record(lambda s: self._retry(s, outbox_id, backoff, error))
         except Exception as exc:
-            # Anything else (a bug, a broken payload) must not kill the chat's worker.
+            # Anything else (a bug, a broken payload) must not kill the chat's task.
             log.error("outbox %d: unexpected %s", outbox_id, describe(exc))
-            self._retry(outbox_id, self._max_backoff, type(exc).__name__)
+            error = type(exc).__name__
+            await self._record(lambda s: self._retry(s, outbox_id, self._max_backoff, error))
         else:
-            self._settle(outbox_id, message_id)
-        return True
+            await self._record(lambda s: self._sent(s, outbox_id, message_id))
+
+    async def _record(self, work: Callable[[Session], Any]) -> None:
+        """Write the outcome of a call, retrying through database trouble: while this worker
+        lives the row stays claimed by it, so it is never sent twice meanwhile."""
+        delay = 0.1
+        while True:
+            try:
+                outcomes = await self._db(work)
+            except Exception as exc:
+                log.error("outbox: recording an outcome failed (%s), retrying", type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            for item in outcomes or ():
+                self.wake(item.chat_id)
+            return
+
+    def _sent(self, session: Session, outbox_id: int, message_id: int | None) -> None:
+        outbox.mark_sent(
+            session, outbox_id=outbox_id, worker_id=self._worker, message_id=message_id
+        )
+
+    def _retry(self, session: Session, outbox_id: int, seconds: float, error: str) -> None:
+        not_before = utcnow() + timedelta(seconds=seconds)
+        outbox.mark_retry(
+            session, outbox_id=outbox_id, worker_id=self._worker, not_before=not_before, error=error
+        )
+
+    def _failed(self, session: Session, row: TelegramOutbox, error: str) -> list[Outgoing]:
+        assert row.id is not None
+        if not outbox.mark_failed(session, outbox_id=row.id, worker_id=self._worker, error=error):
+            return []
+        if self._on_refused is None:
+            return []
+        follow_up = self._on_refused(session, row)
+        outbox.enqueue(session, outgoing=follow_up)
+        return follow_up
 
     async def _call(self, method: str, chat_id: int, params: dict[str, Any]) -> int | None:
         markup = _markup(params.get("reply_markup"))
@@ -205,47 +275,20 @@ class OutboxDrainer:
             result = await self._bot.edit_message_reply_markup(
                 chat_id, params["message_id"], reply_markup=markup
             )
-        elif method == EDIT_TEXT:
-            result = await self._bot.edit_message_text(
-                params["text"],
-                chat_id,
-                params["message_id"],
-                parse_mode=params.get("parse_mode"),
-                reply_markup=markup,
-            )
-        else:
-            raise BadRequest(f"unsupported outbox method {method}")
-        return result.message_id if isinstance(result, Message) else None
+            return result.message_id if isinstance(result, Message) else None
+        raise BadRequest(f"unsupported outbox method {method}")
 
-    def _settle(self, outbox_id: int, message_id: int | None) -> None:
-        with Session(self._engine) as session:
-            state.mark_sent(session=session, outbox_id=outbox_id, message_id=message_id)
 
-    def _fail(self, outbox_id: int, error: str) -> None:
-        with Session(self._engine) as session:
-            state.mark_failed(session=session, outbox_id=outbox_id, error=error)
+def _retry_after_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        # PTB 22 warns that retry_after becomes a timedelta; both are handled here.
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        wait = exc.retry_after
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
 
-    def _retry(self, outbox_id: int, seconds: float, error: str) -> None:
-        with Session(self._engine) as session:
-            state.mark_retry(
-                session=session,
-                outbox_id=outbox_id,
-                not_before=state.utcnow() + timedelta(seconds=seconds),
-                error=error,
-            )
-        # Keep draining: the worker loop picks the row up again and waits until it is due.
 
-    def _release(self, outbox_id: int) -> None:
-        with contextlib.suppress(Exception), Session(self._engine) as session:
-            session.exec(
-                update(state.TelegramOutbox)
-                .where(
-                    col(state.TelegramOutbox.id) == outbox_id,
-                    col(state.TelegramOutbox.status) == state.OutboxStatus.PENDING,
-                )
-                .values(claimed_until=None)
-            )
-            session.commit()
+def _seconds_until(when: datetime) -> float:
+    return max(0.05, min(30.0, (when - utcnow()).total_seconds()))
 
 
 def _markup(value: Any) -> InlineKeyboardMarkup | None:

@@ -1,7 +1,10 @@
-"""Per-chat pacing: Telegram asks for about one message per second per chat.
+"""Pacing under Telegram's limits: about one message per second per chat (20 a minute in a
+group) and about 30 a second for the whole bot.
 
 A token bucket per chat allows a short burst (a reply of two or three messages goes out at once)
-and then ~1 message/s. The overall 30/s and 20/min-per-group limits are AIORateLimiter's job.
+and then ~1 message/s. The bot-wide budget is a separate bucket that only outgoing messages
+take from: answering a button press never waits behind it, and a 429 for one chat only makes
+that chat wait (see outbox.py), not the whole bot.
 """
 
 from __future__ import annotations
@@ -42,3 +45,27 @@ class ChatPacer:
         ]
         for chat in idle:
             del self._buckets[chat]
+
+
+class GlobalLimiter:
+    """At most `rate` messages a second for the whole bot (0: no limit, for benchmarks)."""
+
+    def __init__(self, rate: float = 30.0, burst: float = 30.0) -> None:
+        self._rate = rate
+        self._burst = burst
+        self._tokens = burst
+        self._updated = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        if self._rate <= 0:
+            return
+        async with self._lock:  # FIFO: first come, first served
+            now = time.monotonic()
+            self._tokens = min(self._burst, self._tokens + (now - self._updated) * self._rate)
+            self._updated = now
+            if self._tokens < 1:
+                await asyncio.sleep((1 - self._tokens) / self._rate)
+                self._tokens = 1.0
+                self._updated = time.monotonic()
+            self._tokens -= 1

@@ -1,4 +1,8 @@
-"""Turning channel-agnostic replies into queued Bot API calls (HTML, split, inline keyboards)."""
+"""Replies and desk notices as queued Bot API calls: HTML, split at safe places, keyboards.
+
+Everything a participant or a coach typed is escaped here, and split before escaping, so no
+message is ever cut inside an HTML entity or tag.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,18 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from bot.channels.telegram import callbacks
-from bot.channels.telegram.outbox import EDIT_MARKUP, SEND_MESSAGE
-from bot.channels.telegram.text import MAX_TEXT, html_chunks, split_text
+from bot.channels.telegram.text import MAX_TEXT, escape, html_chunks
+from bot.desk import render as words
+from bot.desk.notices import Notice, To
 from bot.engine.messages import Button, Reply
+from bot.flows.flowset import FlowSet
 from storage.telegram_state import Outgoing
 
 HTML = "HTML"
+SEND_MESSAGE = "sendMessage"
+EDIT_MARKUP = "editMessageReplyMarkup"
 _SHORT_LABEL = 18  # two buttons per row when every label is at most this long
+COACH_KIND = "coach"  # a message to a coach about a case: if Telegram refuses it, the case moves
 
 
 def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> dict[str, Any]:
@@ -38,16 +47,20 @@ def participant_keyboard(
     return keyboard([items[i : i + width] for i in range(0, len(items), width)])
 
 
-def text_messages(
+def _messages(
     chat_id: int,
-    html_text: str,
-    *,
-    markup: dict[str, Any] | None = None,
-    ref: str | None = None,
+    parts: list[str],
+    markup: dict[str, Any] | None,
+    ref: str | None,
+    kind: str | None = None,
 ) -> list[Outgoing]:
-    """Already-HTML text as one or more sendMessage calls; the keyboard goes on the last one."""
-    parts = split_text(html_text, MAX_TEXT) if len(html_text) > MAX_TEXT else [html_text]
-    return _messages(chat_id, parts, markup, ref)
+    out: list[Outgoing] = []
+    for index, part in enumerate(parts):
+        params: dict[str, Any] = {"text": part, "parse_mode": HTML}
+        if markup is not None and index == len(parts) - 1:
+            params["reply_markup"] = markup
+        out.append(Outgoing(chat_id, SEND_MESSAGE, params, ref, kind))
+    return out
 
 
 def plain_messages(
@@ -57,16 +70,21 @@ def plain_messages(
     return _messages(chat_id, html_chunks(plain), markup, ref)
 
 
-def _messages(
-    chat_id: int, parts: list[str], markup: dict[str, Any] | None, ref: str | None
-) -> list[Outgoing]:
-    out: list[Outgoing] = []
-    for index, part in enumerate(parts):
-        params: dict[str, Any] = {"text": part, "parse_mode": HTML}
-        if markup is not None and index == len(parts) - 1:
-            params["reply_markup"] = markup
-        out.append(Outgoing(chat_id=chat_id, method=SEND_MESSAGE, params=params, ref=ref))
-    return out
+def pack(lines: Iterable[str], limit: int = MAX_TEXT) -> list[str]:
+    """HTML lines (each complete, tags closed) packed into messages of at most `limit`."""
+    parts: list[str] = []
+    current = ""
+    for line in lines:
+        if len(line) > limit:  # only a user-typed value can be this long; never cut a tag
+            line = escape(line[: limit // 2]) if "<" not in line else line[:limit]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit and current:
+            parts.append(current)
+            candidate = line
+        current = candidate
+    if current or not parts:
+        parts.append(current)
+    return parts
 
 
 def replies(
@@ -89,3 +107,71 @@ def mark_pressed(chat_id: int, message_id: int, label: str | None) -> Outgoing:
         method=EDIT_MARKUP,
         params={"message_id": message_id, "reply_markup": markup},
     )
+
+
+def case_ref(case_id: int) -> str:
+    return f"case:{case_id}"
+
+
+def case_id_of(ref: str | None) -> int | None:
+    if ref and ref.startswith("case:") and ref[5:].isdigit() and ref[5:].isascii():
+        return int(ref[5:])
+    return None
+
+
+def recipient(notice: Notice, coordinator_chat_id: int | None) -> int | None:
+    """The Telegram chat of whoever the notice is for (None: not reachable on Telegram)."""
+    if notice.to is To.COACH:
+        return notice.coach.telegram_id if notice.coach else coordinator_chat_id
+    if notice.to is To.COORDINATOR:
+        return coordinator_chat_id
+    who = notice.participant
+    if who is None or who.channel != "telegram" or not who.external_id.lstrip("-").isdigit():
+        return None
+    return int(who.external_id)
+
+
+def notice_messages(
+    flows: FlowSet, notice: Notice, *, coordinator_chat_id: int | None
+) -> list[Outgoing]:
+    chat_id = recipient(notice, coordinator_chat_id)
+    if chat_id is None:
+        return []
+    language = words.language_of(notice)
+    head = escape(words.headline(flows, notice))
+    lines = [f"<b>{head}</b>" if notice.to is not To.PARTICIPANT else head]
+    if notice.card is not None:
+        status = notice.key == "desk_case"
+        lines += [
+            f"<b>{escape(label)}:</b> {escape(value)}"
+            for label, value in words.card_lines(flows, notice.card, language, status=status)
+        ]
+    if (tail := words.footer(flows, notice)) is not None:
+        lines += ["", escape(tail)]
+    markup = None
+    if notice.actions:
+        buttons = [
+            (words.button_label(flows, action, language), callbacks.desk_data(action))
+            for action in notice.actions
+        ]
+        rows = [buttons] if len(buttons) <= 2 else [[button] for button in buttons]
+        markup = keyboard(rows)
+    ref = case_ref(notice.case_id) if notice.case_id is not None else None
+    kind = COACH_KIND if notice.to is To.COACH and notice.case_id is not None else None
+    if notice.quote is not None:
+        # What someone typed, escaped per chunk after splitting: the header goes on the first.
+        room = MAX_TEXT - len("\n".join(lines)) - 1
+        chunks = html_chunks(notice.quote, max(200, room))
+        first = "\n".join([*lines, chunks[0]])
+        parts = [first, *chunks[1:]] if len(first) <= MAX_TEXT else [*pack(lines), *chunks]
+        return _messages(chat_id, parts, markup, ref, kind)
+    return _messages(chat_id, pack(lines), markup, ref, kind)
+
+
+def notices(
+    flows: FlowSet, items: Iterable[Notice], *, coordinator_chat_id: int | None
+) -> list[Outgoing]:
+    out: list[Outgoing] = []
+    for notice in items:
+        out.extend(notice_messages(flows, notice, coordinator_chat_id=coordinator_chat_id))
+    return out

@@ -1,12 +1,12 @@
 """Webhook server: Telegram POSTs updates here; only requests carrying our secret get in.
 
-PTB's built-in webhook server compares the secret with `!=` and logs update bodies at DEBUG;
-ours compares in constant time (hmac.compare_digest) and never logs bodies.
+An update is answered 200 only once it is stored in the inbox; if storing fails Telegram gets
+an error and delivers it again. PTB's built-in webhook server answers first and compares the
+secret with `!=`; ours compares in constant time (hmac.compare_digest) and never logs bodies.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 import logging
@@ -16,7 +16,8 @@ from typing import Any
 import tornado.httpserver
 import tornado.netutil
 import tornado.web
-from telegram import Bot, Update
+
+from bot.channels.telegram.intake import Intake
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +25,8 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 class _UpdateHandler(tornado.web.RequestHandler):
-    def initialize(self, bot: Bot, queue: asyncio.Queue[object], secret: bytes) -> None:
-        self.bot = bot
-        self.queue = queue
+    def initialize(self, intake: Intake, secret: bytes) -> None:
+        self.intake = intake
         self.secret = secret
 
     async def post(self) -> None:
@@ -36,12 +36,19 @@ class _UpdateHandler(tornado.web.RequestHandler):
             self.send_error(403)
             return
         try:
-            update = Update.de_json(json.loads(self.request.body), self.bot)
-        except (ValueError, TypeError, KeyError):
+            update = json.loads(self.request.body)
+            if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+                raise ValueError("not an update")
+        except ValueError:
             log.warning("webhook body is not a Telegram update")
             self.send_error(400)
             return
-        await self.queue.put(update)
+        try:
+            await self.intake.store([update])
+        except Exception as exc:  # not stored: Telegram must deliver it again
+            log.error("webhook: storing an update failed (%s)", type(exc).__name__)
+            self.send_error(503)
+            return
         self.set_status(200)
         self.finish()
 
@@ -53,14 +60,14 @@ class _UpdateHandler(tornado.web.RequestHandler):
 
 
 class WebhookServer:
-    def __init__(self, *, path: str, bot: Bot, queue: asyncio.Queue[object], secret: str) -> None:
+    def __init__(self, *, path: str, intake: Intake, secret: str) -> None:
         route = "/" + path.strip("/")
         self._app = tornado.web.Application(
             [
                 (
                     route if route != "/" else "/",
                     _UpdateHandler,
-                    {"bot": bot, "queue": queue, "secret": secret.encode()},
+                    {"intake": intake, "secret": secret.encode()},
                 )
             ],
             log_function=lambda handler: None,

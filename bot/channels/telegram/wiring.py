@@ -1,12 +1,10 @@
-"""What `careerbot run` builds: conversation service + Telegram bot + coach desk + notifier.
+"""What `careerbot run` builds: the conversation service and the Telegram bot with its routers.
 
 settings ─► bot.wiring.build_conversation (migrated DB, flows, NLU client, service)
-         ─► TelegramBot (PTB Application: token, base_url, AIORateLimiter, per-chat
-            processor; channel pipeline; outbox drainer)
-             routers, in order: AdminDesk (/stats, /reload), CoachDesk (coach commands,
-             Accept/Decline, replies), ParticipantRelay (participant → coach), then the
-             conversation service for everyone else
-         ─► TelegramNotifier bound to the drainer: new cases go to the coach/coordinator
+         ─► TelegramBot (intake, inbox dispatcher, pipeline, outbox drainer, heartbeat)
+             routers, in order: AdminRouter (/stats, /reload), CoachRouter (coach commands,
+             Accept/Decline, replies), CoordinatorRouter (assign buttons), RelayRouter
+             (participant → coach), then the conversation for everyone else
 """
 
 from __future__ import annotations
@@ -16,11 +14,24 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any
 
-from bot.channels.telegram.admin import AdminDesk
 from bot.channels.telegram.app import MissingTokenError, TelegramBot, TelegramOptions
-from bot.channels.telegram.coach import CoachDesk, ParticipantRelay, TelegramNotifier
+from bot.channels.telegram.routers import Router
+from bot.channels.telegram.routers.admin import AdminRouter
+from bot.channels.telegram.routers.coach import CoachRouter
+from bot.channels.telegram.routers.coordinator import CoordinatorRouter
+from bot.channels.telegram.routers.relay import RelayRouter
 from bot.config import Settings
+from bot.flows.registry import FlowRegistry
 from bot.wiring import Conversation, build_conversation
+
+
+def routers(*, admin_ids: frozenset[int], flows: FlowRegistry | None) -> list[Router]:
+    return [
+        AdminRouter(admin_ids=admin_ids, flows=flows),
+        CoachRouter(),
+        CoordinatorRouter(),
+        RelayRouter(),
+    ]
 
 
 @dataclass
@@ -30,7 +41,7 @@ class AssembledBot:
     watcher: asyncio.Task[None]
 
     async def aclose(self) -> None:
-        if self.bot.application.running:
+        if self.bot.running:
             await self.bot.stop()
         self.watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -42,10 +53,8 @@ async def build_telegram_bot(settings: Settings, **options: Any) -> AssembledBot
     """Build everything (not started). `options` override `TelegramOptions` fields."""
     if not settings.telegram_bot_token:
         raise MissingTokenError("TELEGRAM_BOT_TOKEN is not set")
-    notifier = TelegramNotifier(coordinator_chat_id=settings.coordinator_chat_id)
     # Migrations and flow loading are blocking file/database work.
-    conversation = await asyncio.to_thread(build_conversation, settings, notifier=notifier)
-    engine = conversation.db
+    conversation = await asyncio.to_thread(build_conversation, settings)
     bot = TelegramBot(
         TelegramOptions(
             token=settings.telegram_bot_token,
@@ -53,21 +62,11 @@ async def build_telegram_bot(settings: Settings, **options: Any) -> AssembledBot
             webhook_secret=settings.webhook_secret,
             **options,
         ),
-        engine=engine,
+        engine=conversation.db,
         conversation=conversation.service,
         flows=conversation.flows,
-        routers=[
-            AdminDesk(
-                engine=engine, admin_ids=settings.admin_telegram_ids, flows=conversation.flows
-            ),
-            CoachDesk(
-                engine=engine,
-                flows=conversation.flows,
-                coordinator_chat_id=settings.coordinator_chat_id,
-            ),
-            ParticipantRelay(engine=engine, flows=conversation.flows),
-        ],
+        routers=routers(admin_ids=settings.admin_telegram_ids, flows=conversation.flows),
+        coordinator_chat_id=settings.coordinator_chat_id,
     )
-    notifier.bind(engine=engine, drainer=bot.drainer)
     watcher = asyncio.create_task(conversation.flows.watch(), name="flows-watch")
     return AssembledBot(bot, conversation, watcher)

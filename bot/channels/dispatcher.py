@@ -1,0 +1,155 @@
+"""Takes updates from the inbox and has them processed: chats side by side, each chat's
+updates one after another and in order, also with several processes on one database.
+
+A chat's next update is claimed only when it is the oldest unprocessed one of that chat and no
+live worker holds it. New updates of this process are dispatched at once (`wake`); a sweep picks
+up what is left after a restart or another process's crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from bot.logsafe import describe
+from storage import inbox, workers
+from storage.database import session_scope
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    update_id: int
+    chat_key: str
+    payload: str
+    attempts: int
+
+
+Process = Callable[[Claimed], Awaitable[None]]
+
+
+class InboxDispatcher:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        channel: str,
+        worker_id: str,
+        process: Process,
+        sweep_interval: float = 2.0,
+        max_concurrent: int = 256,
+        db_in_thread: bool | None = None,
+    ) -> None:
+        self._engine = engine
+        self._channel = channel
+        self._worker = worker_id
+        self._process = process
+        self._sweep_interval = sweep_interval
+        self._slots = asyncio.Semaphore(max_concurrent)
+        self._in_thread = engine.dialect.name != "sqlite" if db_in_thread is None else db_in_thread
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._again: set[str] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+        self._alive: set[str] = set()
+        self._alive_at = 0.0
+        self._last_purge = 0.0
+        self._stopping = False
+
+    async def start(self) -> None:
+        await self.sweep()
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name=f"inbox-{self._channel}")
+
+    async def stop(self) -> None:
+        """Stop taking new work; what is being processed runs to its commit (or is rolled
+        back and taken over later)."""
+        self._stopping = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        tasks = list(self._tasks.values())
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=5)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        if self._sweeper is not None:
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+            self._sweeper = None
+
+    def wake(self, chat_key: str) -> None:
+        if self._stopping:
+            return
+        self._again.add(chat_key)
+        task = self._tasks.get(chat_key)
+        if task is None or task.done():
+            self._tasks[chat_key] = asyncio.create_task(self._drain(chat_key))
+
+    async def sweep(self) -> None:
+        chats = await self._db(lambda s: inbox.pending_chats(s, channel=self._channel))
+        for chat in chats:
+            self.wake(chat)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._sweep_interval)
+            try:
+                await self.sweep()
+                await self._purge()
+            except Exception as exc:  # a database hiccup must not end the sweeper
+                log.error("inbox sweep failed: %s", type(exc).__name__)
+
+    async def _purge(self) -> None:
+        # Telegram re-delivers an update for at most 24 hours; a week of marks is plenty.
+        now = time.monotonic()
+        if now - self._last_purge < 3600:
+            return
+        self._last_purge = now
+        await self._db(lambda s: inbox.purge_done(s, older_than=timedelta(days=7)))
+
+    async def _db(self, work: Callable[[Session], Any]) -> Any:
+        def run() -> Any:
+            with session_scope(self._engine) as session:
+                return work(session)
+
+        return await asyncio.to_thread(run) if self._in_thread else run()
+
+    def _claim(self, session: Session, chat_key: str) -> Claimed | None:
+        now = time.monotonic()
+        if now - self._alive_at > 1.0:
+            self._alive = workers.alive(session)
+            self._alive_at = now
+        row = inbox.head(session, channel=self._channel, chat_key=chat_key)
+        if row is None or row.id is None or row.payload is None:
+            return None
+        claimed = Claimed(row.id, row.update_id, row.chat_key, row.payload, row.attempts + 1)
+        if not inbox.claim(session, row=row, worker_id=self._worker, alive=self._alive):
+            return None
+        return claimed
+
+    async def _drain(self, chat_key: str) -> None:
+        try:
+            while not self._stopping:
+                self._again.discard(chat_key)
+                async with self._slots:
+                    claimed = await self._db(lambda s: self._claim(s, chat_key))
+                    if claimed is None:
+                        if chat_key in self._again:
+                            continue
+                        return
+                    await self._process(claimed)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the sweep retries the chat
+            log.error("processing chat failed: %s", describe(exc))
+        finally:
+            if self._tasks.get(chat_key) is asyncio.current_task():
+                del self._tasks[chat_key]

@@ -1,0 +1,71 @@
+"""Incoming Telegram updates into the inbox, from polling and from the webhook alike.
+
+An update is confirmed to Telegram (the next getUpdates offset, the webhook's 200) only after
+it is stored: a crash before that makes Telegram deliver it again, a crash after it leaves it
+in the inbox for processing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Engine
+
+from storage import inbox
+from storage.database import session_scope
+from storage.inbox import Incoming
+
+log = logging.getLogger(__name__)
+CHANNEL = "telegram"
+
+
+def chat_key(update: dict[str, Any]) -> str:
+    """Updates of one chat run in order; other chats run side by side."""
+    for field in ("message", "edited_message", "callback_query", "my_chat_member"):
+        part = update.get(field)
+        if not isinstance(part, dict):
+            continue
+        message = part.get("message") if field == "callback_query" else part
+        chat = message.get("chat") if isinstance(message, dict) else None
+        if isinstance(chat, dict) and "id" in chat:
+            return str(chat["id"])
+        sender = part.get("from")
+        if isinstance(sender, dict) and "id" in sender:
+            return str(sender["id"])
+    return f"update:{update.get('update_id')}"
+
+
+def incoming(updates: Iterable[dict[str, Any]]) -> list[Incoming]:
+    return [
+        Incoming(int(u["update_id"]), chat_key(u), json.dumps(u, ensure_ascii=False))
+        for u in updates
+        if isinstance(u.get("update_id"), int)
+    ]
+
+
+class Intake:
+    """Stores updates and tells the dispatcher which chats have something new."""
+
+    def __init__(self, engine: Engine, *, wake: Callable[[str], None]) -> None:
+        self._engine = engine
+        self._wake = wake
+        self._in_thread = engine.dialect.name != "sqlite"
+
+    async def store(self, updates: Sequence[dict[str, Any]]) -> None:
+        items = incoming(updates)
+        if not items:
+            return
+        if self._in_thread:
+            chats = await asyncio.to_thread(self._store, items)
+        else:
+            chats = self._store(items)
+        for chat in chats:
+            self._wake(chat)
+
+    def _store(self, items: list[Incoming]) -> list[str]:
+        with session_scope(self._engine) as session:
+            return inbox.store(session, channel=CHANNEL, items=items)

@@ -1,0 +1,77 @@
+"""Long polling with getUpdates, confirming updates only after they are stored.
+
+PTB's Updater confirms an update as soon as it has fetched it, so a crash mid-turn lost it;
+here the offset moves past an update only once it is in the inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from telegram import Bot
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
+
+from bot.channels.telegram.intake import Intake
+
+log = logging.getLogger(__name__)
+
+
+class Poller:
+    def __init__(
+        self, bot: Bot, intake: Intake, *, timeout: int, allowed_updates: list[str]
+    ) -> None:
+        self._bot = bot
+        self._intake = intake
+        self._timeout = timeout
+        self._allowed = allowed_updates
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="telegram-poller")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        offset: int | None = None  # Telegram re-sends whatever was not confirmed before
+        backoff = 1.0
+        while True:
+            try:
+                updates = await self._bot.get_updates(
+                    offset=offset,
+                    timeout=self._timeout,
+                    allowed_updates=self._allowed,
+                )
+                raw: list[dict[str, Any]] = [u.to_dict() for u in updates]
+                await self._intake.store(raw)
+            except asyncio.CancelledError:
+                raise
+            except InvalidToken:
+                log.error("Telegram refused the bot token; polling stopped")
+                raise
+            except RetryAfter as exc:
+                log.warning("getUpdates: flood limit (%s)", type(exc).__name__)
+                await asyncio.sleep(5)
+                continue
+            except (NetworkError, TelegramError) as exc:
+                log.warning(
+                    "getUpdates failed (%s), retrying in %.0fs", type(exc).__name__, backoff
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            except Exception as exc:  # the database: retry, updates stay unconfirmed
+                log.error("storing updates failed (%s), retrying", type(exc).__name__)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            backoff = 1.0
+            if raw:
+                offset = max(int(u["update_id"]) for u in raw) + 1

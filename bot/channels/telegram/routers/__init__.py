@@ -1,0 +1,37 @@
+"""Per-feature routers, as aiogram cuts them: each looks at an update and either takes it
+(returning the calls to queue, possibly none) or returns None to let the next one have it.
+Order: admin commands, coach desk, coordinator, live chat, and finally the conversation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlmodel import Session
+from telegram import Update
+
+from bot.conversation import Prepared
+from bot.flows.flowset import FlowSet
+from storage import telegram_state
+from storage.telegram_state import Outgoing
+
+CHANNEL = "telegram"
+
+
+@dataclass
+class UpdateContext:
+    """One update inside its transaction."""
+
+    session: Session
+    update: Update
+    flows: FlowSet
+    prepared: Prepared | None  # the conversation's slow half, done before the transaction
+    coordinator_chat_id: int | None
+
+    def store_long(self) -> Callable[[str], str]:
+        return lambda payload: telegram_state.store_callback_payload(self.session, payload=payload)
+
+
+class Router(Protocol):
+    def route(self, ctx: UpdateContext) -> list[Outgoing] | None: ...

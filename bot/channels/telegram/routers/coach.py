@@ -1,0 +1,114 @@
+"""Coaches on Telegram: Accept/Decline buttons, case commands and replies to case messages.
+
+  /zaken                 open cases
+  /zaak N                one case
+  /bericht N tekst       write to the participant (or: reply to a case message)
+  /terug N               hand the participant back to the bot
+  /afsluiten N uitkomst  close the case with an outcome
+
+Only active coaches, only their own cases (the desk checks); anyone else falls through to the
+participant experience and learns nothing.
+"""
+
+from __future__ import annotations
+
+import re
+
+from telegram import Message
+from telegram.constants import ChatType
+
+from bot.channels.telegram import callbacks, render
+from bot.channels.telegram.routers import UpdateContext
+from bot.desk import service as desk
+from bot.desk.notices import CoachRef, Notice, To, Verb
+from bot.desk.render import card_lines, say
+from storage import telegram_state
+from storage.coaches import active_coach_by_telegram_id
+from storage.telegram_state import Outgoing
+
+_NUMBER = re.compile(r"#?([0-9]{1,12})")  # ASCII digits: "²" is a digit to str.isdigit()
+_CASE_COMMANDS = ("/zaak", "/bericht", "/terug", "/afsluiten")
+
+
+class CoachRouter:
+    def route(self, ctx: UpdateContext) -> list[Outgoing] | None:
+        user = ctx.update.effective_user
+        if user is None:
+            return None
+        query = ctx.update.callback_query
+        if query is not None:
+            parsed = callbacks.parse(query.data)
+            if parsed.kind != "desk" or parsed.verb is Verb.ASSIGN:
+                return None
+            coach = active_coach_by_telegram_id(ctx.session, telegram_id=user.id)
+            if coach is None:
+                return []  # not (or no longer) a coach: nothing to see here
+            ref = desk.coach_ref(coach)
+            operation = desk.accept if parsed.verb is Verb.ACCEPT else desk.decline
+            return self._out(ctx, operation(ctx.session, case_id=parsed.case_id, coach=ref))
+        message = ctx.update.message
+        if message is None or message.chat.type != ChatType.PRIVATE:
+            return None
+        coach = active_coach_by_telegram_id(ctx.session, telegram_id=user.id)
+        if coach is None:
+            return None
+        desk.coach_reachable(ctx.session, coach=coach)  # they wrote: Telegram delivers again
+        return self._out(ctx, self._message(ctx, desk.coach_ref(coach), message))
+
+    def _message(self, ctx: UpdateContext, coach: CoachRef, message: Message) -> list[Notice]:
+        text = message.text
+        if text is None:
+            return [Notice(To.COACH, "desk_only_text", coach=coach)]
+        if text.startswith("/"):
+            command, _, rest = text.partition(" ")
+            return self._command(ctx, coach, command.split("@")[0].lower(), rest.strip())
+        replied = message.reply_to_message
+        if replied is not None:
+            ref = telegram_state.ref_of_message(
+                ctx.session, chat_id=message.chat.id, message_id=replied.message_id
+            )
+            case_id = render.case_id_of(ref)
+            if case_id is not None:
+                return desk.message_participant(
+                    ctx.session, case_id=case_id, coach=coach, text=text
+                )
+        return [Notice(To.COACH, "desk_help", coach=coach)]
+
+    def _command(
+        self, ctx: UpdateContext, coach: CoachRef, command: str, rest: str
+    ) -> list[Notice]:
+        session = ctx.session
+        if command == "/zaken":
+            return [self._case_list(ctx, coach)]
+        if command not in _CASE_COMMANDS:
+            return [Notice(To.COACH, "desk_help", coach=coach)]
+        number, _, tail = rest.partition(" ")
+        match = _NUMBER.fullmatch(number)
+        if match is None:
+            return [Notice(To.COACH, "desk_help", coach=coach)]
+        case_id = int(match.group(1))
+        tail = tail.strip()
+        if command == "/zaak":
+            return desk.show_case(session, case_id=case_id, coach=coach)
+        if command == "/bericht":
+            if not tail:
+                return [Notice(To.COACH, "desk_message_usage", {"case": str(case_id)}, coach=coach)]
+            return desk.message_participant(session, case_id=case_id, coach=coach, text=tail)
+        if command == "/terug":
+            return desk.hand_back(session, case_id=case_id, coach=coach)
+        return desk.close(session, case_id=case_id, coach=coach, outcome=tail)
+
+    def _case_list(self, ctx: UpdateContext, coach: CoachRef) -> Notice:
+        cards = desk.list_open(ctx.session, coach=coach)
+        if not cards:
+            return Notice(To.COACH, "desk_no_open_cases", coach=coach)
+        lines = []
+        for card in cards:
+            status = say(ctx.flows, f"desk_status_{card.status}", "nl")
+            name, region = (value for _, value in card_lines(ctx.flows, card, "nl")[:2])
+            lines.append(f"#{card.case_id} · {name} · {region} · {status}")
+        return Notice(To.COACH, "desk_open_cases", coach=coach, quote="\n".join(lines))
+
+    @staticmethod
+    def _out(ctx: UpdateContext, notices: list[Notice]) -> list[Outgoing]:
+        return render.notices(ctx.flows, notices, coordinator_chat_id=ctx.coordinator_chat_id)
