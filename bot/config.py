@@ -28,8 +28,8 @@ class Settings(BaseSettings):
     webhook_secret: str | None = None
 
     # Not in the public contract, but useful to tune per deployment.
-    nlu_timeout_seconds: float = 3.0
-    nlu_retries: int = 2
+    nlu_timeout_seconds: float = 2.0  # for one parse, retries included
+    nlu_retries: int = 1
     flows_dir: Path = PROJECT_ROOT / "flows"
     nlu_dir: Path = PROJECT_ROOT / "nlu"
     models_dir: Path = PROJECT_ROOT / "models"

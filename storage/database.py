@@ -31,12 +31,17 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 15})
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Python's sqlite3 starts transactions late (before the first write) and a SAVEPOINT
+    # outside one commits on release: one update's transaction would not be one. SQLAlchemy
+    # emits BEGIN itself instead (below).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -53,6 +58,12 @@ def lock_key(session: Session, key: str) -> None:
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # IMMEDIATE: take the write lock at the start, so two transactions that read and then
+    # write wait for each other instead of failing halfway (SQLite has one writer anyway).
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextmanager

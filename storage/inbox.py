@@ -56,7 +56,7 @@ def head(session: Session, *, channel: str, chat_key: str) -> InboxUpdate | None
             InboxUpdate.chat_key == chat_key,
             InboxUpdate.status == InboxStatus.NEW,
         )
-        .order_by(col(InboxUpdate.id))
+        .order_by(col(InboxUpdate.update_id))
         .limit(1)
     ).first()
 

@@ -198,7 +198,7 @@ class InboxUpdate(SQLModel, table=True):
     __tablename__ = "inbox"
     __table_args__ = (
         UniqueConstraint("channel", "update_id", name="uq_inbox_channel_update"),
-        Index("ix_inbox_status_chat_id", "status", "chat_key", "id"),
+        Index("ix_inbox_status_chat_update", "status", "chat_key", "update_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -42,9 +42,26 @@ def unregister(session: Session, *, worker_id: str) -> None:
 
 
 def alive(session: Session, *, now: datetime | None = None) -> set[str]:
-    """Ids of workers whose heartbeat is recent enough."""
+    """Ids of workers whose heartbeat is recent enough. A worker of this machine whose process
+    is gone counts as dead at once: a bot restarted after a crash takes its work over without
+    waiting for the heartbeat to time out."""
     cutoff = (now or utcnow()) - DEAD_AFTER
-    return set(session.exec(select(Worker.id).where(col(Worker.heartbeat_at) >= cutoff)).all())
+    recent = session.exec(select(Worker.id).where(col(Worker.heartbeat_at) >= cutoff)).all()
+    return {worker for worker in recent if _process_may_live(worker)}
+
+
+def _process_may_live(worker_id: str) -> bool:
+    host, _, rest = worker_id.rpartition("-")[0].rpartition("-")
+    pid = rest
+    if host != socket.gethostname()[:16] or not pid.isdigit():
+        return True  # another machine: only the heartbeat tells
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def forget_dead(session: Session, *, older_than: timedelta = timedelta(hours=1)) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -51,28 +52,53 @@ class NluResult:
         return cls(intent=NLU_UNAVAILABLE, confidence=0.0, available=False)
 
     @classmethod
-    def from_rasa(cls, payload: dict[str, Any]) -> NluResult:
-        intent = payload.get("intent") or {}
+    def from_rasa(cls, payload: Any) -> NluResult:
+        """Read Rasa's /model/parse answer. Anything of another shape (a proxy's error page, a
+        different server) counts as "unavailable", never as an exception."""
+        try:
+            return cls._from_rasa(payload)
+        except (AttributeError, TypeError, ValueError, KeyError):
+            return cls.unavailable()
+
+    @classmethod
+    def _from_rasa(cls, payload: Any) -> NluResult:
+        if not isinstance(payload, dict) or not isinstance(payload.get("intent"), dict):
+            raise ValueError("not a parse result")
+        intent = payload["intent"]
+        name = intent.get("name")
+        if not isinstance(name, str) or not name:
+            raise ValueError("no intent name")
+        for field in ("entities", "intent_ranking"):
+            if not isinstance(payload.get(field) or [], list):
+                raise ValueError(f"{field} is not a list")
         entities = tuple(
             Entity(
-                entity=str(e.get("entity", "")),
-                value=str(e.get("value", "")),
-                start=e.get("start"),
-                end=e.get("end"),
+                entity=str(e["entity"]),
+                value=str(e["value"]),
+                start=e.get("start") if isinstance(e.get("start"), int) else None,
+                end=e.get("end") if isinstance(e.get("end"), int) else None,
             )
             for e in payload.get("entities") or []
+            if isinstance(e, dict) and "entity" in e and "value" in e
         )
         ranking = tuple(
-            IntentScore(name=str(r.get("name")), confidence=float(r.get("confidence") or 0.0))
+            IntentScore(name=str(r["name"]), confidence=_probability(r.get("confidence")))
             for r in payload.get("intent_ranking") or []
-            if r.get("name") != NLU_FALLBACK
+            if isinstance(r, dict) and r.get("name") and r.get("name") != NLU_FALLBACK
         )
         return cls(
-            intent=str(intent.get("name") or NLU_FALLBACK),
-            confidence=float(intent.get("confidence") or 0.0),
+            intent=name,
+            confidence=_probability(intent.get("confidence")),
             entities=entities,
             ranking=ranking,
         )
+
+
+def _probability(value: Any) -> float:
+    number = float(value or 0.0)
+    if not 0.0 <= number <= 1.0:  # NaN fails both comparisons
+        raise ValueError("confidence out of range")
+    return number
 
 
 class NluParser(Protocol):
@@ -80,19 +106,32 @@ class NluParser(Protocol):
 
 
 class NluClient:
-    """Talks to one Rasa server (or a load balancer in front of N replicas)."""
+    """Talks to one Rasa server (or a load balancer in front of N replicas).
+
+    A turn never waits long for the NLU: one parse has `timeout` seconds in all, retries
+    included. After `breaker_failures` failures in a row the client stops asking for
+    `breaker_seconds` and answers "unavailable" at once (the bot then works with buttons and
+    keywords), then tries again.
+    """
 
     def __init__(
         self,
         base_url: str,
         *,
-        timeout: float = 3.0,
-        retries: int = 2,
-        backoff: float = 0.2,
+        timeout: float = 2.0,
+        retries: int = 1,
+        backoff: float = 0.1,
+        breaker_failures: int = 3,
+        breaker_seconds: float = 15.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        self._timeout = timeout
         self._retries = max(0, retries)
         self._backoff = backoff
+        self._breaker_failures = breaker_failures
+        self._breaker_seconds = breaker_seconds
+        self._failures = 0
+        self._open_until = 0.0
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=httpx.Timeout(timeout),
@@ -101,13 +140,38 @@ class NluClient:
         )
 
     async def parse(self, text: str) -> NluResult:
+        if time.monotonic() < self._open_until:
+            return NluResult.unavailable()
+        try:
+            result = await asyncio.wait_for(self._attempts(text), self._timeout)
+        except TimeoutError:
+            log.warning("NLU did not answer within %.1fs", self._timeout)
+            result = NluResult.unavailable()
+        if result.available:
+            self._failures = 0
+        else:
+            self._failures += 1
+            if self._failures >= self._breaker_failures:
+                self._open_until = time.monotonic() + self._breaker_seconds
+                log.warning(
+                    "NLU unavailable %d times: not asked for %.0fs",
+                    self._failures,
+                    self._breaker_seconds,
+                )
+        return result
+
+    async def _attempts(self, text: str) -> NluResult:
         for attempt in range(self._retries + 1):
             try:
                 response = await self._http.post("/model/parse", json={"text": text})
                 if response.status_code < 500:
                     response.raise_for_status()
-                    return NluResult.from_rasa(response.json())
-                reason = f"HTTP {response.status_code}"
+                    result = NluResult.from_rasa(response.json())
+                    if result.available:
+                        return result
+                    reason = "unexpected answer"
+                else:
+                    reason = f"HTTP {response.status_code}"
             except (httpx.TransportError, httpx.HTTPStatusError, ValueError) as exc:
                 # Only the exception type: the message may echo the request body.
                 reason = type(exc).__name__

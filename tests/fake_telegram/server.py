@@ -87,6 +87,9 @@ class FakeTelegram:
     latency: float = 0.0
 
     def __post_init__(self) -> None:
+        self._holds: set[str] = set()
+        self._released = asyncio.Event()
+        self.held = 0  # calls waiting in a hold
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1000)
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
@@ -128,6 +131,15 @@ class FakeTelegram:
         """Make the next `times` calls of `method` fail with HTTP `status`."""
         for _ in range(times):
             self.failures[method].append(Failure(status, retry_after))
+
+    def hold(self, method: str) -> None:
+        """Calls of `method` wait (unanswered) until `release()`: a send under way."""
+        self._holds.add(method)
+        self._released.clear()
+
+    def release(self) -> None:
+        self._holds.clear()
+        self._released.set()
 
     def next_update_id(self) -> int:
         return next(self._update_ids)
@@ -256,6 +268,10 @@ class FakeTelegram:
     async def call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if self.latency:
             await asyncio.sleep(self.latency)
+        if method in self._holds:
+            self.held += 1
+            await self._notify()
+            await self._released.wait()  # then carried out, as Telegram would
         queue = self.failures.get(method)
         if queue:
             failure = queue.popleft()

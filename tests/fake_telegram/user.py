@@ -10,8 +10,11 @@ from tests.fake_telegram.server import FakeTelegram, buttons_of
 
 
 class TelegramUser:
-    def __init__(self, fake: FakeTelegram, user_id: int, first_name: str = "Sam") -> None:
+    def __init__(
+        self, fake: FakeTelegram, user_id: int, first_name: str = "Sam", *, quiet: float = 0.3
+    ) -> None:
         self.fake = fake
+        self.quiet = quiet  # how long nothing new means the bot has finished answering
         self.id = user_id
         self.first_name = first_name
         self.seen = 0  # messages already read
@@ -20,8 +23,11 @@ class TelegramUser:
     def inbox(self) -> list[dict[str, Any]]:
         return self.fake.sent[self.id]
 
-    async def read(self, *, timeout: float = 15.0, quiet: float = 0.3) -> list[dict[str, Any]]:
+    async def read(
+        self, *, timeout: float = 15.0, quiet: float | None = None
+    ) -> list[dict[str, Any]]:
         """Wait for at least one new message, then until nothing new came for `quiet` seconds."""
+        quiet = self.quiet if quiet is None else quiet
         await self.fake.wait_for(self.id, 1, since=self.seen, timeout=timeout)
         count = -1
         deadline = time.monotonic() + timeout

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from bot.faults import crash_point
 from storage import inbox
 from storage.database import session_scope
 from storage.inbox import Incoming
@@ -68,4 +69,6 @@ class Intake:
 
     def _store(self, items: list[Incoming]) -> list[str]:
         with session_scope(self._engine) as session:
-            return inbox.store(session, channel=CHANNEL, items=items)
+            chats = inbox.store(session, channel=CHANNEL, items=items)
+        crash_point("inbox.stored")
+        return chats

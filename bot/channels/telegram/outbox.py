@@ -43,6 +43,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.telegram.pacing import ChatPacer, GlobalLimiter
 from bot.channels.telegram.render import EDIT_MARKUP, SEND_MESSAGE
+from bot.faults import crash_point
 from bot.logsafe import describe
 from storage import telegram_state as outbox
 from storage import workers
@@ -183,7 +184,9 @@ class OutboxDrainer:
         try:
             await self._pacer.wait(row.chat_id)
             await self._limiter.wait()
+            crash_point("outbox.before_send")
             message_id = await self._call(row.method, row.chat_id, row.params())
+            crash_point("outbox.after_send")
         except asyncio.CancelledError:
             # Stopping before the call: give it back. (If the call was under way, the row stays
             # ours and is taken over after a restart: at most this one message twice.)

@@ -28,6 +28,7 @@ from bot.channels.telegram.routers.participant import ParticipantRouter, partici
 from bot.channels.telegram.routers.relay import live_participant
 from bot.conversation import NeedsNlu, Prepared, TurnService
 from bot.engine.render import both_languages
+from bot.faults import crash_point
 from bot.flows.registry import FlowSource
 from bot.logsafe import describe
 from storage import inbox, telegram_state
@@ -92,6 +93,7 @@ class UpdatePipeline:
                     )
                 except (NeedsNlu, StaleConversation):
                     continue
+                crash_point("update.after_commit")
                 self._sent(outgoing)
                 return
             raise RuntimeError("update kept changing under its turn")
@@ -132,6 +134,7 @@ class UpdatePipeline:
         telegram_state.enqueue(session, outgoing=outgoing)
         if not inbox.finish(session, row_id=claimed.id, worker_id=self._worker):
             raise NotOurs
+        crash_point("update.before_commit")
         return outgoing
 
     def _route(self, ctx: UpdateContext) -> list[Outgoing]:

@@ -36,7 +36,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("channel", "update_id", name="uq_inbox_channel_update"),
     )
-    op.create_index("ix_inbox_status_chat_id", "inbox", ["status", "chat_key", "id"])
+    op.create_index("ix_inbox_status_chat_update", "inbox", ["status", "chat_key", "update_id"])
     op.create_index("ix_inbox_received_at", "inbox", ["received_at"])
     op.create_table(
         "workers",
@@ -84,5 +84,5 @@ def downgrade() -> None:
     op.drop_index("ix_workers_heartbeat_at", table_name="workers")
     op.drop_table("workers")
     op.drop_index("ix_inbox_received_at", table_name="inbox")
-    op.drop_index("ix_inbox_status_chat_id", table_name="inbox")
+    op.drop_index("ix_inbox_status_chat_update", table_name="inbox")
     op.drop_table("inbox")
