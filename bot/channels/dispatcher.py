@@ -38,6 +38,10 @@ class Claimed:
 Process = Callable[[Claimed], Awaitable[None]]
 
 
+class RetryLater(Exception):
+    """Raised by `process`: the update stays in the inbox; the sweep offers it again."""
+
+
 class InboxDispatcher:
     def __init__(
         self,
@@ -148,6 +152,8 @@ class InboxDispatcher:
                     await self._process(claimed)
         except asyncio.CancelledError:
             raise
+        except RetryLater:
+            log.warning("an update will be retried in %.0fs", self._sweep_interval)
         except Exception as exc:  # the sweep retries the chat
             log.error("processing chat failed: %s", describe(exc))
         finally:

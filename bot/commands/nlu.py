@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import signal
 import sys
+import threading
 from pathlib import Path
 
 from bot.config import PROJECT_ROOT, get_settings
@@ -84,10 +85,23 @@ def _serve(args: argparse.Namespace) -> int:
         if server.process is not None:
             PID_FILE.write_text(str(server.process.pid), encoding="utf-8")
         return 0
+    return serve_foreground(server)
+
+
+def serve_foreground(server: rasa_env.RasaServer) -> int:
+    """Run until Rasa exits or SIGTERM/SIGINT arrives, then stop Rasa (within seconds).
+
+    The signal handler only sets a flag: stopping the child from inside the handler while the
+    main thread waits on the same child hung for good (a zombie, and a service that never
+    stops under systemd or Kubernetes).
+    """
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    process = server.process
     try:
-        signal.signal(signal.SIGTERM, lambda *_: server.stop())
-        if server.process is not None:
-            server.process.wait()
+        while process is not None and process.poll() is None and not stopping.is_set():
+            stopping.wait(0.5)
     finally:
         server.stop()
     return 0

@@ -7,10 +7,12 @@ data set is never trained twice.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -140,14 +142,20 @@ class RasaServer:
     url: str
     model: Path | None
 
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM to Rasa's process group (Rasa starts helpers of its own), SIGKILL after
+        `timeout` seconds."""
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def server_ready(url: str, timeout: float = 2.0) -> bool:

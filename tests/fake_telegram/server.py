@@ -90,6 +90,7 @@ class FakeTelegram:
         self._holds: set[str] = set()
         self._released = asyncio.Event()
         self.held = 0  # calls waiting in a hold
+        self.blocked: set[int] = set()  # chats that blocked the bot (or never pressed Start)
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1000)
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
@@ -283,6 +284,14 @@ class FakeTelegram:
             else:
                 body["description"] = "Internal Server Error"
             return failure.status, body
+        chat = params.get("chat_id")
+        if method == "sendMessage" and isinstance(chat, int) and chat in self.blocked:
+            self.calls.append(Call(method, params, time.monotonic(), 403))
+            return 403, {
+                "ok": False,
+                "error_code": 403,
+                "description": "Forbidden: bot was blocked by the user",
+            }
         handler = getattr(self, f"_m_{method.lower()}", None)
         if handler is None:
             self.calls.append(Call(method, params, time.monotonic(), 404))

@@ -66,3 +66,22 @@ async def test_run_without_token_is_a_clear_error(tmp_path: Path) -> None:
     assert process.returncode == 1
     assert "TELEGRAM_BOT_TOKEN is not set" in output.decode()
     assert "Traceback" not in output.decode()
+
+
+async def test_run_stops_within_seconds_on_sigterm_and_sigint(
+    fake_telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    """As systemd or Kubernetes stop a service (SIGTERM) and Ctrl-C does (SIGINT), webhook too."""
+    from bot.nlu.rasa_env import free_port
+    from tests.bot_process import BotProcess
+
+    url = f"sqlite:///{tmp_path / 'stop.db'}"
+    for sig, webhook in ((signal.SIGTERM, None), (signal.SIGINT, free_port())):
+        bot = await BotProcess(fake_telegram, url, tmp_path, webhook_port=webhook).start()
+        await fake_telegram.send_text(4712, "/start")
+        await fake_telegram.wait_for(4712, 1, timeout=30, since=len(fake_telegram.sent[4712]))
+        assert bot.process is not None
+        started = asyncio.get_running_loop().time()
+        bot.process.send_signal(sig)
+        assert await bot.wait_exit(timeout=15) == 0, bot.log
+        assert asyncio.get_running_loop().time() - started < 10

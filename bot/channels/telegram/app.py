@@ -24,6 +24,7 @@ from telegram.request import HTTPXRequest
 from bot.channels.dispatcher import InboxDispatcher
 from bot.channels.telegram import render
 from bot.channels.telegram.intake import CHANNEL, Intake
+from bot.channels.telegram.logs import quiet_transport_loggers
 from bot.channels.telegram.outbox import OutboxDrainer
 from bot.channels.telegram.pacing import ChatPacer, GlobalLimiter
 from bot.channels.telegram.pipeline import UpdatePipeline
@@ -79,6 +80,7 @@ class TelegramBot:
     ) -> None:
         if not options.token:
             raise MissingTokenError("TELEGRAM_BOT_TOKEN is not set")
+        quiet_transport_loggers()  # PTB and httpx would log update bodies and the token
         self.options = options
         self._flows = flows
         self._coordinator = coordinator_chat_id

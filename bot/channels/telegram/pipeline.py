@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from telegram import Bot, CallbackQuery, Message, Update
 
-from bot.channels.dispatcher import Claimed
+from bot.channels.dispatcher import Claimed, RetryLater
 from bot.channels.telegram import render
 from bot.channels.telegram.routers import CHANNEL, Router, UpdateContext
 from bot.channels.telegram.routers.participant import ParticipantRouter, participant_turn
@@ -44,10 +44,6 @@ MAX_ATTEMPTS = 5  # a failing update is answered with an apology after this many
 
 class NotOurs(Exception):
     """Another worker took the update over (we were thought dead): roll back, do nothing."""
-
-
-class RetryLater(Exception):
-    """The update could not be processed now (database trouble); it stays in the inbox."""
 
 
 class UpdatePipeline:

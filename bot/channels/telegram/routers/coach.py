@@ -22,6 +22,7 @@ from bot.channels.telegram.routers import UpdateContext
 from bot.desk import service as desk
 from bot.desk.notices import CoachRef, Notice, To, Verb
 from bot.desk.render import card_lines, say
+from bot.engine.slot_values import clean_text
 from storage import telegram_state
 from storage.coaches import active_coach_by_telegram_id
 from storage.telegram_state import Outgoing
@@ -56,9 +57,9 @@ class CoachRouter:
         return self._out(ctx, self._message(ctx, desk.coach_ref(coach), message))
 
     def _message(self, ctx: UpdateContext, coach: CoachRef, message: Message) -> list[Notice]:
-        text = message.text
-        if text is None:
+        if message.text is None:
             return [Notice(To.COACH, "desk_only_text", coach=coach)]
+        text = clean_text(message.text)
         if text.startswith("/"):
             command, _, rest = text.partition(" ")
             return self._command(ctx, coach, command.split("@")[0].lower(), rest.strip())
