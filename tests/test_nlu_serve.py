@@ -12,12 +12,12 @@ import pytest
 
 from bot.nlu.rasa_env import free_port, server_ready
 
-pytestmark = pytest.mark.rasa
 CAREERBOT = str(Path(sys.executable).parent / "careerbot")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-async def test_nlu_serve_stops_with_its_rasa_child(rasa_model: Path, tmp_path: Path, sig) -> None:
+@pytest.mark.rasa
+async def test_nlu_serve_stops_with_its_rasa_child(rasa_model: Path, tmp_path: Path) -> None:
+    sig = signal.SIGTERM
     url = f"http://127.0.0.1:{free_port()}"
     env = dict(os.environ, RASA_URL=url)
     process = await asyncio.create_subprocess_exec(
@@ -43,3 +43,29 @@ async def test_nlu_serve_stops_with_its_rasa_child(rasa_model: Path, tmp_path: P
     assert asyncio.get_running_loop().time() - started < 20
     await asyncio.sleep(0.5)
     assert not server_ready(url, timeout=1)  # Rasa is gone too, no zombie left serving
+
+
+SUPERVISE = """
+import subprocess, sys
+from pathlib import Path
+from bot.commands.nlu import serve_foreground
+from bot.nlu.rasa_env import RasaServer
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+print(child.pid, flush=True)
+sys.exit(serve_foreground(RasaServer(process=child, url="http://127.0.0.1:9", model=Path("m"))))
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+async def test_the_foreground_wrapper_stops_its_child_on_a_signal(sig) -> None:
+    """The wrapper logic alone, with a plain child process in Rasa's place (seconds, not minutes)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", SUPERVISE, stdout=asyncio.subprocess.PIPE
+    )
+    assert process.stdout is not None
+    child = int((await asyncio.wait_for(process.stdout.readline(), 30)).decode())
+    await asyncio.sleep(0.5)
+    process.send_signal(sig)
+    assert await asyncio.wait_for(process.wait(), 15) == 0
+    with pytest.raises(ProcessLookupError):  # the child is gone and reaped
+        os.kill(child, 0)
