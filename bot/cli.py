@@ -16,6 +16,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.commands.coach",
     "bot.commands.db",
     "bot.commands.run",
+    "bot.commands.scheduler",
+    "bot.commands.participant",
+    "bot.commands.stats",
 )
 
 

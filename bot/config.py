@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.scheduler.timings import Timings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
@@ -30,6 +33,17 @@ class Settings(BaseSettings):
     # Not in the public contract, but useful to tune per deployment.
     nlu_timeout_seconds: float = 2.0  # for one parse, retries included
     nlu_retries: int = 1
+    # The scheduler (bot/scheduler): when things are due.
+    reminder_after_hours: float = 24  # an unfinished intake is reminded once, after this
+    coach_reminder_working_days: int = 1  # a case not accepted: the coach is reminded
+    coach_escalation_working_days: int = 2  # ... then it goes to the next coach / coordinator
+    follow_up_after_days: float = 28  # "how is it going?" after acceptance
+    quiet_hours: str = "21:00-08:00"  # Europe/Amsterdam: no scheduled message to participants
+    digest_hours: str = "09:00-12:00"  # the coaches' morning digest is sent in this window
+    digest_every_day: bool = False  # False: working days only (Dutch public holidays too)
+    retention_months: int = 12  # participants inactive this long are erased
+    scheduler_sweep_seconds: float = 60
+
     flows_dir: Path = PROJECT_ROOT / "flows"
     nlu_dir: Path = PROJECT_ROOT / "nlu"
     models_dir: Path = PROJECT_ROOT / "models"
@@ -60,3 +74,26 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def _hours(span: str) -> tuple[time, time]:
+    start, _, end = span.partition("-")
+    return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+
+
+def timings(settings: Settings) -> Timings:
+    """The scheduler's timings from the settings."""
+    quiet_start, quiet_end = _hours(settings.quiet_hours)
+    digest_from, digest_until = _hours(settings.digest_hours)
+    return Timings(
+        remind_intake_after=timedelta(hours=settings.reminder_after_hours),
+        coach_reminder_working_days=settings.coach_reminder_working_days,
+        coach_escalation_working_days=settings.coach_escalation_working_days,
+        follow_up_after=timedelta(days=settings.follow_up_after_days),
+        quiet_start=quiet_start,
+        quiet_end=quiet_end,
+        digest_from=digest_from,
+        digest_until=digest_until,
+        digest_every_day=settings.digest_every_day,
+        retention=timedelta(days=round(settings.retention_months * 30.44)),
+    )

@@ -30,7 +30,7 @@ from sqlmodel import Session
 
 from bot.desk import service as desk
 from bot.desk.notices import Notice
-from bot.engine.effects import ConsentGiven, ConsentWithdrawn, HandoffRequested
+from bot.engine.effects import ConsentGiven, ConsentWithdrawn, FollowUpGiven, HandoffRequested
 from bot.engine.engine import TurnResult, needs_nlu, turn
 from bot.engine.messages import Inbound, Reply
 from bot.engine.render import render
@@ -46,6 +46,7 @@ from storage.conversations import (
     save_conversation,
 )
 from storage.database import lock_key, session_scope
+from storage.follow_ups import record_follow_up
 from storage.messages import LogEntry, log_messages
 from storage.models import Direction, utcnow
 from storage.participants import update_participant
@@ -219,6 +220,10 @@ class ConversationService:
                 consent_at = None
             elif isinstance(effect, HandoffRequested):
                 outcome.replies.append(self._handoff(session, flows, state, pid, effect, outcome))
+            elif isinstance(effect, FollowUpGiven):
+                record_follow_up(
+                    session, participant_id=pid, rating=effect.rating, remark=effect.remark
+                )
         if state.language != loaded.language or consent_at != loaded.consent_at:
             update_participant(
                 session, participant_id=pid, language=state.language, consent_at=consent_at

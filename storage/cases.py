@@ -98,6 +98,7 @@ def coaches_who_declined(session: Session, *, case_id: int) -> set[int]:
                     CaseEventKind.DECLINED.value,
                     CaseEventKind.COACH_UNREACHABLE.value,
                     CaseEventKind.COACH_DEACTIVATED.value,
+                    CaseEventKind.ESCALATED.value,
                 )
             ),
         )

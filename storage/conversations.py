@@ -65,6 +65,7 @@ _SAVE_STATE = (
         state=bindparam("state", type_=JSON),
         version=bindparam("new_version"),
         updated_at=bindparam("now"),
+        reminded_at=None,  # the participant wrote: a new stall may be reminded again
     )
 )
 

@@ -46,6 +46,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Deleted data is overwritten, not just unlinked: erased means gone from the file too.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

@@ -5,7 +5,7 @@ Timestamps are aware UTC datetimes (SQLModel stores them as UTC on SQLite and Po
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -38,6 +38,9 @@ class Participant(SQLModel, table=True):
     consent_at: datetime | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # Set when the person's data was erased (their right, or the retention period): the row
+    # stays as an anonymous stub so that case statistics keep counting.
+    erased_at: datetime | None = Field(default=None)
 
 
 class Conversation(SQLModel, table=True):
@@ -52,7 +55,9 @@ class Conversation(SQLModel, table=True):
     )
     version: int = Field(default=1)
     state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow, index=True)
+    # The unfinished-intake reminder was sent (reset by the participant's next message).
+    reminded_at: datetime | None = Field(default=None)
 
 
 class Direction(StrEnum):
@@ -133,6 +138,11 @@ class CaseEventKind(StrEnum):
     COACH_UNREACHABLE = "coach_unreachable"  # Telegram refused the coach's message
     COACH_DEACTIVATED = "coach_deactivated"
     PARTICIPANT_LEFT = "participant_left"  # /stop during the live chat
+    COACH_REMINDED = "coach_reminded"  # not accepted within a working day
+    ESCALATED = "escalated"  # not accepted within two: to the next coach or the coordinator
+    FOLLOW_UP_SENT = "follow_up_sent"
+    FOLLOW_UP_GIVEN = "follow_up_given"
+    ERASED = "erased"  # the participant's data was erased; the case is kept anonymously
 
 
 class Case(SQLModel, table=True):
@@ -166,6 +176,12 @@ class Case(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     closed_at: datetime | None = Field(default=None)
+    # For the scheduled jobs: when the current coach got it, whether they were reminded,
+    # when it was accepted and whether the four-week follow-up went out.
+    assigned_at: datetime | None = Field(default=None, index=True)
+    coach_reminded_at: datetime | None = Field(default=None)
+    accepted_at: datetime | None = Field(default=None, index=True)
+    follow_up_sent_at: datetime | None = Field(default=None)
 
 
 class CaseRelay(SQLModel, table=True):
@@ -221,6 +237,34 @@ class Worker(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=40)
     started_at: datetime = Field(default_factory=utcnow)
     heartbeat_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class FollowUp(SQLModel, table=True):
+    """How it went, four weeks after a coach accepted: a rating 1-5 and an optional remark."""
+
+    __tablename__ = "follow_ups"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("cases.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+    )
+    rating: int
+    remark: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CoachDigest(SQLModel, table=True):
+    """The morning digest a coach got on a day (its key is the claim: once per coach a day)."""
+
+    __tablename__ = "coach_digests"
+
+    coach_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("coaches.id", ondelete="CASCADE"), primary_key=True)
+    )
+    day: date = Field(primary_key=True)
+    sent_at: datetime = Field(default_factory=utcnow)
 
 
 class CaseEvent(SQLModel, table=True):

@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Text, func, update
+from sqlalchemy import BigInteger, Column, Index, Text, delete, func, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.models import utcnow
@@ -240,6 +240,15 @@ def mark_failed(session: Session, *, outbox_id: int, worker_id: str, error: str)
         status=OutboxStatus.FAILED,
         claimed_by=None,
         error=error[:200],
+    )
+
+
+def delete_sent(session: Session, *, outbox_id: int, worker_id: str) -> None:
+    """A sent row that only held personal data to deliver it: gone."""
+    session.exec(
+        delete(TelegramOutbox).where(
+            col(TelegramOutbox.id) == outbox_id, col(TelegramOutbox.claimed_by) == worker_id
+        )
     )
 
 

@@ -24,6 +24,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.add_argument(
         "--listen", default="127.0.0.1", help="webhook address to bind (default 127.0.0.1)"
     )
+    run.add_argument(
+        "--no-scheduler",
+        action="store_true",
+        help="leave scheduled work to `careerbot scheduler` instances (by default every bot "
+        "process also competes to be the one active scheduler)",
+    )
     run.set_defaults(func=_run)
 
 
@@ -61,6 +67,7 @@ async def _serve(args: argparse.Namespace) -> None:
     from telegram.error import InvalidToken, NetworkError
 
     from bot.channels.telegram.wiring import build_telegram_bot
+    from bot.commands.scheduler import build_scheduler
     from bot.flows.registry import FlowsInvalid
 
     settings = get_settings()
@@ -88,6 +95,13 @@ async def _serve(args: argparse.Namespace) -> None:
             raise StartupError(
                 f"cannot reach the Telegram Bot API at TELEGRAM_BASE_URL ({type(exc).__name__})."
             ) from exc
+        scheduler = None
+        if not args.no_scheduler:
+            scheduler = build_scheduler(settings, assembled.conversation)
+            scheduler.on_sent(assembled.bot.wake_outbox)
+            await scheduler.start()
         await stop.wait()
+        if scheduler is not None:
+            await scheduler.stop()
     finally:
         await assembled.aclose()

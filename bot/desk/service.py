@@ -13,6 +13,7 @@ coach's last place; a participant has at most one open case (the database enforc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import Session
 
@@ -146,6 +147,7 @@ def _route(session: Session, case: Case, *, exclude: set[int], reason: str) -> l
     if coach is not None:
         case.coach_id = coach.id
         case.status = CaseStatus.ASSIGNED
+        case.assigned_at, case.coach_reminded_at = utcnow(), None  # the clock for the SLA
         session.add(case)
         store.add_case_event(session, case=case, kind=CaseEventKind.ASSIGNED, coach_id=coach.id)
         return [_card_for_coach(case, coach_ref(coach))]
@@ -229,6 +231,7 @@ def accept(session: Session, *, case_id: int, coach: CoachRef) -> list[Notice]:
     if case is None:
         return refusal
     case.status = CaseStatus.ACCEPTED
+    case.accepted_at = utcnow()
     store.touch(case)
     session.add(case)
     store.add_case_event(session, case=case, kind=CaseEventKind.ACCEPTED, coach_id=coach.id)
@@ -372,6 +375,7 @@ def assign(session: Session, *, case_id: int, coach_id: int) -> list[Notice]:
     ref = coach_ref(coach)
     case.coach_id = coach.id
     case.status = CaseStatus.ASSIGNED
+    case.assigned_at, case.coach_reminded_at = utcnow(), None
     store.touch(case)
     session.add(case)
     store.add_case_event(
@@ -417,6 +421,23 @@ def coach_unreachable(session: Session, *, case_id: int, coach_telegram_id: int)
     return _move_on(
         session, case, coach, CaseEventKind.COACH_UNREACHABLE, "desk_reason_unreachable"
     )
+
+
+def escalate(session: Session, *, case_id: int, assigned_at: datetime) -> list[Notice]:
+    """Not accepted in time: to the next coach of the region or the coordinator. Only if the
+    case is still waiting on the same assignment (the scheduler's claim)."""
+    case = _locked_case(session, case_id)
+    if (
+        case is None
+        or case.status != CaseStatus.ASSIGNED
+        or case.assigned_at != assigned_at
+        or case.coach_id is None
+    ):
+        return []
+    coach = get_coach(session, coach_id=case.coach_id)
+    if coach is None:
+        return []
+    return _move_on(session, case, coach, CaseEventKind.ESCALATED, "desk_reason_no_answer")
 
 
 def coach_reachable(session: Session, *, coach: Coach) -> None:

@@ -37,4 +37,10 @@ class HandoffRequested:
     contact_method: str | None = None  # the option value: phone, email, telegram
 
 
-Effect = ConsentGiven | ConsentWithdrawn | HandoffRequested
+@dataclass(frozen=True, slots=True)
+class FollowUpGiven:
+    rating: int  # 1-5
+    remark: str | None
+
+
+Effect = ConsentGiven | ConsentWithdrawn | HandoffRequested | FollowUpGiven

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from bot.engine.commands import Command
 from bot.engine.dialogue import Dialogue
 from bot.engine.effects import Effect, HandoffRequested
-from bot.engine.executor import recover
+from bot.engine.executor import ask, pending_step, recover, start_flow
 from bot.engine.messages import Inbound, Reply
 from bot.engine.processor import execute
 from bot.engine.state import ConversationState
@@ -21,7 +21,7 @@ from bot.engine.understand import needs_nlu, understand
 from bot.flows.flowset import FlowSet
 from bot.nlu.client import NluResult
 
-__all__ = ["TurnResult", "needs_nlu", "turn"]
+__all__ = ["TurnResult", "begin", "needs_nlu", "remind", "turn"]
 
 
 @dataclass
@@ -70,3 +70,30 @@ def _position_exists(flows: FlowSet, state: ConversationState) -> bool:
         if cf is None or frame.step not in cf.index_by_id:
             return False
     return True
+
+
+def remind(flows: FlowSet, state: ConversationState, *, channel: str) -> list[Reply]:
+    """An unfinished conversation's reminder: a short note, then the pending question again
+    (with its buttons). Nothing changes: the person simply answers, as if never gone."""
+    if not _position_exists(flows, state):
+        return []
+    d = Dialogue(flows, state.model_copy(deep=True), channel)
+    step = pending_step(flows, d.state)
+    if step is None:
+        return []
+    d.say_key("reminder_intake")
+    ask(d, step, with_prefix=False)
+    return d.replies
+
+
+def begin(
+    flows: FlowSet, state: ConversationState, flow_id: str, *, channel: str
+) -> TurnResult | None:
+    """Start a flow the participant did not ask for (the follow-up). None while they are in
+    the middle of something: it must not take over a question they are answering."""
+    cf = flows.flows.get(flow_id)
+    if cf is None or (state.stack and _position_exists(flows, state)):
+        return None
+    d = Dialogue(flows, state.model_copy(deep=True), channel)
+    start_flow(d, cf)
+    return TurnResult(d.state, d.replies, d.effects)

@@ -6,7 +6,13 @@ is the command processor's job).
 from __future__ import annotations
 
 from bot.engine.dialogue import P_FLOW, P_INTENT, P_VALUE, Dialogue
-from bot.engine.effects import ConsentGiven, ConsentWithdrawn, HandoffRequested, SummaryLine
+from bot.engine.effects import (
+    ConsentGiven,
+    ConsentWithdrawn,
+    FollowUpGiven,
+    HandoffRequested,
+    SummaryLine,
+)
 from bot.engine.messages import Button
 from bot.engine.render import display_value
 from bot.engine.state import ConversationState, Frame
@@ -254,6 +260,12 @@ def _action(d: Dialogue, step: ActionStep) -> None:
         return
     elif name is ActionName.HANDOFF:
         d.effects.append(_handoff(d, step))
+    elif name is ActionName.RECORD_FOLLOW_UP:
+        rating = str(state.slots.get(step.slots[0], "")) if step.slots else ""
+        remark = state.slots.get(step.slots[1]) if len(step.slots) > 1 else None
+        if rating[-1:].isdigit() and rating[-1:].isascii():
+            text = str(remark) if remark else None
+            d.effects.append(FollowUpGiven(int(rating[-1]), text))
     advance(d, step)
 
 

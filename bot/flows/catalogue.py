@@ -125,7 +125,6 @@ class Key(StrEnum):
     DESK_OPEN_CASES = "desk_open_cases"
     DESK_HELP = "desk_help"
     DESK_COACH_STOPPED = "desk_coach_stopped"
-    ADMIN_STATS = "admin_stats"
     ADMIN_RELOADED = "admin_reloaded"
     ADMIN_RELOAD_FAILED = "admin_reload_failed"
     ADMIN_RELOAD_UNCHANGED = "admin_reload_unchanged"
@@ -133,6 +132,20 @@ class Key(StrEnum):
     TERMINAL_NLU_DOWN = "terminal_nlu_down"
     TERMINAL_TO_COACH = "terminal_to_coach"
     TERMINAL_TO_COORDINATOR = "terminal_to_coordinator"
+    # -- scheduled messages
+    REMINDER_INTAKE = "reminder_intake"
+    DESK_SLA_REMINDER = "desk_sla_reminder"
+    DESK_REASON_NO_ANSWER = "desk_reason_no_answer"
+    DESK_DIGEST = "desk_digest"
+    # -- privacy
+    PRIVACY_EXPORT_CAPTION = "privacy_export_caption"
+    PRIVACY_NOTHING = "privacy_nothing"
+    PRIVACY_CONFIRM_ERASE = "privacy_confirm_erase"
+    PRIVACY_ERASE_BUTTON = "privacy_erase_button"
+    PRIVACY_KEEP_BUTTON = "privacy_keep_button"
+    PRIVACY_ERASED = "privacy_erased"
+    PRIVACY_KEPT = "privacy_kept"
+    DESK_PARTICIPANT_ERASED = "desk_participant_erased"
 
 
 # Placeholders the code fills in itself, per key (beyond slots and `values:`).
@@ -168,23 +181,13 @@ RUNTIME_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
     Key.DESK_MESSAGE_USAGE: frozenset({"case"}),
     Key.DESK_FROM_PARTICIPANT: frozenset({"case", "name"}),
     Key.DESK_PARTICIPANT_LEFT: frozenset({"case"}),
-    Key.ADMIN_STATS: frozenset(
-        {
-            "accepted",
-            "assigned",
-            "cases",
-            "closed",
-            "coaches",
-            "failed",
-            "new",
-            "participants",
-            "pending",
-        }
-    ),
     Key.ADMIN_RELOADED: frozenset({"flows"}),
     Key.ADMIN_RELOAD_FAILED: frozenset({"problems"}),
     Key.ADMIN_RELOAD_UNCHANGED: frozenset({"flows"}),
     Key.TERMINAL_NLU_DOWN: frozenset({"url"}),
+    Key.DESK_SLA_REMINDER: frozenset({"case", "since"}),
+    Key.DESK_DIGEST: frozenset({"name", "count"}),
+    Key.DESK_PARTICIPANT_ERASED: frozenset({"case"}),
     Key.COACH_ACCEPTED: frozenset({"coach", "union", "via"}),
     Key.FROM_COACH: frozenset({"coach", "union"}),
     Key.HANDED_BACK: frozenset({"coach"}),

@@ -191,6 +191,7 @@ class ActionName(StrEnum):
     SHOW_MENU = "show_menu"
     RESET_SLOTS = "reset_slots"
     STOP_FLOWS = "stop_flows"  # end every active flow, e.g. when consent is refused
+    RECORD_FOLLOW_UP = "record_follow_up"  # slots: the rating (1-5, its last digit), a remark
 
 
 class ActionStep(_Step):

@@ -91,6 +91,7 @@ class FakeTelegram:
         self._released = asyncio.Event()
         self.held = 0  # calls waiting in a hold
         self.blocked: set[int] = set()  # chats that blocked the bot (or never pressed Start)
+        self.documents: dict[int, list[bytes]] = defaultdict(list)  # files sent, per chat
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1000)
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
@@ -358,6 +359,8 @@ class FakeTelegram:
         return await self._store(params, {"text": text})
 
     async def _m_senddocument(self, params: dict[str, Any]) -> Any:
+        raw = params.get("document")
+        self.documents[int(params["chat_id"])].append(raw if isinstance(raw, bytes) else b"")
         document = {
             "file_id": "D1",
             "file_unique_id": "DU1",

@@ -327,6 +327,6 @@ async def test_unauthorized_commands_are_refused(world: World) -> None:
     assert "Sam" in own["text"] and "Midden-Utrecht" in own["text"]
     admin = world.user(ADMIN, "Ada")
     (stats,) = await admin.say("/stats")
-    assert "Zaken: 1" in stats["text"]
+    assert "handoff" in stats["text"] and "1" in stats["text"]
     (reload,) = await admin.say("/reload")
     assert "flows actief" in reload["text"]

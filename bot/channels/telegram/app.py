@@ -46,6 +46,8 @@ PARTICIPANT_COMMANDS: tuple[tuple[str, str], ...] = (
     ("menu", "Het menu met keuzes"),
     ("stop", "Stoppen met deze vraag"),
     ("taal", "Taal kiezen / choose language"),
+    ("mijngegevens", "Wat bewaar je over mij?"),
+    ("verwijder", "Mijn gegevens verwijderen"),
 )
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
@@ -109,7 +111,7 @@ class TelegramBot:
             routers=routers,
             worker_id=self.worker_id,
             coordinator_chat_id=coordinator_chat_id,
-            sent=self._wake_outbox,
+            sent=self.wake_outbox,
         )
         self.dispatcher = InboxDispatcher(
             engine,
@@ -174,7 +176,7 @@ class TelegramBot:
         await self.bot.shutdown()
         self.running = False
 
-    def _wake_outbox(self, outgoing: list[Outgoing]) -> None:
+    def wake_outbox(self, outgoing: list[Outgoing]) -> None:
         for chat_id in dict.fromkeys(item.chat_id for item in outgoing):
             self.drainer.wake(chat_id)
 

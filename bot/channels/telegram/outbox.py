@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 from sqlmodel import Session
-from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message
+from telegram import Bot, InlineKeyboardMarkup, InputFile, LinkPreviewOptions, Message
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -42,7 +42,7 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.telegram.pacing import ChatPacer, GlobalLimiter
-from bot.channels.telegram.render import EDIT_MARKUP, SEND_MESSAGE
+from bot.channels.telegram.render import EDIT_MARKUP, EPHEMERAL_KIND, SEND_DOCUMENT, SEND_MESSAGE
 from bot.faults import crash_point
 from bot.logsafe import describe
 from storage import telegram_state as outbox
@@ -224,7 +224,12 @@ class OutboxDrainer:
             error = type(exc).__name__
             await self._record(lambda s: self._retry(s, outbox_id, self._max_backoff, error))
         else:
-            await self._record(lambda s: self._sent(s, outbox_id, message_id))
+            if row.kind == EPHEMERAL_KIND:
+                await self._record(
+                    lambda s: outbox.delete_sent(s, outbox_id=outbox_id, worker_id=self._worker)
+                )
+            else:
+                await self._record(lambda s: self._sent(s, outbox_id, message_id))
 
     async def _record(self, work: Callable[[Session], Any]) -> None:
         """Write the outcome of a call, retrying through database trouble: while this worker
@@ -279,6 +284,13 @@ class OutboxDrainer:
                 chat_id, params["message_id"], reply_markup=markup
             )
             return result.message_id if isinstance(result, Message) else None
+        if method == SEND_DOCUMENT:
+            sent = await self._bot.send_document(
+                chat_id,
+                InputFile(params["content"].encode(), filename=params["filename"]),
+                caption=params.get("caption"),
+            )
+            return sent.message_id
         raise BadRequest(f"unsupported outbox method {method}")
 
 

@@ -70,6 +70,7 @@ class UpdatePipeline:
         self._coordinator = coordinator_chat_id
         self._sent = sent
         self._background: set[asyncio.Task[None]] = set()
+        self._after_commit: dict[int, list[Callable[[], None]]] = {}
         self._in_thread = engine.dialect.name != "sqlite" if db_in_thread is None else db_in_thread
 
     async def process(self, claimed: Claimed) -> None:
@@ -90,6 +91,8 @@ class UpdatePipeline:
                 except (NeedsNlu, StaleConversation):
                     continue
                 crash_point("update.after_commit")
+                for work in self._after_commit.pop(claimed.id, []):
+                    await self._db_free(work)
                 self._sent(outgoing)
                 return
             raise RuntimeError("update kept changing under its turn")
@@ -127,6 +130,7 @@ class UpdatePipeline:
     ) -> list[Outgoing]:
         ctx = UpdateContext(session, update, self._flows.current, prepared, self._coordinator)
         outgoing = self._route(ctx)
+        self._after_commit[claimed.id] = ctx.after_commit
         telegram_state.enqueue(session, outgoing=outgoing)
         if not inbox.finish(session, row_id=claimed.id, worker_id=self._worker):
             raise NotOurs
@@ -192,6 +196,12 @@ class UpdatePipeline:
             await asyncio.wait_for(query.answer(text), timeout=5)
         except Exception as exc:
             log.info("answerCallbackQuery failed (%s)", type(exc).__name__)
+
+    async def _db_free(self, work: Callable[[], None]) -> None:
+        try:
+            await asyncio.to_thread(work) if self._in_thread else work()
+        except Exception as exc:  # best effort: e.g. a WAL checkpoint that can wait
+            log.warning("after-commit work failed: %s", type(exc).__name__)
 
     async def _db(self, work: Callable[[Session], Any]) -> Any:
         def run() -> Any:

@@ -19,7 +19,10 @@ from storage.telegram_state import Outgoing
 
 HTML = "HTML"
 SEND_MESSAGE = "sendMessage"
+SEND_DOCUMENT = "sendDocument"
 EDIT_MARKUP = "editMessageReplyMarkup"
+# Deleted once sent: a row that holds personal data only to deliver it (a data export).
+EPHEMERAL_KIND = "ephemeral"
 _SHORT_LABEL = 18  # two buttons per row when every label is at most this long
 COACH_KIND = "coach"  # a message to a coach about a case: if Telegram refuses it, the case moves
 
@@ -106,6 +109,7 @@ def mark_pressed(chat_id: int, message_id: int, label: str | None) -> Outgoing:
         chat_id=chat_id,
         method=EDIT_MARKUP,
         params={"message_id": message_id, "reply_markup": markup},
+        kind=EPHEMERAL_KIND,  # nothing to keep once done
     )
 
 
@@ -175,3 +179,13 @@ def notices(
     for notice in items:
         out.extend(notice_messages(flows, notice, coordinator_chat_id=coordinator_chat_id))
     return out
+
+
+def document(chat_id: int, *, filename: str, content: str, caption: str) -> Outgoing:
+    """A file (a participant's data export); the row is deleted once it is sent."""
+    return Outgoing(
+        chat_id,
+        SEND_DOCUMENT,
+        {"filename": filename, "content": content, "caption": caption},
+        kind=EPHEMERAL_KIND,
+    )

@@ -19,6 +19,7 @@ from bot.channels.telegram.routers import Router
 from bot.channels.telegram.routers.admin import AdminRouter
 from bot.channels.telegram.routers.coach import CoachRouter
 from bot.channels.telegram.routers.coordinator import CoordinatorRouter
+from bot.channels.telegram.routers.privacy import PrivacyRouter
 from bot.channels.telegram.routers.relay import RelayRouter
 from bot.config import Settings
 from bot.flows.registry import FlowRegistry
@@ -30,6 +31,7 @@ def routers(*, admin_ids: frozenset[int], flows: FlowRegistry | None) -> list[Ro
         AdminRouter(admin_ids=admin_ids, flows=flows),
         CoachRouter(),
         CoordinatorRouter(),
+        PrivacyRouter(),
         RelayRouter(),
     ]
 

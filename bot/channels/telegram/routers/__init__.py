@@ -5,7 +5,7 @@ Order: admin commands, coach desk, coordinator, live chat, and finally the conve
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from sqlmodel import Session
@@ -28,6 +28,8 @@ class UpdateContext:
     flows: FlowSet
     prepared: Prepared | None  # the conversation's slow half, done before the transaction
     coordinator_chat_id: int | None
+    # Work that must wait until the transaction has committed (outside any transaction).
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     def store_long(self) -> Callable[[str], str]:
         return lambda payload: telegram_state.store_callback_payload(self.session, payload=payload)

@@ -7,18 +7,15 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import func
-from sqlmodel import col, select
 from telegram.constants import ChatType
 
+from bot import stats
 from bot.channels.telegram import render
 from bot.channels.telegram.routers import UpdateContext
 from bot.desk.render import say
 from bot.flows.check import check_flows
 from bot.flows.registry import FlowRegistry
 from storage import telegram_state
-from storage.cases import case_counts
-from storage.models import Coach, Participant
 from storage.telegram_state import Outgoing
 
 log = logging.getLogger(__name__)
@@ -48,22 +45,11 @@ class AdminRouter:
         return None
 
     def _stats(self, ctx: UpdateContext) -> str:
-        session = ctx.session
-        cases = case_counts(session)
-        outbox = telegram_state.outbox_counts(session)
-        values = {
-            "participants": session.exec(select(func.count()).select_from(Participant)).one(),
-            "coaches": session.exec(
-                select(func.count()).select_from(Coach).where(col(Coach.active).is_(True))
-            ).one(),
-            "cases": sum(cases.values()),
-            **{
-                status: cases.get(status, 0) for status in ("new", "assigned", "accepted", "closed")
-            },
-            "pending": outbox.get("pending", 0) + outbox.get("sending", 0),
-            "failed": outbox.get("failed", 0),
-        }
-        return say(ctx.flows, "admin_stats", "nl", {k: str(v) for k, v in values.items()})
+        """The same figures as `careerbot stats`, plus the outgoing queue."""
+        outbox = telegram_state.outbox_counts(ctx.session)
+        queued = outbox.get("pending", 0) + outbox.get("sending", 0)
+        figures = stats.as_text(stats.collect(ctx.session))
+        return f"{figures}\nOutbox: {queued} queued, {outbox.get('failed', 0)} failed"
 
     def _reload(self, ctx: UpdateContext) -> str:
         registry = self._registry
