@@ -12,7 +12,7 @@ LOOKUP    := nlu/data/lookup_gemeente.yml
 PIP_QUIET := --quiet --disable-pip-version-check
 
 .PHONY: help run test lint types pytest setup app-env nlu-env nlu-data model db bench bench-nlu \
-        bench-engine bench-telegram nlu-eval nlu-compare clean
+        bench-engine bench-telegram bench-scheduler nlu-eval nlu-compare clean
 
 help:
 	@echo "make run    — set everything up, start Rasa, then Telegram (token set) or the terminal chat"
@@ -83,7 +83,7 @@ pytest: setup
 	$(VENV)/bin/pytest
 
 # --- benchmarks --------------------------------------------------------------------------
-bench: bench-engine bench-nlu bench-telegram
+bench: bench-engine bench-nlu bench-telegram bench-scheduler
 
 bench-engine: app-env
 	@$(PY) scripts/bench_engine.py
@@ -93,6 +93,9 @@ bench-nlu: model
 
 bench-telegram: model
 	@$(PY) scripts/bench_telegram.py
+
+bench-scheduler: app-env
+	@$(PY) scripts/bench_scheduler.py
 
 clean:
 	rm -rf $(VENV) $(NLU_VENV) models reports .mypy_cache .ruff_cache .pytest_cache

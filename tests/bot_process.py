@@ -26,6 +26,8 @@ class BotProcess:
         webhook_port: int | None = None,
         crash_at: str | None = None,
         env: dict[str, str] | None = None,
+        command: tuple[str, ...] = ("run",),
+        ready: str = "",
     ) -> None:
         self.fake = fake
         self.db_url = db_url
@@ -33,6 +35,8 @@ class BotProcess:
         self.webhook_port = webhook_port
         self.crash_at = crash_at
         self.extra_env = env or {}
+        self.command = command
+        self.ready = ready
         self.process: asyncio.subprocess.Process | None = None
         self.lines: list[str] = []
         self._reader: asyncio.Task[None] | None = None
@@ -51,7 +55,7 @@ class BotProcess:
                 **self.extra_env,
             }
         )
-        args = [CAREERBOT, "run"]
+        args = [CAREERBOT, *self.command]
         if self.webhook_port is not None:
             args += [
                 "--webhook",
@@ -77,7 +81,7 @@ class BotProcess:
         async for raw in self.process.stdout:
             line = raw.decode(errors="replace").rstrip()
             self.lines.append(line)
-            if "polling Telegram" in line or "webhook serving" in line:
+            if any(m in line for m in (self.ready or "polling Telegram", "webhook serving")):
                 self._ready.set()
 
     @property

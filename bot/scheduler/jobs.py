@@ -266,10 +266,8 @@ def send_digests(session: Session, ctx: JobContext) -> JobResult:
     result = JobResult()
     moment = local(ctx.now)
     timings = ctx.timings
-    if not (
-        is_working_day(moment.date())
-        and timings.digest_from <= moment.time() < timings.digest_until
-    ):
+    working = timings.digest_every_day or is_working_day(moment.date())
+    if not (working and timings.digest_from <= moment.time() < timings.digest_until):
         return result
     day = moment.date()
     done = select(CoachDigest.coach_id).where(CoachDigest.day == day)
