@@ -33,8 +33,7 @@ STDLIB = Path(sysconfig.get_paths()["stdlib"]).resolve()
 # some, e.g. a pool worker woken for the GIL): (function, file ending).
 IDLE_LEAVES = {
     ("_worker", "concurrent/futures/thread.py"),
-    ("wait", "threading.py"),
-    ("select", "selectors.py"),
+    ("Condition.wait", "threading.py"),
 }
 # Entry frames present in every sample: left out of the inclusive package list.
 ENTRY_PACKAGES = {"scripts", "runpy", "threading", "asyncio"}
