@@ -279,8 +279,10 @@ async def one_run(
             DATABASE_URL=db.url,
             RASA_URL=rasa.url,
             PYTHONPATH=str(ROOT),
-            BENCH_SQL_STATS=str(Path(tmp) / "sql.json"),
         )
+        if profiling is not None:
+            # Counting statements costs the bot a little CPU: only in the profiled run.
+            env["BENCH_SQL_STATS"] = str(Path(tmp) / "sql.json")
         command = [sys.executable, str(SELF), "--child"]
         if not load.limits:
             command.append("--no-limits")
@@ -744,6 +746,10 @@ async def measure(args: argparse.Namespace, rasa: Rasa, out_dir: Path) -> Report
             summary = summarise(read_collapsed(collapsed)).render(args.top)
             (out_dir / f"{collapsed.stem}.summary.txt").write_text(summary + "\n")
             report.profile = {"load": target.key, "file": str(collapsed), "summary": summary}
+        if result.sql_per_turn:
+            sql = ", ".join(f"{k} {v:.1f}" for k, v in sorted(result.sql_per_turn.items()))
+            report.profile["sql_per_turn"] = sql
+            print(f"[profile] the bot's SQL per committed turn (whole run): {sql}")
     _save(report, out_dir)
     return report
 
@@ -789,7 +795,7 @@ async def serve_child(no_limits: bool) -> None:
 
 def _count_sql(engine: Any) -> dict[str, int]:
     """The bot's SQL statements by kind, transactions and pool checkouts (for the whole run;
-    an event listener costs a little CPU per statement, about the same before and after)."""
+    the listeners cost the bot a little CPU per statement, so only the profiled run has them)."""
     from sqlalchemy import event
 
     counts: dict[str, int] = {}
@@ -931,6 +937,8 @@ def main() -> int:
     if report.profile:
         print(f"\nProfile of the bot during {report.profile['load']} ({report.profile['file']}):")
         print(report.profile["summary"])
+        if "sql_per_turn" in report.profile:
+            print(f"SQL per committed turn: {report.profile['sql_per_turn']}")
     print(f"\nload avg at the end {_load_str(loadavg())}; results: {out_dir}")
     return 0
 

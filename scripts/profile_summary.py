@@ -118,6 +118,7 @@ def read_collapsed(path: Path) -> list[tuple[list[Frame], int]]:
 class Summary:
     total: int
     idle: int
+    own_functions: Counter[str]
     own: Counter[str]
     modules: Counter[str]
     packages: Counter[str]
@@ -138,9 +139,10 @@ class Summary:
             + (f" ({self.idle} more left out: idle waits)" if self.idle else "")
         ]
         out += table(
-            f"Top {top} own-code frames (innermost bot/storage frame + the libraries it calls):",
-            self.own,
+            f"Top {top} own functions, each with the libraries it calls (innermost own frame):",
+            self.own_functions,
         )
+        out += table(f"Top {top} own lines, the same by call site:", self.own)
         out += table(
             f"Top {top} own functions, inclusive (anywhere on the stack):", self.own_inclusive
         )
@@ -154,6 +156,7 @@ class Summary:
 
 def summarise(stacks: list[tuple[list[Frame], int]]) -> Summary:
     own: Counter[str] = Counter()
+    own_functions: Counter[str] = Counter()
     modules: Counter[str] = Counter()
     packages: Counter[str] = Counter()
     own_inclusive: Counter[str] = Counter()
@@ -167,15 +170,18 @@ def summarise(stacks: list[tuple[list[Frame], int]]) -> Summary:
         innermost = next((f for f in reversed(frames) if f.own), None)
         if innermost is not None:
             own[innermost.label()] += count
+            own_functions[f"{innermost.func} ({innermost.own})"] += count
         else:
             # Whose machinery: the first library frame below the event loop's own frames.
             entry = next((f for f in frames if f.package not in ENTRY_PACKAGES), frames[-1])
-            own[f"[outside own code] {entry.module} … {frames[-1].module}"] += count
+            outside = f"[outside own code] {entry.module} … {frames[-1].module}"
+            own[outside] += count
+            own_functions[outside] += count
         for name in {f"{f.func} ({f.own})" for f in frames if f.own}:
             own_inclusive[name] += count
         for name in {f.package for f in frames} - ENTRY_PACKAGES:
             packages[name] += count
-    return Summary(total, idle, own, modules, packages, own_inclusive)
+    return Summary(total, idle, own_functions, own, modules, packages, own_inclusive)
 
 
 def main() -> int:
