@@ -35,6 +35,9 @@ IDLE_LEAVES = {
     ("_worker", "concurrent/futures/thread.py"),
     ("Condition.wait", "threading.py"),
 }
+# Innermost frames that are a database driver blocked on its server (the C code releases the
+# GIL and waits on the socket; py-spy counts that as active): reported on their own line.
+DB_WAIT_LEAVES = {("Connection.wait", "psycopg/connection.py")}
 # Entry frames present in every sample: left out of the inclusive package list.
 ENTRY_PACKAGES = {"scripts", "runpy", "threading", "asyncio"}
 
@@ -91,6 +94,10 @@ class Frame:
     def idle(self) -> bool:
         return any(self.func == f and self.file.endswith(end) for f, end in IDLE_LEAVES)
 
+    @property
+    def db_wait(self) -> bool:
+        return any(self.func == f and self.file.endswith(end) for f, end in DB_WAIT_LEAVES)
+
     def label(self) -> str:
         where = self.own or self.module
         return f"{self.func} ({where}:{self.line})" if self.line else f"{self.func} ({where})"
@@ -118,6 +125,8 @@ def read_collapsed(path: Path) -> list[tuple[list[Frame], int]]:
 class Summary:
     total: int
     idle: int
+    db_wait_loop: int  # samples blocked on the database in the event-loop thread
+    db_wait_threads: int  # … in worker threads
     own_functions: Counter[str]
     own: Counter[str]
     modules: Counter[str]
@@ -138,6 +147,12 @@ class Summary:
             f"{self.total} busy samples"
             + (f" ({self.idle} more left out: idle waits)" if self.idle else "")
         ]
+        if self.db_wait_loop or self.db_wait_threads:
+            out.append(
+                f"Of these, blocked on the database server (psycopg waiting, little CPU):"
+                f" {self.db_wait_loop / self.total:.1%} in the event-loop thread (the whole bot"
+                f" waits), {self.db_wait_threads / self.total:.1%} in worker threads"
+            )
         out += table(
             f"Top {top} own functions, each with the libraries it calls (innermost own frame):",
             self.own_functions,
@@ -160,12 +175,17 @@ def summarise(stacks: list[tuple[list[Frame], int]]) -> Summary:
     modules: Counter[str] = Counter()
     packages: Counter[str] = Counter()
     own_inclusive: Counter[str] = Counter()
-    total = idle = 0
+    total = idle = wait_loop = wait_threads = 0
     for frames, count in stacks:
         if frames[-1].idle:
             idle += count
             continue
         total += count
+        if frames[-1].db_wait:
+            if any(f.func == "_worker" and "concurrent" in f.file for f in frames):
+                wait_threads += count
+            else:
+                wait_loop += count
         modules[frames[-1].module] += count
         innermost = next((f for f in reversed(frames) if f.own), None)
         if innermost is not None:
@@ -181,7 +201,9 @@ def summarise(stacks: list[tuple[list[Frame], int]]) -> Summary:
             own_inclusive[name] += count
         for name in {f.package for f in frames} - ENTRY_PACKAGES:
             packages[name] += count
-    return Summary(total, idle, own_functions, own, modules, packages, own_inclusive)
+    return Summary(
+        total, idle, wait_loop, wait_threads, own_functions, own, modules, packages, own_inclusive
+    )
 
 
 def main() -> int:
