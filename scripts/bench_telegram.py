@@ -213,21 +213,29 @@ class Database:
         return [int(r[0]) for r in rows]
 
     def processed_marks(self) -> dict[int, float] | None:
-        """update_id → commit time of the turn (the bot's processed-update marks), if readable."""
+        """update_id → commit time of its turn, from the bot's own bookkeeping: the processed-
+        update marks (today's schema) or the inbox's done marks (the inbox design), whichever
+        has rows. None when neither is readable: replies are then attributed approximately."""
         import sqlalchemy
 
+        queries = [
+            "SELECT update_id, processed_at FROM telegram_processed_update",
+            "SELECT update_id, processed_at FROM inbox WHERE processed_at IS NOT NULL",
+        ]
         engine = sqlalchemy.create_engine(self.url)
         try:
-            with engine.connect() as conn:
-                rows = conn.execute(
-                    sqlalchemy.text("SELECT update_id, processed_at FROM telegram_processed_update")
-                ).all()
-        except sqlalchemy.exc.SQLAlchemyError as exc:
-            print(f"  (no processed-update marks: {type(exc).__name__}; approximate attribution)")
-            return None
+            for query in queries:
+                try:
+                    with engine.connect() as conn:
+                        rows = conn.execute(sqlalchemy.text(query)).all()
+                except sqlalchemy.exc.SQLAlchemyError:
+                    continue
+                if rows:
+                    return {int(update_id): _epoch(at) for update_id, at in rows}
         finally:
             engine.dispose()
-        return {int(update_id): _epoch(at) for update_id, at in rows}
+        print("  (no processed-update marks found: replies attributed by arrival order)")
+        return None
 
 
 def _epoch(value: Any) -> float:
