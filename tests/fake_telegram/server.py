@@ -17,6 +17,7 @@ import json
 import socket
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,6 +86,9 @@ class FakeTelegram:
     callback_answers: list[dict[str, Any]] = field(default_factory=list)
     failures: dict[str, deque[Failure]] = field(default_factory=lambda: defaultdict(deque))
     latency: float = 0.0
+    # Called with (chat_id, message) for every message the bot sends, as it is stored: load
+    # generators time replies with it instead of waiting on conditions.
+    on_sent: Callable[[int, dict[str, Any]], None] | None = None
 
     def __post_init__(self) -> None:
         self._holds: set[str] = set()
@@ -421,6 +425,8 @@ class FakeTelegram:
         self._set_markup(message, params.get("reply_markup"))
         self.messages[(chat_id, message["message_id"])] = message
         self.sent[chat_id].append(message)
+        if self.on_sent is not None:
+            self.on_sent(chat_id, message)
         changed = self._chat_changed[chat_id]
         async with changed:
             changed.notify_all()
