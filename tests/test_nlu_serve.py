@@ -1,4 +1,8 @@
-"""`careerbot nlu serve` in the foreground stops, with its Rasa child, on SIGTERM and SIGINT."""
+"""`careerbot nlu serve` in the foreground stops, with its Rasa child, on SIGTERM and SIGINT.
+
+The wrapper is tested with a plain long-running child in Rasa's place: the bug was the
+wrapper's (a handler waiting on the child the main thread already waited on), and starting a
+real Rasa server costs minutes; the real server is started by the test fixtures anyway."""
 
 from __future__ import annotations
 
@@ -10,39 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.nlu.rasa_env import free_port, server_ready
-
 CAREERBOT = str(Path(sys.executable).parent / "careerbot")
-
-
-@pytest.mark.rasa
-async def test_nlu_serve_stops_with_its_rasa_child(rasa_model: Path, tmp_path: Path) -> None:
-    sig = signal.SIGTERM
-    url = f"http://127.0.0.1:{free_port()}"
-    env = dict(os.environ, RASA_URL=url)
-    process = await asyncio.create_subprocess_exec(
-        CAREERBOT,
-        "nlu",
-        "serve",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    assert process.stdout is not None
-    lines: list[str] = []
-    while True:  # until Rasa answers (it loads the model)
-        raw = await asyncio.wait_for(process.stdout.readline(), 300)
-        assert raw, "\n".join(lines)
-        lines.append(raw.decode())
-        if "is ready" in lines[-1]:
-            break
-    assert server_ready(url)
-    started = asyncio.get_running_loop().time()
-    process.send_signal(sig)
-    assert await asyncio.wait_for(process.wait(), 30) == 0
-    assert asyncio.get_running_loop().time() - started < 20
-    await asyncio.sleep(0.5)
-    assert not server_ready(url, timeout=1)  # Rasa is gone too, no zombie left serving
 
 
 SUPERVISE = """

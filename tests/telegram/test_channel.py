@@ -92,6 +92,8 @@ async def test_commands_registered(fake_telegram: FakeTelegram, start_bot, conve
         "menu",
         "stop",
         "taal",
+        "mijngegevens",
+        "verwijder",
     ]
 
 
