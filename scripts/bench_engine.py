@@ -24,7 +24,6 @@ from bot.engine.engine import needs_nlu, turn
 from bot.engine.messages import Inbound
 from bot.engine.state import ConversationState
 from bot.flows.registry import FlowRegistry
-from bot.handoff import CaseView
 from bot.nlu.client import NluResult
 from storage.database import create_db_engine, upgrade
 
@@ -56,11 +55,6 @@ class ConstantNlu:
         return NluResult(intent=INTENTS.get(text, "inform"), confidence=0.95)
 
 
-class DropNotifier:
-    async def case_created(self, case: CaseView) -> None:
-        return None
-
-
 def percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -76,7 +70,6 @@ async def bench_service(directory: Path, turns: int) -> tuple[list[float], float
         engine=create_db_engine(url),
         flows=FlowRegistry(PROJECT_ROOT / "flows"),
         nlu=ConstantNlu(),
-        notifier=DropNotifier(),
     )
     await service.handle("bench", "warmup", Inbound(text="/start"))
     wall: list[float] = []

@@ -136,6 +136,49 @@ def enqueue(session: Session, *, outgoing: Iterable[Outgoing]) -> list[int]:
     return [row.id for row in rows if row.id is not None]
 
 
+@dataclass(frozen=True, slots=True)
+class Enqueued:
+    claimed: list[TelegramOutbox]  # born claimed by the worker: to send now, in this order
+    waiting: list[int]  # chats whose new rows queue behind unsent ones (claimed the slow way)
+
+
+def enqueue_claimed(session: Session, *, outgoing: Iterable[Outgoing], worker_id: str) -> Enqueued:
+    """Queue calls in the caller's transaction, claimed by `worker_id` where nothing of the
+    chat is unsent yet, so that the worker sends them without claiming them one by one.
+
+    Rows of a chat with unsent rows stay pending behind them: the order per chat holds.
+    """
+    items = list(outgoing)
+    if not items:
+        return Enqueued([], [])
+    chats = list(dict.fromkeys(item.chat_id for item in items))
+    busy = set(
+        session.exec(
+            select(TelegramOutbox.chat_id)
+            .where(
+                col(TelegramOutbox.chat_id).in_(chats),
+                col(TelegramOutbox.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+            )
+            .distinct()
+        ).all()
+    )
+    rows = [
+        TelegramOutbox(
+            chat_id=item.chat_id,
+            method=item.method,
+            payload=json.dumps(item.params, ensure_ascii=False),
+            ref=item.ref,
+            kind=item.kind,
+            status=OutboxStatus.PENDING if item.chat_id in busy else OutboxStatus.SENDING,
+            claimed_by=None if item.chat_id in busy else worker_id,
+        )
+        for item in items
+    ]
+    session.add_all(rows)
+    session.flush()
+    return Enqueued([row for row in rows if row.claimed_by is not None], sorted(busy))
+
+
 def chats_with_pending(session: Session) -> list[int]:
     rows = session.exec(
         select(TelegramOutbox.chat_id)
@@ -252,12 +295,15 @@ def delete_sent(session: Session, *, outbox_id: int, worker_id: str) -> None:
     )
 
 
-def release(session: Session, *, outbox_id: int, worker_id: str) -> None:
-    """Give a claimed row back unsent (the process is stopping)."""
+def release(session: Session, *, outbox_ids: Iterable[int], worker_id: str) -> None:
+    """Give claimed rows back unsent (the process stops, or the chat's head must wait)."""
+    ids = list(outbox_ids)
+    if not ids:
+        return
     session.exec(
         update(TelegramOutbox)
         .where(
-            col(TelegramOutbox.id) == outbox_id,
+            col(TelegramOutbox.id).in_(ids),
             col(TelegramOutbox.claimed_by) == worker_id,
             col(TelegramOutbox.status) == OutboxStatus.SENDING,
         )

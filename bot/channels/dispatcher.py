@@ -1,18 +1,22 @@
 """Takes updates from the inbox and has them processed: chats side by side, each chat's
 updates one after another and in order, also with several processes on one database.
 
-A chat's next update is claimed only when it is the oldest unprocessed one of that chat and no
-live worker holds it. New updates of this process are dispatched at once (`wake`); a sweep picks
-up what is left after a restart or another process's crash.
+Updates this process received come claimed already (`offer`) and run straight from memory. If
+one turns out to be out of turn (an older update of its chat is unprocessed: a restart, another
+process), it and the chat's queued ones are released and the chat goes the slow way: its next
+update is claimed from the database only when it is the oldest unprocessed one of that chat
+and no live worker holds it. A sweep picks up what is left after a restart or another process's
+crash.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -22,17 +26,9 @@ from sqlmodel import Session
 from bot.logsafe import describe
 from storage import inbox, workers
 from storage.database import session_scope
+from storage.inbox import Claimed
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    id: int
-    update_id: int
-    chat_key: str
-    payload: str
-    attempts: int
 
 
 Process = Callable[[Claimed], Awaitable[None]]
@@ -40,6 +36,11 @@ Process = Callable[[Claimed], Awaitable[None]]
 
 class RetryLater(Exception):
     """Raised by `process`: the update stays in the inbox; the sweep offers it again."""
+
+
+class OutOfTurn(Exception):
+    """Raised by `process`: the update may not be done now (an older one of its chat waits, or
+    another worker took it over); nothing was committed."""
 
 
 class InboxDispatcher:
@@ -62,6 +63,7 @@ class InboxDispatcher:
         self._slots = asyncio.Semaphore(max_concurrent)
         self._in_thread = engine.dialect.name != "sqlite" if db_in_thread is None else db_in_thread
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._queued: dict[str, deque[Claimed]] = {}
         self._again: set[str] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._alive: set[str] = set()
@@ -85,14 +87,29 @@ class InboxDispatcher:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        queued = [item.id for queue in self._queued.values() for item in queue]
+        self._queued.clear()
+        with contextlib.suppress(Exception):  # else taken over once our heartbeat stops
+            await self._db(lambda s: inbox.release(s, row_ids=queued, worker_id=self._worker))
         if self._sweeper is not None:
             await asyncio.gather(self._sweeper, return_exceptions=True)
             self._sweeper = None
 
+    def offer(self, items: list[Claimed]) -> None:
+        """Updates this worker stored claimed: process them in order, without reading them back."""
+        for item in items:
+            self._queued.setdefault(item.chat_key, deque()).append(item)
+        for chat_key in dict.fromkeys(item.chat_key for item in items):
+            self._ensure_task(chat_key)
+
     def wake(self, chat_key: str) -> None:
+        """The chat may have unclaimed updates in the database."""
+        self._again.add(chat_key)
+        self._ensure_task(chat_key)
+
+    def _ensure_task(self, chat_key: str) -> None:
         if self._stopping:
             return
-        self._again.add(chat_key)
         task = self._tasks.get(chat_key)
         if task is None or task.done():
             self._tasks[chat_key] = asyncio.create_task(self._drain(chat_key))
@@ -142,14 +159,19 @@ class InboxDispatcher:
     async def _drain(self, chat_key: str) -> None:
         try:
             while not self._stopping:
-                self._again.discard(chat_key)
                 async with self._slots:
-                    claimed = await self._db(lambda s: self._claim(s, chat_key))
+                    claimed = self._next_queued(chat_key)
                     if claimed is None:
-                        if chat_key in self._again:
+                        self._again.discard(chat_key)
+                        claimed = await self._db(lambda s: self._claim(s, chat_key))
+                    if claimed is None:
+                        if chat_key in self._again or chat_key in self._queued:
                             continue
                         return
-                    await self._process(claimed)
+                    try:
+                        await self._process(claimed)
+                    except OutOfTurn:
+                        await self._release_chat(chat_key, claimed)
         except asyncio.CancelledError:
             raise
         except RetryLater:
@@ -159,3 +181,19 @@ class InboxDispatcher:
         finally:
             if self._tasks.get(chat_key) is asyncio.current_task():
                 del self._tasks[chat_key]
+
+    def _next_queued(self, chat_key: str) -> Claimed | None:
+        queue = self._queued.get(chat_key)
+        if not queue:
+            return None
+        claimed = queue.popleft()
+        if not queue:
+            del self._queued[chat_key]
+        return claimed
+
+    async def _release_chat(self, chat_key: str, claimed: Claimed) -> None:
+        """Out of turn: give this update and the chat's queued ones back; they are taken in
+        order from the database (now, or by the sweep once the older one is done)."""
+        ids = [claimed.id, *(item.id for item in self._queued.pop(chat_key, ()))]
+        await self._db(lambda s: inbox.release(s, row_ids=ids, worker_id=self._worker))
+        self._again.add(chat_key)

@@ -32,12 +32,15 @@ def _msg(chat: int, text: str) -> Outgoing:
 
 def test_an_update_is_stored_once_and_processed_in_order(engine: Engine) -> None:
     with session_scope(engine) as session:
-        chats = inbox.store(
+        stored = inbox.store(
             session,
             channel="telegram",
             items=[Incoming(2**40, "7", "{}"), Incoming(2**40 + 1, "7", "{}")],
         )
-        assert chats == ["7"]
+        assert [(item.update_id, item.chat_key) for item in stored] == [
+            (2**40, "7"),
+            (2**40 + 1, "7"),
+        ]
     with session_scope(engine) as session:  # re-delivered: ignored
         assert inbox.store(session, channel="telegram", items=[Incoming(2**40, "7", "{}")]) == []
     with session_scope(engine) as session:
@@ -58,6 +61,57 @@ def test_an_update_is_stored_once_and_processed_in_order(engine: Engine) -> None
         following = inbox.head(session, channel="telegram", chat_key="7")
         assert following is not None and following.update_id == 2**40 + 1
         assert inbox.pending_chats(session, channel="telegram") == ["7"]
+
+
+def test_an_update_stored_claimed_is_done_only_after_its_chats_older_ones(engine: Engine) -> None:
+    with session_scope(engine) as session:  # left by a worker that died
+        (old,) = inbox.store(session, channel="telegram", items=[Incoming(5, "7", "{}")])
+    with session_scope(engine) as session:
+        (new,) = inbox.store(
+            session, channel="telegram", items=[Incoming(6, "7", "{}")], claim_for="w2"
+        )
+        (other,) = inbox.store(
+            session, channel="telegram", items=[Incoming(7, "8", "{}")], claim_for="w2"
+        )
+        assert new.attempts == 1
+    with session_scope(engine) as session:
+        assert not inbox.finish(session, row_id=new.id, worker_id="w2")  # out of turn
+        assert inbox.finish(session, row_id=other.id, worker_id="w2")  # another chat: fine
+        inbox.release(session, row_ids=[new.id], worker_id="w2")
+    with session_scope(engine) as session:
+        head = inbox.head(session, channel="telegram", chat_key="7")
+        assert head is not None and head.id == old.id
+        assert inbox.claim(session, row=head, worker_id="w2", alive={"w2"})  # its worker died
+        assert inbox.finish(session, row_id=old.id, worker_id="w2")
+    with session_scope(engine) as session:
+        head = inbox.head(session, channel="telegram", chat_key="7")
+        assert head is not None and head.id == new.id and head.claimed_by is None
+
+
+def test_outbox_rows_are_born_claimed_unless_the_chat_has_unsent_ones(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        first = outbox.enqueue_claimed(
+            session, outgoing=[_msg(7, "1"), _msg(7, "2")], worker_id="w1"
+        )
+        assert [row.params()["text"] for row in first.claimed] == ["1", "2"]
+        assert first.waiting == []
+    with session_scope(engine) as session:
+        # Chat 7 has unsent rows: the new one queues behind them; chat 8 is free.
+        second = outbox.enqueue_claimed(
+            session, outgoing=[_msg(7, "3"), _msg(8, "x")], worker_id="w1"
+        )
+        assert [row.chat_id for row in second.claimed] == [8]
+        assert second.waiting == [7]
+    with session_scope(engine) as session:
+        # Nobody else claims a chat's head while a live worker holds it.
+        assert outbox.claim_head(session, chat_id=7, worker_id="w2", alive={"w1", "w2"}).row is None
+        outbox.release(session, outbox_ids=[first.claimed[1].id or 0], worker_id="w1")
+        assert outbox.mark_sent(
+            session, outbox_id=first.claimed[0].id or 0, worker_id="w1", message_id=1
+        )
+    with session_scope(engine) as session:
+        head = outbox.claim_head(session, chat_id=7, worker_id="w2", alive={"w1", "w2"}).row
+        assert head is not None and head.params() == {"text": "2"}
 
 
 def test_outbox_order_per_chat_and_claims(engine: Engine) -> None:

@@ -35,7 +35,7 @@ from bot.channels.worker import Heartbeat
 from bot.conversation import TurnService
 from bot.desk import service as desk
 from bot.flows.registry import FlowSource
-from storage.telegram_state import Outgoing, TelegramOutbox
+from storage.telegram_state import Enqueued, Outgoing, TelegramOutbox
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class TelegramBot:
             routers=routers,
             worker_id=self.worker_id,
             coordinator_chat_id=coordinator_chat_id,
-            sent=self.wake_outbox,
+            sent=self._enqueued,
         )
         self.dispatcher = InboxDispatcher(
             engine,
@@ -121,7 +121,7 @@ class TelegramBot:
             sweep_interval=options.sweep_interval,
             max_concurrent=options.max_concurrent_updates,
         )
-        self.intake = Intake(engine, wake=self.dispatcher.wake)
+        self.intake = Intake(engine, worker_id=self.worker_id, offer=self.dispatcher.offer)
         self._poller: Poller | None = None
         self._webhook: WebhookServer | None = None
         self.running = False
@@ -175,6 +175,11 @@ class TelegramBot:
         await self.heartbeat.stop()
         await self.bot.shutdown()
         self.running = False
+
+    def _enqueued(self, enqueued: Enqueued) -> None:
+        self.drainer.deliver(enqueued.claimed)
+        for chat_id in enqueued.waiting:
+            self.drainer.wake(chat_id)
 
     def wake_outbox(self, outgoing: list[Outgoing]) -> None:
         for chat_id in dict.fromkeys(item.chat_id for item in outgoing):

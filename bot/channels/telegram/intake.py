@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from bot.faults import crash_point
 from storage import inbox
 from storage.database import session_scope
-from storage.inbox import Incoming
+from storage.inbox import Claimed, Incoming
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
@@ -49,11 +49,14 @@ def incoming(updates: Iterable[dict[str, Any]]) -> list[Incoming]:
 
 
 class Intake:
-    """Stores updates and tells the dispatcher which chats have something new."""
+    """Stores updates, claimed by this worker, and hands them to the dispatcher."""
 
-    def __init__(self, engine: Engine, *, wake: Callable[[str], None]) -> None:
+    def __init__(
+        self, engine: Engine, *, worker_id: str, offer: Callable[[list[Claimed]], None]
+    ) -> None:
         self._engine = engine
-        self._wake = wake
+        self._worker = worker_id
+        self._offer = offer
         self._in_thread = engine.dialect.name != "sqlite"
 
     async def store(self, updates: Sequence[dict[str, Any]]) -> None:
@@ -61,14 +64,13 @@ class Intake:
         if not items:
             return
         if self._in_thread:
-            chats = await asyncio.to_thread(self._store, items)
+            stored = await asyncio.to_thread(self._store, items)
         else:
-            chats = self._store(items)
-        for chat in chats:
-            self._wake(chat)
+            stored = self._store(items)
+        self._offer(stored)
 
-    def _store(self, items: list[Incoming]) -> list[str]:
+    def _store(self, items: list[Incoming]) -> list[Claimed]:
         with session_scope(self._engine) as session:
-            chats = inbox.store(session, channel=CHANNEL, items=items)
+            stored = inbox.store(session, channel=CHANNEL, items=items, claim_for=self._worker)
         crash_point("inbox.stored")
-        return chats
+        return stored

@@ -1,12 +1,14 @@
 """Drains the database outbox to Telegram: in order per chat, paced, retried, never lost.
 
-One task per chat with something to send. It claims the head of the chat's queue (its worker
-id on the row), waits for the chat's pacing and the bot-wide 30/s budget, calls the Bot API and
+One task per chat with something to send. Rows this process queued come claimed already (see
+`enqueue_claimed`) and are sent straight from memory (`deliver`); otherwise the task claims the
+head of the chat's queue (its worker id on the row). It waits for the chat's pacing and the bot-wide 30/s budget, calls the Bot API and
 records the outcome; recording is retried until the database takes it, because sending the
 message again would be worse:
 
 - sent → ``sent`` with Telegram's message_id (replies to it can be mapped back, see `ref`);
-- 429 → this chat waits Telegram's ``retry_after`` (other chats and button answers go on);
+- 429 → this chat waits Telegram's ``retry_after`` (other chats and button answers go on; the
+  chat's rows claimed in memory are given back, to follow the waiting one in order);
 - 5xx, timeouts, network errors → retried with exponential backoff (capped);
 - refused for good (bot blocked, chat gone, bad request) → ``failed``; a message to a coach
   about a case that Telegram refuses moves the case on (see `on_refused`), in the same commit.
@@ -24,6 +26,7 @@ import logging
 import random
 import time
 import warnings
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -101,6 +104,7 @@ class OutboxDrainer:
         self._live = LiveWorkers(engine)
         self._in_thread = engine.dialect.name != "sqlite" if db_in_thread is None else db_in_thread
         self._workers: dict[int, asyncio.Task[None]] = {}
+        self._queued: dict[int, deque[TelegramOutbox]] = {}
         self._again: set[int] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping = False
@@ -121,12 +125,27 @@ class OutboxDrainer:
         await asyncio.gather(*tasks, return_exceptions=True)
         self._workers.clear()
         self._sweeper = None
+        queued = [row.id for queue in self._queued.values() for row in queue if row.id]
+        self._queued.clear()
+        with contextlib.suppress(Exception):  # else taken over once our heartbeat stops
+            await self._db(lambda s: outbox.release(s, outbox_ids=queued, worker_id=self._worker))
+
+    def deliver(self, rows: list[TelegramOutbox]) -> None:
+        """Rows this worker queued claimed (committed): send them in order, from memory."""
+        for row in rows:
+            self._queued.setdefault(row.chat_id, deque()).append(row)
+        for chat_id in dict.fromkeys(row.chat_id for row in rows):
+            self._ensure_task(chat_id)
 
     def wake(self, chat_id: int) -> None:
-        """There is something new for `chat_id`: make sure a task drains it."""
+        """There may be unclaimed rows for `chat_id` in the database: make sure a task drains
+        them."""
+        self._again.add(chat_id)
+        self._ensure_task(chat_id)
+
+    def _ensure_task(self, chat_id: int) -> None:
         if self._stopping:
             return
-        self._again.add(chat_id)
         task = self._workers.get(chat_id)
         if task is None or task.done():
             self._workers[chat_id] = asyncio.create_task(
@@ -156,6 +175,11 @@ class OutboxDrainer:
     async def _drain(self, chat_id: int) -> None:
         try:
             while not self._stopping:
+                queued = self._next_queued(chat_id)
+                if queued is not None:
+                    if not await self._process(queued):
+                        await self._release_chat(chat_id)
+                    continue
                 self._again.discard(chat_id)
                 claim = await self._db(
                     lambda s: outbox.claim_head(
@@ -166,7 +190,7 @@ class OutboxDrainer:
                     if claim.retry_at is not None:
                         await asyncio.sleep(_seconds_until(claim.retry_at))
                         continue
-                    if chat_id in self._again:
+                    if chat_id in self._again or chat_id in self._queued:
                         continue
                     return
                 await self._process(claim.row)
@@ -178,7 +202,24 @@ class OutboxDrainer:
             if self._workers.get(chat_id) is asyncio.current_task():
                 del self._workers[chat_id]
 
-    async def _process(self, row: TelegramOutbox) -> None:
+    def _next_queued(self, chat_id: int) -> TelegramOutbox | None:
+        queue = self._queued.get(chat_id)
+        if not queue:
+            return None
+        row = queue.popleft()
+        if not queue:
+            del self._queued[chat_id]
+        return row
+
+    async def _release_chat(self, chat_id: int) -> None:
+        """The chat's head must wait (429, backoff): its rows claimed in memory go back to the
+        database, to be claimed in order after it."""
+        ids = [row.id for row in self._queued.pop(chat_id, ()) if row.id is not None]
+        await self._record(lambda s: outbox.release(s, outbox_ids=ids, worker_id=self._worker))
+        self._again.add(chat_id)
+
+    async def _process(self, row: TelegramOutbox) -> bool:
+        """Make the call and record its outcome; False when the row waits for a retry."""
         assert row.id is not None
         outbox_id = row.id
         try:
@@ -192,13 +233,14 @@ class OutboxDrainer:
             # ours and is taken over after a restart: at most this one message twice.)
             with contextlib.suppress(Exception):
                 await self._db(
-                    lambda s: outbox.release(s, outbox_id=outbox_id, worker_id=self._worker)
+                    lambda s: outbox.release(s, outbox_ids=[outbox_id], worker_id=self._worker)
                 )
             raise
         except RetryAfter as exc:
             seconds = _retry_after_seconds(exc)
             log.warning("outbox %d: flood limit, this chat waits %.1fs", outbox_id, seconds)
             await self._record(lambda s: self._retry(s, outbox_id, seconds, "RetryAfter"))
+            return False
         except BadRequest as exc:
             if "not modified" in str(exc).lower():
                 await self._record(lambda s: self._sent(s, outbox_id, None))
@@ -218,11 +260,13 @@ class OutboxDrainer:
                 "outbox %d: %s, retry %d in %.1fs", outbox_id, error, row.attempts + 1, backoff
             )
             await self._record(lambda s: self._retry(s, outbox_id, backoff, error))
+            return False
         except Exception as exc:
             # Anything else (a bug, a broken payload) must not kill the chat's task.
             log.error("outbox %d: unexpected %s", outbox_id, describe(exc))
             error = type(exc).__name__
             await self._record(lambda s: self._retry(s, outbox_id, self._max_backoff, error))
+            return False
         else:
             if row.kind == EPHEMERAL_KIND:
                 await self._record(
@@ -230,6 +274,7 @@ class OutboxDrainer:
                 )
             else:
                 await self._record(lambda s: self._sent(s, outbox_id, message_id))
+        return True
 
     async def _record(self, work: Callable[[Session], Any]) -> None:
         """Write the outcome of a call, retrying through database trouble: while this worker

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from telegram import Bot, CallbackQuery, Message, Update
 
-from bot.channels.dispatcher import Claimed, RetryLater
+from bot.channels.dispatcher import OutOfTurn, RetryLater
 from bot.channels.telegram import render
 from bot.channels.telegram.routers import CHANNEL, Router, UpdateContext
 from bot.channels.telegram.routers.participant import ParticipantRouter, participant_turn
@@ -35,15 +35,12 @@ from storage import inbox, telegram_state
 from storage.coaches import active_coach_by_telegram_id
 from storage.conversations import StaleConversation
 from storage.database import session_scope
-from storage.telegram_state import Outgoing
+from storage.inbox import Claimed
+from storage.telegram_state import Enqueued, Outgoing
 
 log = logging.getLogger(__name__)
 MAX_PREPARES = 4
 MAX_ATTEMPTS = 5  # a failing update is answered with an apology after this many tries
-
-
-class NotOurs(Exception):
-    """Another worker took the update over (we were thought dead): roll back, do nothing."""
 
 
 class UpdatePipeline:
@@ -57,7 +54,7 @@ class UpdatePipeline:
         routers: Sequence[Router],
         worker_id: str,
         coordinator_chat_id: int | None,
-        sent: Callable[[list[Outgoing]], None],
+        sent: Callable[[Enqueued], None],
         db_in_thread: bool | None = None,
     ) -> None:
         self._bot = bot
@@ -85,19 +82,23 @@ class UpdatePipeline:
             for _ in range(MAX_PREPARES):
                 prepared = await self._prepare(update)
                 try:
-                    outgoing = await self._db(
+                    enqueued = await self._db(
                         partial(self._commit, claimed=claimed, update=update, prepared=prepared)
                     )
                 except (NeedsNlu, StaleConversation):
                     continue
                 crash_point("update.after_commit")
+                self._sent(enqueued)
                 for work in self._after_commit.pop(claimed.id, []):
                     await self._db_free(work)
-                self._sent(outgoing)
                 return
             raise RuntimeError("update kept changing under its turn")
-        except NotOurs:
-            log.info("update %d was taken over by another worker", claimed.update_id)
+        except OutOfTurn:
+            self._after_commit.pop(claimed.id, None)
+            log.info(
+                "update %d is out of turn, it waits for its chat's older ones", claimed.update_id
+            )
+            raise
         except Exception as exc:
             # Frames only: database errors quote their parameters, which can be message text.
             log.error(
@@ -127,15 +128,17 @@ class UpdatePipeline:
 
     def _commit(
         self, session: Session, *, claimed: Claimed, update: Update, prepared: Prepared | None
-    ) -> list[Outgoing]:
+    ) -> Enqueued:
+        if not inbox.finish(session, row_id=claimed.id, worker_id=self._worker):
+            raise OutOfTurn
         ctx = UpdateContext(session, update, self._flows.current, prepared, self._coordinator)
         outgoing = self._route(ctx)
         self._after_commit[claimed.id] = ctx.after_commit
-        telegram_state.enqueue(session, outgoing=outgoing)
-        if not inbox.finish(session, row_id=claimed.id, worker_id=self._worker):
-            raise NotOurs
+        enqueued = telegram_state.enqueue_claimed(
+            session, outgoing=outgoing, worker_id=self._worker
+        )
         crash_point("update.before_commit")
-        return outgoing
+        return enqueued
 
     def _route(self, ctx: UpdateContext) -> list[Outgoing]:
         query = ctx.update.callback_query
@@ -163,12 +166,11 @@ class UpdatePipeline:
         try:
             if claimed.attempts < MAX_ATTEMPTS:
                 await self._db(
-                    lambda s: inbox.release(s, row_id=claimed.id, worker_id=self._worker)
+                    lambda s: inbox.release(s, row_ids=[claimed.id], worker_id=self._worker)
                 )
                 raise RetryLater
-            outgoing = await self._db(lambda s: self._give_up(s, claimed, update))
-            self._sent(outgoing)
-        except RetryLater:
+            self._sent(await self._db(lambda s: self._give_up(s, claimed, update)))
+        except (RetryLater, OutOfTurn):
             raise
         except Exception as exc:
             log.error(
@@ -176,14 +178,13 @@ class UpdatePipeline:
             )
             raise RetryLater from exc
 
-    def _give_up(self, session: Session, claimed: Claimed, update: Update) -> list[Outgoing]:
+    def _give_up(self, session: Session, claimed: Claimed, update: Update) -> Enqueued:
         chat = update.effective_chat
         notice = both_languages(self._flows.current, "turn_failed")
         outgoing = render.plain_messages(chat.id, notice) if chat else []
-        telegram_state.enqueue(session, outgoing=outgoing)
         if not inbox.finish(session, row_id=claimed.id, worker_id=self._worker):
-            raise NotOurs
-        return outgoing
+            raise OutOfTurn
+        return telegram_state.enqueue_claimed(session, outgoing=outgoing, worker_id=self._worker)
 
     async def _answer(self, query: CallbackQuery, pressed: bool) -> None:
         """Stop the button's spinner: best effort, never in the way of the turn (and not behind
