@@ -6,6 +6,7 @@ work with buttons and typed answers alone.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections import Counter
@@ -26,8 +27,10 @@ from bot.config import Settings
 from bot.desk.notices import Notice, ParticipantRef, To
 from bot.engine.state import ConversationState
 from bot.flows.registry import FlowRegistry
+from storage import inbox, workers
 from storage.coaches import add_coach
 from storage.database import create_db_engine, session_scope, upgrade
+from storage.inbox import Incoming
 from storage.models import Case, CaseStatus, Conversation, Union
 from tests.conversation_helpers import FLOWS_DIR
 from tests.fake_telegram import FakeTelegram
@@ -217,7 +220,8 @@ async def test_a_coach_telegram_cannot_reach_loses_the_case_to_the_next(desk: De
 
 async def test_a_flood_wait_in_one_chat_does_not_hold_up_the_others(desk: Desk) -> None:
     eve = desk.user(EVE, "Eve")
-    await eve.say("/start")  # Eve has buttons to press
+    welcome = [m["text"] for m in await eve.say("/start")]  # Eve has buttons to press
+    assert len(welcome) >= 2
     desk.fake.fail("sendMessage", 429, retry_after=4)
     await desk.fake.send_text(SAM, "/start")  # Sam's first reply gets the 429
     for _ in range(100):
@@ -229,8 +233,43 @@ async def test_a_flood_wait_in_one_chat_does_not_hold_up_the_others(desk: Desk) 
     await eve.press("Ja")
     assert time.monotonic() - started < 3  # Eve's press answered and replied at once
     assert len(desk.fake.callback_answers) == answers + 1
-    await desk.fake.wait_for(SAM, 3, timeout=15)  # Sam's replies come after the wait
+    await desk.fake.wait_for(SAM, len(welcome), timeout=15)  # Sam's come after the wait
     once(desk.fake, SAM)
+    assert desk.fake.texts(SAM) == welcome  # in order: the refused first one is still first
+
+
+async def test_a_newer_update_waits_for_an_older_one_another_worker_holds(desk: Desk) -> None:
+    """Another process holds Sam's /start (received first); Sam's next message, received here,
+    is not answered before it, and both are answered in order once that process is gone."""
+    older = {
+        "update_id": desk.fake.next_update_id(),
+        "message": {
+            "message_id": 1,
+            "date": int(time.time()),
+            "chat": {"id": SAM, "type": "private", "first_name": "Sam"},
+            "from": {"id": SAM, "is_bot": False, "first_name": "Sam", "language_code": "nl"},
+            "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    }
+    engine = desk.bot.conversation.db
+    with session_scope(engine) as session:
+        workers.register(session, worker_id="other-process")
+        inbox.store(
+            session,
+            channel="telegram",
+            items=[Incoming(older["update_id"], str(SAM), json.dumps(older))],
+            claim_for="other-process",
+        )
+    await desk.fake.send_text(SAM, "/help")
+    await asyncio.sleep(1.5)
+    assert desk.fake.texts(SAM) == []  # /help waits for /start
+    with session_scope(engine) as session:
+        workers.unregister(session, worker_id="other-process")  # it stopped without finishing
+    await desk.fake.wait_until(lambda: len(desk.fake.texts(SAM)) >= 4, timeout=15)
+    texts = desk.fake.texts(SAM)
+    assert texts[0].startswith("Hoi!")  # /start's welcome first
+    assert "Vind je het goed" in texts[2] and "Waar kan ik je mee helpen" in texts[3]  # /help
 
 
 async def test_invisible_characters_and_nul_never_break_a_turn(desk: Desk) -> None:
