@@ -90,7 +90,7 @@ def claim(session: Session, *, row: InboxUpdate, worker_id: str, alive: set[str]
     is being processed here already)."""
     if row.claimed_by is not None and (row.claimed_by == worker_id or row.claimed_by in alive):
         return False
-    result = session.exec(
+    result = session.connection().execute(
         update(InboxUpdate)
         .where(
             col(InboxUpdate.id) == row.id,
@@ -109,7 +109,7 @@ def finish(session: Session, *, row_id: int, worker_id: str) -> bool:
     the update over, or an older update of the chat is still unprocessed (then this
     transaction must roll back)."""
     older = aliased(InboxUpdate)
-    result = session.exec(
+    result = session.connection().execute(
         update(InboxUpdate)
         .where(
             col(InboxUpdate.id) == row_id,
@@ -132,7 +132,7 @@ def release(session: Session, *, row_ids: Iterable[int], worker_id: str) -> None
     ids = list(row_ids)
     if not ids:
         return
-    session.exec(
+    session.connection().execute(
         update(InboxUpdate)
         .where(col(InboxUpdate.id).in_(ids), col(InboxUpdate.claimed_by) == worker_id)
         .values(claimed_by=None)
@@ -153,7 +153,7 @@ def pending_chats(session: Session, *, channel: str, limit: int = 1000) -> list[
 
 def purge_done(session: Session, *, older_than: timedelta) -> int:
     """Forget processed updates (Telegram re-delivers for at most 24 hours)."""
-    result = session.exec(
+    result = session.connection().execute(
         delete(InboxUpdate).where(
             col(InboxUpdate.status) == InboxStatus.DONE,
             col(InboxUpdate.received_at) < utcnow() - older_than,

@@ -38,7 +38,7 @@ def get_or_create_participant(session: Session, *, channel: str, external_id: st
 def update_participant(
     session: Session, *, participant_id: int, language: str, consent_at: datetime | None
 ) -> None:
-    session.execute(
+    session.connection().execute(
         update(Participant)
         .where(col(Participant.id) == participant_id)
         .values(language=language, consent_at=consent_at, updated_at=utcnow())

@@ -117,18 +117,21 @@ def load_callback_payload(session: Session, *, key: str) -> str | None:
 # -- outbox ------------------------------------------------------------------------------------
 
 
+def _row(item: Outgoing, claimed_by: str | None = None) -> TelegramOutbox:
+    return TelegramOutbox(
+        chat_id=item.chat_id,
+        method=item.method,
+        payload=json.dumps(item.params, ensure_ascii=False),
+        ref=item.ref,
+        kind=item.kind,
+        status=OutboxStatus.PENDING if claimed_by is None else OutboxStatus.SENDING,
+        claimed_by=claimed_by,
+    )
+
+
 def enqueue(session: Session, *, outgoing: Iterable[Outgoing]) -> list[int]:
     """Queue calls in the caller's transaction; their ids once flushed."""
-    rows = [
-        TelegramOutbox(
-            chat_id=item.chat_id,
-            method=item.method,
-            payload=json.dumps(item.params, ensure_ascii=False),
-            ref=item.ref,
-            kind=item.kind,
-        )
-        for item in outgoing
-    ]
+    rows = [_row(item) for item in outgoing]
     if not rows:
         return []
     session.add_all(rows)
@@ -162,18 +165,7 @@ def enqueue_claimed(session: Session, *, outgoing: Iterable[Outgoing], worker_id
             .distinct()
         ).all()
     )
-    rows = [
-        TelegramOutbox(
-            chat_id=item.chat_id,
-            method=item.method,
-            payload=json.dumps(item.params, ensure_ascii=False),
-            ref=item.ref,
-            kind=item.kind,
-            status=OutboxStatus.PENDING if item.chat_id in busy else OutboxStatus.SENDING,
-            claimed_by=None if item.chat_id in busy else worker_id,
-        )
-        for item in items
-    ]
+    rows = [_row(item, None if item.chat_id in busy else worker_id) for item in items]
     session.add_all(rows)
     session.flush()
     return Enqueued([row for row in rows if row.claimed_by is not None], sorted(busy))
@@ -223,7 +215,7 @@ def claim_head(session: Session, *, chat_id: int, worker_id: str, alive: set[str
     now = utcnow()
     if head.not_before is not None and head.not_before > now:
         return Claim(None, retry_at=head.not_before)
-    result = session.exec(
+    result = session.connection().execute(
         update(TelegramOutbox)
         .where(
             col(TelegramOutbox.id) == head.id,
@@ -236,12 +228,13 @@ def claim_head(session: Session, *, chat_id: int, worker_id: str, alive: set[str
     )
     if result.rowcount != 1:
         return Claim(None)
-    session.refresh(head)
+    session.expunge(head)  # a plain copy now: what the UPDATE wrote, without reading it back
+    head.status, head.claimed_by = OutboxStatus.SENDING, worker_id
     return Claim(head)
 
 
 def _settle(session: Session, outbox_id: int, worker_id: str, **values: Any) -> bool:
-    result = session.exec(
+    result = session.connection().execute(
         update(TelegramOutbox)
         .where(col(TelegramOutbox.id) == outbox_id, col(TelegramOutbox.claimed_by) == worker_id)
         .values(attempts=TelegramOutbox.attempts + 1, **values)
@@ -288,7 +281,7 @@ def mark_failed(session: Session, *, outbox_id: int, worker_id: str, error: str)
 
 def delete_sent(session: Session, *, outbox_id: int, worker_id: str) -> None:
     """A sent row that only held personal data to deliver it: gone."""
-    session.exec(
+    session.connection().execute(
         delete(TelegramOutbox).where(
             col(TelegramOutbox.id) == outbox_id, col(TelegramOutbox.claimed_by) == worker_id
         )
@@ -300,7 +293,7 @@ def release(session: Session, *, outbox_ids: Iterable[int], worker_id: str) -> N
     ids = list(outbox_ids)
     if not ids:
         return
-    session.exec(
+    session.connection().execute(
         update(TelegramOutbox)
         .where(
             col(TelegramOutbox.id).in_(ids),

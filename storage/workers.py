@@ -30,7 +30,7 @@ def register(session: Session, *, worker_id: str) -> None:
 
 
 def heartbeat(session: Session, *, worker_id: str) -> None:
-    result = session.exec(
+    result = session.connection().execute(
         update(Worker).where(col(Worker.id) == worker_id).values(heartbeat_at=utcnow())
     )
     if result.rowcount == 0:  # removed as dead after a long pause: come back
@@ -38,7 +38,7 @@ def heartbeat(session: Session, *, worker_id: str) -> None:
 
 
 def unregister(session: Session, *, worker_id: str) -> None:
-    session.exec(delete(Worker).where(col(Worker.id) == worker_id))
+    session.connection().execute(delete(Worker).where(col(Worker.id) == worker_id))
 
 
 def alive(session: Session, *, now: datetime | None = None) -> set[str]:
@@ -65,4 +65,6 @@ def _process_may_live(worker_id: str) -> bool:
 
 
 def forget_dead(session: Session, *, older_than: timedelta = timedelta(hours=1)) -> None:
-    session.exec(delete(Worker).where(col(Worker.heartbeat_at) < utcnow() - older_than))
+    session.connection().execute(
+        delete(Worker).where(col(Worker.heartbeat_at) < utcnow() - older_than)
+    )

@@ -8,6 +8,7 @@ import logging
 
 from sqlalchemy import Engine
 
+from bot.tasks import cancel_and_wait
 from storage import workers
 from storage.database import session_scope
 
@@ -26,11 +27,8 @@ class Heartbeat:
         self._task = asyncio.create_task(self._forever(), name="heartbeat")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         # Claims of a worker that is gone are free at once, not after the heartbeat times out.
         with contextlib.suppress(Exception):
             await self._call(self._leave)

@@ -28,6 +28,7 @@ from bot.logsafe import describe
 from bot.scheduler.calendar import TZ
 from bot.scheduler.jobs import DAILY, SWEEPS, Delivery, Job, JobContext, ToParticipant
 from bot.scheduler.timings import Timings
+from bot.tasks import cancel_and_wait
 from storage import telegram_state
 from storage.database import session_scope
 from storage.models import utcnow
@@ -97,11 +98,8 @@ class Scheduler:
         self._task = asyncio.create_task(self._lead(), name="scheduler")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         await asyncio.to_thread(self._release)
 
     async def _lead(self) -> None:

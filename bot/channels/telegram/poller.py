@@ -7,7 +7,6 @@ here the offset moves past an update only once it is in the inbox.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
@@ -15,6 +14,7 @@ from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 
 from bot.channels.telegram.intake import Intake
+from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +33,8 @@ class Poller:
         self._task = asyncio.create_task(self._run(), name="telegram-poller")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         offset: int | None = None  # Telegram re-sends whatever was not confirmed before
