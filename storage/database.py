@@ -55,7 +55,9 @@ def lock_key(session: Session, key: str) -> None:
     """Serialise transactions that touch the same thing (a participant, a region) across
     processes: a PostgreSQL advisory lock held until commit. SQLite serialises writers anyway."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || :key))"), {"key": key}
+        )
 
 
 def is_postgres(engine: Engine) -> bool:

@@ -36,6 +36,7 @@ RULES = {
     "hello": "greet",
     "gegevens": "privacy_question",
     "my data": "privacy_question",
+    "06-": "talk_to_human",  # what the shipped model made of "06-1234" (issue 7, finding 2)
 }
 ENTITIES = {
     "uitzendbureau": (("contract_type", "uitzend"),),
@@ -272,6 +273,22 @@ async def test_a_phone_typo_gets_a_correction_and_the_topic_stays(coaches, parse
     [case] = notifier.cases
     assert case.topic == "flex_contract"  # not "wants to talk to a coach"
     assert summary(notifier)["phone"] == "+31612345678"
+
+
+async def test_digits_at_a_button_question_are_not_an_intent(coaches, parser, lang):
+    chat, notifier = await begin(coaches, parser, lang.zero_hours, lang)
+    await chat.press(lang.yes)  # yes, a coach
+    await chat.say("Fatima")  # the name; next comes a question with buttons
+    question, buttons = chat.last, [b.label for b in chat.buttons]
+    assert len(buttons) > 2, chat.transcript  # a choice question, not the phone question
+    await chat.say("06-1234")
+    assert lang.intake_goes_on not in chat.text  # not read as "I want a person"
+    assert chat.last == question and [b.label for b in chat.buttons] == buttons
+    await chat.say("0612345678")
+    assert chat.last == question
+    await answer_until_summary(chat, lang)
+    await chat.press(lang.yes)
+    assert notifier.cases[0].topic == "flex_contract"
 
 
 async def answer_until_summary_without_phone(chat: Chat, lang: Lang) -> None:

@@ -6,7 +6,8 @@ The rules, for a message that arrives while a question is pending:
 1. A correction names a field or carries a new value for one ("nee, ik woon in Utrecht",
    "mijn nummer is eigenlijk ..."): the value is changed, the question comes back.
 2. What looks like a typed value (digits at a phone question, an @ at an e-mail question) is an
-   answer, right or wrong, and never read as an intent: "06-1234" gets "too short".
+   answer, right or wrong, and never read as an intent: "06-1234" gets "too short". Digits
+   without letters at any other question are not an intent either: "I did not understand".
 3. A question ("wat kost het?"), a request for a person, chatter or another topic is handled
    as such and never stored as an answer, unless it is a valid answer to a closed question.
 4. Otherwise it is the answer; an implausible one ("ja" as a name) is checked back once.
@@ -312,6 +313,8 @@ def _interruption(
     """Something other than an answer: a question, a person, chatter, another topic."""
     if slot.type is not SlotType.TEXT and parsed.ok:
         return None  # a valid answer to a closed question wins
+    if _only_digits(text):
+        return None  # "06-1234" at a button question is a slip, not a request for a person
     if nlu is None or not nlu.available:
         if parsed.ok or parsed.attempted:
             return None
@@ -346,6 +349,11 @@ def _interruption(
     if not parsed.ok and len(state.stack) == 1 and state.stack[0].flow in menu:
         return StartFlow(cf.id)
     return None
+
+
+def _only_digits(text: str) -> bool:
+    """Digits and punctuation, no letters: a number typed, never an intent."""
+    return any(ch.isdigit() for ch in text) and not any(ch.isalpha() for ch in text)
 
 
 def _digression(cf: CompiledFlow) -> Command:

@@ -189,7 +189,10 @@ class Scheduler:
                     isolation_level="AUTOCOMMIT"
                 )
             got = self._lock_connection.execute(
-                text("SELECT pg_try_advisory_lock(hashtext(:key))"), {"key": LEADER_LOCK}
+                # Per schema: advisory locks are database-wide, and two deployments (or test runs) may
+                # share a database in schemas of their own.
+                text("SELECT pg_try_advisory_lock(hashtext(current_schema() || :key))"),
+                {"key": LEADER_LOCK},
             ).scalar()
             return bool(got)
         except Exception as exc:
