@@ -81,8 +81,11 @@ lint: app-env
 types: app-env
 	$(VENV)/bin/mypy bot storage
 
-pytest: setup
-	$(VENV)/bin/pytest
+# The model is trained before the workers start (once, not once per worker); two workers,
+# since most tests wait on bot processes, Rasa and the fake Bot API rather than on the CPU.
+PYTEST_ARGS ?= -n 2 --dist worksteal
+pytest: model
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # --- benchmarks --------------------------------------------------------------------------
 bench: bench-engine bench-nlu bench-telegram bench-scheduler
