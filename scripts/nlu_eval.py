@@ -7,7 +7,9 @@ each model on every held-out set with the served scoring of `careerbot nlu test`
 of a running Rasa server, fallback included, `out_of_scope` ≡ `nlu_fallback`; see
 bot/nlu/report.py) and prints, per config and set, min/median/max macro-F1, the share of
 off-topic messages that trigger no flow and the median training time; then the per-intent F1
-(median over the seeds) of the first config. The same table goes to
+(median over the seeds) of the first config. Every set is scored a second time as
+`<set>-unseen`, without its messages that occur word for word in the training data. The same
+table goes to
 reports/nlu-eval/summary.md, every single figure to reports/nlu-eval/results.json.
 
 Models are kept under reports/nlu-eval/models/ (out of git), named after a fingerprint of data
@@ -94,8 +96,21 @@ def train(config: Path, models_dir: Path, data_dir: Path) -> tuple[Path, float |
     return model, None
 
 
-def score_served(model: Path, sets: list[Path], log_file: Path) -> dict[str, NluReport]:
-    """One Rasa server for `model`, every set scored on its /model/parse answers."""
+def training_texts(data_dir: Path) -> set[str]:
+    """Every training example's text (entity markup removed), lower-cased."""
+    return {
+        text.casefold()
+        for path in sorted(data_dir.glob("*.yml"))
+        for text, _ in labelled_examples(path)
+    }
+
+
+def score_served(
+    model: Path, sets: list[Path], log_file: Path, seen: set[str]
+) -> dict[str, NluReport]:
+    """One Rasa server for `model`, every set scored on its /model/parse answers; each set also
+    as `<set>-unseen`, without the messages that occur word for word in the training data (short
+    forms such as "hoi" always will; the unseen figure is the one that says how it generalizes)."""
     url = f"http://127.0.0.1:{rasa_env.free_port()}"
     server = rasa_env.start_server(model, url, log_file=log_file)
 
@@ -107,9 +122,18 @@ def score_served(model: Path, sets: list[Path], log_file: Path) -> dict[str, Nlu
         return [(intent, r.intent) for (_, intent), r in zip(examples, results, strict=True)]
 
     try:
-        return {
-            data.stem: build_report(asyncio.run(predict(labelled_examples(data)))) for data in sets
-        }
+        reports: dict[str, NluReport] = {}
+        for data in sets:
+            examples = labelled_examples(data)
+            pairs = asyncio.run(predict(examples))
+            reports[data.stem] = build_report(pairs)
+            unseen = [
+                pair
+                for (text, _), pair in zip(examples, pairs, strict=True)
+                if text.casefold() not in seen
+            ]
+            reports[f"{data.stem}-unseen"] = build_report(unseen)
+        return reports
     finally:
         server.stop()
 
@@ -238,7 +262,8 @@ def main() -> int:
     if not sets:
         print("nlu_eval: no evaluation set found", file=sys.stderr)
         return 1
-    set_names = [s.stem for s in sets]
+    set_names = [name for s in sets for name in (s.stem, f"{s.stem}-unseen")]
+    seen = training_texts(args.data.resolve())
     models_dir = args.out / "models"
     # Rasa caches trained components in .rasa/cache; a fresh CI checkout has no cache, so train
     # every component for honest training times (export RASA_MAX_CACHE_SIZE to override).
@@ -261,12 +286,12 @@ def main() -> int:
                 print(
                     f"{prefix} model {model.name}, training {_fmt(train_s, '.0f')} s"
                     + ("" if train_s is not None else " (cached)")
-                    + f"; scoring {', '.join(set_names)}…",
+                    + f"; scoring {', '.join(s.stem for s in sets)}…",
                     flush=True,
                 )
                 t0 = time.monotonic()
                 log = args.out / "logs" / f"{config.stem}-seed{seed}.log"
-                reports = score_served(model, sets, log)
+                reports = score_served(model, sets, log, seen)
                 if args.rasa_test:
                     evaluate(model, sets[0], args.out / "rasa-test" / f"{config.stem}-seed{seed}")
             except rasa_env.RasaError as exc:
