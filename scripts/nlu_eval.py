@@ -43,9 +43,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.commands.nlu import evaluate  # noqa: E402
+from bot.commands.nlu import evaluate, served_predictions  # noqa: E402
 from bot.nlu import rasa_env  # noqa: E402
-from bot.nlu.client import NluClient  # noqa: E402
 from bot.nlu.report import NluReport, build_report, labelled_examples  # noqa: E402
 
 DEFAULT_SETS = [ROOT / "nlu" / "tests" / "heldout.yml", ROOT / "nlu" / "tests" / "independent.yml"]
@@ -114,18 +113,11 @@ def score_served(
     url = f"http://127.0.0.1:{rasa_env.free_port()}"
     server = rasa_env.start_server(model, url, log_file=log_file)
 
-    async def predict(examples: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        async with NluClient(url, timeout=30, retries=1) as client:
-            results = [await client.parse(text) for text, _ in examples]
-        if not all(r.available for r in results):
-            raise rasa_env.RasaError("the Rasa server stopped answering during the evaluation")
-        return [(intent, r.intent) for (_, intent), r in zip(examples, results, strict=True)]
-
     try:
         reports: dict[str, NluReport] = {}
         for data in sets:
             examples = labelled_examples(data)
-            pairs = asyncio.run(predict(examples))
+            pairs = asyncio.run(served_predictions(url, examples))
             reports[data.stem] = build_report(pairs)
             unseen = [
                 pair

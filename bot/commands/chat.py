@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import sys
 import uuid
@@ -12,6 +11,7 @@ import uuid
 from bot.channels import terminal
 from bot.config import get_settings
 from bot.flows.registry import FlowsInvalid
+from bot.tasks import cancel_and_wait
 from bot.wiring import build_conversation
 
 
@@ -48,7 +48,5 @@ async def _session(user: str) -> int:
     try:
         return await terminal.chat(conversation, user, rasa_url=settings.rasa_url)
     finally:
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
+        await cancel_and_wait(watcher)
         await conversation.aclose()

@@ -182,22 +182,23 @@ def _test(args: argparse.Namespace) -> int:
     return 0
 
 
+async def served_predictions(url: str, examples: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(true intent, what the Rasa server at `url` answers) for every (text, intent) example."""
+    async with NluClient(url, timeout=30, retries=1) as client:
+        results = [await client.parse(text) for text, _ in examples]
+    if not all(r.available for r in results):
+        raise rasa_env.RasaError("the Rasa server stopped answering during the evaluation")
+    return [(intent, r.intent) for (_, intent), r in zip(examples, results, strict=True)]
+
+
 def evaluate(model: Path, data: Path, out_dir: Path) -> NluReport:
     """Rasa's own report files, plus our score from what a served model really answers."""
     rasa_env.run_nlu_test(model, data, out_dir)
     examples = labelled_examples(data)
     url = f"http://127.0.0.1:{rasa_env.free_port()}"
     server = rasa_env.start_server(model, url, log_file=out_dir / "rasa-server.log")
-
-    async def predict() -> list[tuple[str, str]]:
-        async with NluClient(url, timeout=30, retries=1) as client:
-            results = [await client.parse(text) for text, _ in examples]
-        if not all(r.available for r in results):
-            raise rasa_env.RasaError("the Rasa server stopped answering during the evaluation")
-        return [(intent, r.intent) for (_, intent), r in zip(examples, results, strict=True)]
-
     try:
-        pairs = asyncio.run(predict())
+        pairs = asyncio.run(served_predictions(url, examples))
     finally:
         server.stop()
     return build_report(pairs, rasa_intent_report=out_dir / "intent_report.json")

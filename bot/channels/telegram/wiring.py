@@ -10,7 +10,6 @@ settings ─► bot.wiring.build_conversation (migrated DB, flows, NLU client, s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +22,7 @@ from bot.channels.telegram.routers.privacy import PrivacyRouter
 from bot.channels.telegram.routers.relay import RelayRouter
 from bot.config import Settings
 from bot.flows.registry import FlowRegistry
+from bot.tasks import cancel_and_wait
 from bot.wiring import Conversation, build_conversation
 
 
@@ -45,9 +45,7 @@ class AssembledBot:
     async def aclose(self) -> None:
         if self.bot.running:
             await self.bot.stop()
-        self.watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.watcher
+        await cancel_and_wait(self.watcher)
         await self.conversation.aclose()
 
 
