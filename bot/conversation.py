@@ -15,7 +15,6 @@ a transaction of their own (the terminal chat, tests). Logs carry no message tex
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import traceback
@@ -45,7 +44,7 @@ from storage.conversations import (
     load_turn_context,
     save_conversation,
 )
-from storage.database import lock_key, session_scope
+from storage.database import call, lock_key, runs_in_thread, session_scope
 from storage.follow_ups import record_follow_up
 from storage.messages import LogEntry, log_messages
 from storage.models import Direction, utcnow
@@ -97,9 +96,7 @@ class ConversationService:
         self._db = engine
         # PostgreSQL round trips would block the event loop, so they run in a worker thread.
         # SQLite work is local and well under a millisecond: a thread hop would cost more.
-        self._db_in_thread = (
-            engine.dialect.name != "sqlite" if db_in_thread is None else db_in_thread
-        )
+        self._db_in_thread = runs_in_thread(engine) if db_in_thread is None else db_in_thread
         self._flows = flows
         self._nlu = nlu
 
@@ -174,9 +171,7 @@ class ConversationService:
             return self.apply(session, prepared)
 
     async def db_call(self, func: Callable[..., _T], *args: Any) -> _T:
-        if self._db_in_thread:
-            return await asyncio.to_thread(func, *args)
-        return func(*args)
+        return await call(func, *args, in_thread=self._db_in_thread)
 
     # -- inside the transaction ----------------------------------------------------------------
 

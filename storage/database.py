@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -14,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_T = TypeVar("_T")
 
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
@@ -85,6 +87,28 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def runs_in_thread(engine: Engine) -> bool:
+    """Where the async parts run database work by default: PostgreSQL in a worker thread (its
+    round trips must not block the event loop), SQLite on the loop (a local file: the thread hop
+    would cost more than the work)."""
+    return engine.dialect.name != "sqlite"
+
+
+async def call(func: Callable[..., _T], *args: Any, in_thread: bool) -> _T:
+    """`func(*args)` from async code: in a worker thread or right here on the loop."""
+    return await asyncio.to_thread(func, *args) if in_thread else func(*args)
+
+
+async def in_transaction(engine: Engine, work: Callable[[Session], _T], *, in_thread: bool) -> _T:
+    """`work(session)` in one transaction (`session_scope`), from async code."""
+
+    def run() -> _T:
+        with session_scope(engine) as session:
+            return work(session)
+
+    return await call(run, in_thread=in_thread)
 
 
 def alembic_config(url: str) -> Config:

@@ -25,7 +25,7 @@ from sqlmodel import Session
 
 from bot.logsafe import describe
 from storage import inbox, workers
-from storage.database import session_scope
+from storage.database import in_transaction, runs_in_thread
 from storage.inbox import Claimed
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class InboxDispatcher:
         self._process = process
         self._sweep_interval = sweep_interval
         self._slots = asyncio.Semaphore(max_concurrent)
-        self._in_thread = engine.dialect.name != "sqlite" if db_in_thread is None else db_in_thread
+        self._in_thread = runs_in_thread(engine) if db_in_thread is None else db_in_thread
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._queued: dict[str, deque[Claimed]] = {}
         self._again: set[str] = set()
@@ -137,11 +137,7 @@ class InboxDispatcher:
         await self._db(lambda s: inbox.purge_done(s, older_than=timedelta(days=7)))
 
     async def _db(self, work: Callable[[Session], Any]) -> Any:
-        def run() -> Any:
-            with session_scope(self._engine) as session:
-                return work(session)
-
-        return await asyncio.to_thread(run) if self._in_thread else run()
+        return await in_transaction(self._engine, work, in_thread=self._in_thread)
 
     def _claim(self, session: Session, chat_key: str) -> Claimed | None:
         now = time.monotonic()

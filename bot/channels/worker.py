@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from bot.tasks import cancel_and_wait
 from storage import workers
-from storage.database import session_scope
+from storage.database import call, runs_in_thread, session_scope
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ class Heartbeat:
         self._engine = engine
         self.worker_id = worker_id or workers.new_worker_id()
         self._task: asyncio.Task[None] | None = None
-        self._in_thread = engine.dialect.name != "sqlite"
+        self._in_thread = runs_in_thread(engine)
 
     async def start(self) -> None:
         await self._call(self._beat)
@@ -52,7 +52,4 @@ class Heartbeat:
 
     async def _call(self, func: object) -> None:
         assert callable(func)
-        if self._in_thread:
-            await asyncio.to_thread(func)
-        else:
-            func()
+        await call(func, in_thread=self._in_thread)

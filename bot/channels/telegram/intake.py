@@ -7,7 +7,6 @@ in the inbox for processing.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
@@ -17,7 +16,7 @@ from sqlalchemy import Engine
 
 from bot.faults import crash_point
 from storage import inbox
-from storage.database import session_scope
+from storage.database import call, runs_in_thread, session_scope
 from storage.inbox import Claimed, Incoming
 
 log = logging.getLogger(__name__)
@@ -57,16 +56,13 @@ class Intake:
         self._engine = engine
         self._worker = worker_id
         self._offer = offer
-        self._in_thread = engine.dialect.name != "sqlite"
+        self._in_thread = runs_in_thread(engine)
 
     async def store(self, updates: Sequence[dict[str, Any]]) -> None:
         items = incoming(updates)
         if not items:
             return
-        if self._in_thread:
-            stored = await asyncio.to_thread(self._store, items)
-        else:
-            stored = self._store(items)
+        stored = await call(self._store, items, in_thread=self._in_thread)
         self._offer(stored)
 
     def _store(self, items: list[Incoming]) -> list[Claimed]:

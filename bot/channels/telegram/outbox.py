@@ -50,7 +50,7 @@ from bot.faults import crash_point
 from bot.logsafe import describe
 from storage import telegram_state as outbox
 from storage import workers
-from storage.database import session_scope
+from storage.database import in_transaction, runs_in_thread
 from storage.models import utcnow
 from storage.telegram_state import Outgoing, TelegramOutbox
 
@@ -102,7 +102,7 @@ class OutboxDrainer:
         self._sweep_interval = sweep_interval
         self._on_refused = on_refused
         self._live = LiveWorkers(engine)
-        self._in_thread = engine.dialect.name != "sqlite" if db_in_thread is None else db_in_thread
+        self._in_thread = runs_in_thread(engine) if db_in_thread is None else db_in_thread
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._queued: dict[int, deque[TelegramOutbox]] = {}
         self._again: set[int] = set()
@@ -166,11 +166,7 @@ class OutboxDrainer:
                 log.error("outbox sweep failed: %s", type(exc).__name__)
 
     async def _db(self, work: Callable[[Session], Any]) -> Any:
-        def run() -> Any:
-            with session_scope(self._engine) as session:
-                return work(session)
-
-        return await asyncio.to_thread(run) if self._in_thread else run()
+        return await in_transaction(self._engine, work, in_thread=self._in_thread)
 
     async def _drain(self, chat_id: int) -> None:
         try:

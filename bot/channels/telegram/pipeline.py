@@ -34,7 +34,7 @@ from bot.logsafe import describe
 from storage import inbox, telegram_state
 from storage.coaches import active_coach_by_telegram_id
 from storage.conversations import StaleConversation
-from storage.database import session_scope
+from storage.database import call, in_transaction, runs_in_thread
 from storage.inbox import Claimed
 from storage.telegram_state import Enqueued, Outgoing
 
@@ -68,7 +68,7 @@ class UpdatePipeline:
         self._sent = sent
         self._background: set[asyncio.Task[None]] = set()
         self._after_commit: dict[int, list[Callable[[], None]]] = {}
-        self._in_thread = engine.dialect.name != "sqlite" if db_in_thread is None else db_in_thread
+        self._in_thread = runs_in_thread(engine) if db_in_thread is None else db_in_thread
 
     async def process(self, claimed: Claimed) -> None:
         update = Update.de_json(json.loads(claimed.payload), self._bot)
@@ -200,16 +200,12 @@ class UpdatePipeline:
 
     async def _db_free(self, work: Callable[[], None]) -> None:
         try:
-            await asyncio.to_thread(work) if self._in_thread else work()
+            await call(work, in_thread=self._in_thread)
         except Exception as exc:  # best effort: e.g. a WAL checkpoint that can wait
             log.warning("after-commit work failed: %s", type(exc).__name__)
 
     async def _db(self, work: Callable[[Session], Any]) -> Any:
-        def run() -> Any:
-            with session_scope(self._engine) as session:
-                return work(session)
-
-        return await asyncio.to_thread(run) if self._in_thread else run()
+        return await in_transaction(self._engine, work, in_thread=self._in_thread)
 
 
 def _already_pressed(session: Session, query: CallbackQuery) -> bool:
