@@ -28,6 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="careerbot: career guidance chatbot for De VAKbeweging (FNV & CNV).",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the full traceback of a start-up error instead of one line",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
@@ -52,6 +57,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(func(args))
     except KeyboardInterrupt:
         return 130
+    except Exception as error:
+        problem = None if args.debug else _problem(error)
+        if problem is None:
+            raise
+        print(f"careerbot: {problem}", file=sys.stderr)
+        return 1
+
+
+def _problem(error: BaseException) -> str | None:
+    """One line for a start-up mistake (a wrong DATABASE_URL, a bad setting), else None."""
+    from bot.commands.problems import explain
+
+    try:
+        from bot.config import get_settings
+
+        url: str | None = get_settings().database_url
+    except Exception:
+        url = None
+    return explain(error, database_url=url)
 
 
 if __name__ == "__main__":

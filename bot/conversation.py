@@ -74,6 +74,9 @@ class TurnOutcome:
     notices: list[Notice] = field(default_factory=list)  # for coaches / the coordinator
     language: str = "nl"
     case_id: int | None = None  # a case this turn created or added to
+    # The last reply says which coach got the new case `confirms_case`: only true once the
+    # coach's card is delivered (a channel may hold it until then).
+    confirms_case: int | None = None
 
 
 class TurnService(Protocol):
@@ -280,6 +283,7 @@ class ConversationService:
             )
             return Reply(render(flows, "request_already_open", state.language, slots, {"who": who}))
         if handoff.coach is not None:
+            outcome.confirms_case = handoff.case_id
             extra = {"coach_name": handoff.coach.name, "union": handoff.coach.union}
             return Reply(render(flows, "handoff_assigned", state.language, slots, extra))
         return Reply(render(flows, "handoff_coordinator", state.language, slots))

@@ -7,6 +7,7 @@ business (bot/desk/).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
@@ -104,6 +105,17 @@ def coaches_who_declined(session: Session, *, case_id: int) -> set[int]:
         )
     ).all()
     return {coach_id for coach_id in rows if coach_id is not None}
+
+
+def count_case_events(
+    session: Session, *, case_id: int, kind: CaseEventKind, since: datetime
+) -> int:
+    statement = select(func.count()).where(
+        CaseEvent.case_id == case_id,
+        CaseEvent.kind == kind.value,
+        col(CaseEvent.created_at) >= since,
+    )
+    return int(session.exec(statement).one())
 
 
 def list_case_events(session: Session, *, case_id: int) -> Sequence[CaseEvent]:

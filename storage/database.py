@@ -10,8 +10,9 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -29,8 +30,12 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        # Turns run in worker threads; SQLite itself serialises the writes.
-        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 15})
+        # Turns run in worker threads; SQLite itself serialises the writes. How long to wait
+        # for another writer's lock: 15 s, unless the URL says (sqlite:///f.db?timeout=2).
+        connect_args: dict[str, Any] = {"check_same_thread": False}
+        if "timeout" not in parsed.query:
+            connect_args["timeout"] = 15
+        kwargs.setdefault("connect_args", connect_args)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -60,6 +65,17 @@ def lock_key(session: Session, key: str) -> None:
         session.execute(
             text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || :key))"), {"key": key}
         )
+
+
+def is_transient(error: BaseException) -> bool:
+    """A database error that is not the work's fault and passes by itself: a dropped or
+    refused connection, a server restarting, a lock held too long, a full pool."""
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(
+        error,
+        exc.OperationalError | exc.InterfaceError | exc.TimeoutError | exc.DisconnectionError,
+    )
 
 
 def is_postgres(engine: Engine) -> bool:
@@ -125,3 +141,16 @@ def upgrade(url: str, revision: str = "head") -> None:
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(url), revision)
+    _check_writable(url)
+
+
+def _check_writable(url: str) -> None:
+    """Fail now, not at the first message, when the database cannot be written (a read-only
+    file or mount, a standby server): a write that changes nothing, rolled back."""
+    engine = create_db_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection, connection.begin() as transaction:
+            connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
+            transaction.rollback()
+    finally:
+        engine.dispose()

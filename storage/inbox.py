@@ -11,16 +11,21 @@ workers) finds the update already stored and is dropped.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
-from sqlalchemy import delete, exists, func, update
+from sqlalchemy import Table, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
+from storage import claims
+from storage.claims import Holder
 from storage.models import InboxStatus, InboxUpdate, utcnow
+
+_TABLE = cast(Table, InboxUpdate.__table__)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +64,7 @@ def store(
                 payload=item.payload,
                 status=InboxStatus.NEW,
                 claimed_by=claim_for,
+                claimed_at=None if claim_for is None else claims.clock(claims.dialect_of(session)),
                 attempts=attempts,
                 received_at=utcnow(),
             )
@@ -71,37 +77,73 @@ def store(
     return stored
 
 
-def head(session: Session, *, channel: str, chat_key: str) -> InboxUpdate | None:
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The oldest unprocessed update of a chat, with its claim as read."""
+
+    id: int
+    update_id: int
+    chat_key: str
+    payload: str | None
+    attempts: int
+    holder: Holder
+
+
+def head(session: Session, *, channel: str, chat_key: str) -> Head | None:
     """The oldest unprocessed update of a chat."""
-    return session.exec(
-        select(InboxUpdate)
-        .where(
-            InboxUpdate.channel == channel,
-            InboxUpdate.chat_key == chat_key,
-            InboxUpdate.status == InboxStatus.NEW,
+    t = _TABLE
+    row = (
+        session.connection()
+        .execute(
+            select(
+                t.c.id,
+                t.c.update_id,
+                t.c.chat_key,
+                t.c.payload,
+                t.c.attempts,
+                t.c.claimed_by,
+                t.c.claimed_at,
+                claims.is_stale(t, claims.dialect_of(session)),
+            )
+            .where(
+                t.c.channel == channel,
+                t.c.chat_key == chat_key,
+                t.c.status == InboxStatus.NEW,
+            )
+            .order_by(t.c.update_id)
+            .limit(1)
         )
-        .order_by(col(InboxUpdate.update_id))
-        .limit(1)
-    ).first()
-
-
-def claim(session: Session, *, row: InboxUpdate, worker_id: str, alive: set[str]) -> bool:
-    """Claim `row` for `worker_id` unless a live worker has it (`worker_id` included: then it
-    is being processed here already)."""
-    if row.claimed_by is not None and (row.claimed_by == worker_id or row.claimed_by in alive):
-        return False
-    result = session.connection().execute(
-        update(InboxUpdate)
-        .where(
-            col(InboxUpdate.id) == row.id,
-            col(InboxUpdate.status) == InboxStatus.NEW,
-            (col(InboxUpdate.claimed_by).is_(None))
-            if row.claimed_by is None
-            else (col(InboxUpdate.claimed_by) == row.claimed_by),
-        )
-        .values(claimed_by=worker_id, attempts=InboxUpdate.attempts + 1)
+        .first()
     )
-    return int(result.rowcount) == 1
+    if row is None:
+        return None
+    row_id, update_id, key, payload, attempts, by, at, stale = row
+    return Head(row_id, update_id, key, payload, attempts, Holder(by, at, bool(stale)))
+
+
+def claim(
+    session: Session,
+    *,
+    row: Head,
+    worker_id: str,
+    alive: Collection[str],
+    in_hand: Collection[int] = (),
+) -> bool:
+    """Claim `row` for `worker_id` unless someone works on it: a live worker that renews its
+    claim, or this worker itself (`in_hand`: the rows this process holds)."""
+    if not claims.may_take(
+        row.holder, row_id=row.id, worker_id=worker_id, alive=alive, in_hand=in_hand
+    ):
+        return False
+    return claims.take(
+        session,
+        _TABLE,
+        row_id=row.id,
+        seen=row.holder,
+        worker_id=worker_id,
+        where=[_TABLE.c.status == InboxStatus.NEW],
+        values={"attempts": _TABLE.c.attempts + 1},
+    )
 
 
 def finish(session: Session, *, row_id: int, worker_id: str) -> bool:
@@ -129,25 +171,24 @@ def finish(session: Session, *, row_id: int, worker_id: str) -> bool:
 
 def release(session: Session, *, row_ids: Iterable[int], worker_id: str) -> None:
     """Give claimed updates back, to be taken in order by whoever comes next."""
-    ids = list(row_ids)
-    if not ids:
-        return
-    session.connection().execute(
-        update(InboxUpdate)
-        .where(col(InboxUpdate.id).in_(ids), col(InboxUpdate.claimed_by) == worker_id)
-        .values(claimed_by=None)
-    )
+    claims.release(session, _TABLE, ids=list(row_ids), worker_id=worker_id)
+
+
+def renew(session: Session, *, row_ids: Collection[int], worker_id: str) -> None:
+    """The updates this worker holds are still being worked on."""
+    claims.renew(session, _TABLE, ids=row_ids, worker_id=worker_id)
 
 
 def pending_chats(session: Session, *, channel: str, limit: int = 1000) -> list[str]:
     """Chats with unprocessed updates (for the sweep after a restart or another's crash)."""
-    rows = session.exec(
-        select(InboxUpdate.chat_key, func.min(InboxUpdate.id))
-        .where(InboxUpdate.channel == channel, InboxUpdate.status == InboxStatus.NEW)
-        .group_by(col(InboxUpdate.chat_key))
-        .order_by(func.min(InboxUpdate.id))
+    t = _TABLE
+    rows = session.connection().execute(
+        select(t.c.chat_key, func.min(t.c.id))
+        .where(t.c.channel == channel, t.c.status == InboxStatus.NEW)
+        .group_by(t.c.chat_key)
+        .order_by(func.min(t.c.id))
         .limit(limit)
-    ).all()
+    )
     return [chat for chat, _ in rows]
 
 

@@ -22,6 +22,10 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+# The largest INTEGER id (PostgreSQL's int4; SQLite would take more): a number someone types or a
+# button carries is only looked up when it fits, so the database's limit is the input's limit.
+MAX_ID = 2**31 - 1
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -224,6 +228,7 @@ class InboxUpdate(SQLModel, table=True):
     payload: str | None = Field(default=None, sa_type=Text)  # cleared once processed
     status: str = Field(default=InboxStatus.NEW, max_length=8)
     claimed_by: str | None = Field(default=None, max_length=40)
+    claimed_at: datetime | None = None  # the claim's last renewal, by the database's clock
     attempts: int = 0
     received_at: datetime = Field(default_factory=utcnow, index=True)
     processed_at: datetime | None = None

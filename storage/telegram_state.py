@@ -4,7 +4,19 @@ The outbox holds every Bot API call the bot must make, written in the transactio
 (or the coach action, or the scheduled job) that caused it, so that nothing is sent that was
 not stored, and nothing stored is lost. Rows of one chat are sent in `id` order: only the head
 of a chat's queue can be claimed. A claim belongs to a worker; it is void once that worker's
-heartbeat stops (see storage/workers.py), so a killed process stalls a chat only seconds.
+heartbeat stops or it is no longer renewed (see storage/claims.py), so a killed process or a
+lost row stalls a chat only seconds.
+
+Two statuses besides the usual ones:
+
+- ``held``: a participant's "I passed your details to Anna" waits until Anna's case card has
+  been delivered (`release_held`); if Telegram refuses the card, it is dropped (`drop_held`) and
+  the participant is told who really has the case.
+- ``superseded``: a flood. When a chat already has FLOOD_BACKLOG unsent messages and a newer turn
+  of that chat queues its replies, the unsent replies of the older turns are dropped (their text
+  blanked): the person gets the answer to where the conversation is now, not one per message.
+  Only conversation replies (kind ``reply``) are dropped, never a coach's message, a notice about
+  a case or a data export.
 """
 
 from __future__ import annotations
@@ -15,12 +27,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, Column, Index, Text, delete, func, update
+from sqlalchemy import BigInteger, Column, Index, Table, Text, delete, func, insert, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from storage import claims
+from storage.claims import Holder
 from storage.models import utcnow
+
+# A chat with this many unsent messages is flooded: older turns' replies give way to newer ones.
+FLOOD_BACKLOG = 8
+REPLY_KIND = "reply"  # a conversation reply to a participant: may be superseded in a flood
 
 
 class OutboxStatus(StrEnum):
@@ -28,6 +47,11 @@ class OutboxStatus(StrEnum):
     SENDING = "sending"  # claimed by a worker, the call may be under way
     SENT = "sent"
     FAILED = "failed"  # refused for good by Telegram (blocked bot, bad request)
+    HELD = "held"  # waits for the delivery of the coach card of its case (`ref`)
+    SUPERSEDED = "superseded"  # a flood: a newer turn of the chat answered instead
+
+
+UNSENT = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 
 
 class TelegramKeyboardPress(SQLModel, table=True):
@@ -66,6 +90,7 @@ class TelegramOutbox(SQLModel, table=True):
     kind: str | None = Field(default=None, max_length=32)
     status: str = Field(default=OutboxStatus.PENDING, max_length=16, index=True)
     claimed_by: str | None = Field(default=None, max_length=40)
+    claimed_at: datetime | None = None  # the claim's last renewal, by the database's clock
     attempts: int = 0
     not_before: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
@@ -87,6 +112,8 @@ class Outgoing:
     params: dict[str, Any]
     ref: str | None = None
     kind: str | None = None
+    # Sent only once the coach card of its case (`ref`) is delivered; dropped if it is refused.
+    held: bool = False
 
 
 # -- keyboards and long payloads ---------------------------------------------------------------
@@ -124,8 +151,10 @@ def _row(item: Outgoing, claimed_by: str | None = None) -> TelegramOutbox:
         payload=json.dumps(item.params, ensure_ascii=False),
         ref=item.ref,
         kind=item.kind,
-        status=OutboxStatus.PENDING if claimed_by is None else OutboxStatus.SENDING,
-        claimed_by=claimed_by,
+        status=OutboxStatus.HELD
+        if item.held
+        else (OutboxStatus.PENDING if claimed_by is None else OutboxStatus.SENDING),
+        claimed_by=None if item.held else claimed_by,
     )
 
 
@@ -139,6 +168,9 @@ def enqueue(session: Session, *, outgoing: Iterable[Outgoing]) -> list[int]:
     return [row.id for row in rows if row.id is not None]
 
 
+_TABLE = cast(Table, TelegramOutbox.__table__)  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True, slots=True)
 class Enqueued:
     claimed: list[TelegramOutbox]  # born claimed by the worker: to send now, in this order
@@ -149,33 +181,71 @@ def enqueue_claimed(session: Session, *, outgoing: Iterable[Outgoing], worker_id
     """Queue calls in the caller's transaction, claimed by `worker_id` where nothing of the
     chat is unsent yet, so that the worker sends them without claiming them one by one.
 
-    Rows of a chat with unsent rows stay pending behind them: the order per chat holds.
+    Rows of a chat with unsent rows stay pending behind them: the order per chat holds. A
+    flooded chat's older unsent replies are superseded by the new ones (see the module doc).
     """
     items = list(outgoing)
     if not items:
         return Enqueued([], [])
+    t = _TABLE
+    connection = session.connection()
     chats = list(dict.fromkeys(item.chat_id for item in items))
-    busy = set(
-        session.exec(
-            select(TelegramOutbox.chat_id)
+    backlog: dict[int, int] = {
+        int(chat): int(n)
+        for chat, n in connection.execute(
+            sa_select(t.c.chat_id, func.count())
+            .where(t.c.chat_id.in_(chats), t.c.status.in_(UNSENT))
+            .group_by(t.c.chat_id)
+        )
+    }
+    flooded = [
+        chat
+        for chat, n in backlog.items()
+        if n >= FLOOD_BACKLOG and any(i.chat_id == chat and i.kind == REPLY_KIND for i in items)
+    ]
+    if flooded:
+        connection.execute(
+            update(t)
             .where(
-                col(TelegramOutbox.chat_id).in_(chats),
-                col(TelegramOutbox.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+                t.c.chat_id.in_(flooded),
+                t.c.status == OutboxStatus.PENDING,
+                t.c.kind == REPLY_KIND,
             )
-            .distinct()
-        ).all()
-    )
-    rows = [_row(item, None if item.chat_id in busy else worker_id) for item in items]
-    session.add_all(rows)
-    session.flush()
-    return Enqueued([row for row in rows if row.claimed_by is not None], sorted(busy))
+            .values(status=OutboxStatus.SUPERSEDED, payload="{}")
+        )
+    now = utcnow()
+    rows: list[TelegramOutbox] = []
+    for item in items:
+        row = _row(item, None if item.chat_id in backlog else worker_id)
+        row.created_at = now
+        rows.append(row)
+    ids = connection.execute(
+        insert(t)
+        .values(claimed_at=claims.clock(claims.dialect_of(session)))
+        .returning(t.c.id, sort_by_parameter_order=True),
+        [
+            {
+                "chat_id": row.chat_id,
+                "method": row.method,
+                "payload": row.payload,
+                "ref": row.ref,
+                "kind": row.kind,
+                "status": row.status,
+                "claimed_by": row.claimed_by,
+                "attempts": 0,
+                "created_at": now,
+            }
+            for row in rows
+        ],
+    ).scalars()
+    for row, row_id in zip(rows, ids, strict=True):
+        row.id = row_id
+    return Enqueued([row for row in rows if row.claimed_by is not None], sorted(backlog))
 
 
 def chats_with_pending(session: Session) -> list[int]:
     rows = session.exec(
-        select(TelegramOutbox.chat_id)
-        .where(col(TelegramOutbox.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING)))
-        .distinct()
+        select(TelegramOutbox.chat_id).where(col(TelegramOutbox.status).in_(UNSENT)).distinct()
     ).all()
     return list(rows)
 
@@ -187,57 +257,77 @@ class Claim:
     retry_at: datetime | None = None
 
 
-def claim_head(session: Session, *, chat_id: int, worker_id: str, alive: set[str]) -> Claim:
+_ROW_COLUMNS = ("id", "chat_id", "method", "payload", "ref", "kind", "status", "attempts")
+
+
+def claim_head(
+    session: Session,
+    *,
+    chat_id: int,
+    worker_id: str,
+    alive: set[str],
+    in_hand: Iterable[int] = (),
+) -> Claim:
     """Claim the oldest unsent call of a chat for `worker_id` (commit to make it count).
 
-    Nothing is claimed while a live worker sends the head: order per chat holds across
-    processes. A head left "sending" by a dead worker may or may not have reached Telegram
-    (the Bot API has no idempotency key); it is sent again rather than lost.
+    Nothing is claimed while a live worker sends the head and renews its claim: order per chat
+    holds across processes. A head left "sending" by a dead worker (or unrenewed, or ours but
+    held by nothing in this process) may or may not have reached Telegram (the Bot API has no
+    idempotency key); it is sent again rather than lost.
     """
-    statement = (
-        select(TelegramOutbox)
-        .where(
-            TelegramOutbox.chat_id == chat_id,
-            col(TelegramOutbox.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+    t = _TABLE
+    dialect = claims.dialect_of(session)
+    found = (
+        session.connection()
+        .execute(
+            sa_select(
+                *(t.c[name] for name in _ROW_COLUMNS),
+                t.c.claimed_by,
+                t.c.claimed_at,
+                claims.is_stale(t, dialect),
+                t.c.not_before,
+            )
+            .where(t.c.chat_id == chat_id, t.c.status.in_(UNSENT))
+            .order_by(t.c.id)
+            .limit(1)
         )
-        .order_by(col(TelegramOutbox.id))
-        .limit(1)
+        .first()
     )
-    if session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update(skip_locked=True)
-    head = session.exec(statement).first()
-    if head is None:
+    if found is None:
         return Claim(None)
-    if head.status == OutboxStatus.SENDING and (
-        head.claimed_by == worker_id or head.claimed_by in alive
+    values = dict(zip(_ROW_COLUMNS, found[: len(_ROW_COLUMNS)], strict=True))
+    claimed_by, claimed_at, stale, not_before = found[len(_ROW_COLUMNS) :]
+    holder = Holder(claimed_by, claimed_at, bool(stale))
+    if values["status"] == OutboxStatus.SENDING and not claims.may_take(
+        holder, row_id=values["id"], worker_id=worker_id, alive=alive, in_hand=set(in_hand)
     ):
         return Claim(None)
-    now = utcnow()
-    if head.not_before is not None and head.not_before > now:
-        return Claim(None, retry_at=head.not_before)
-    result = session.connection().execute(
-        update(TelegramOutbox)
-        .where(
-            col(TelegramOutbox.id) == head.id,
-            col(TelegramOutbox.status) == head.status,
-            (col(TelegramOutbox.claimed_by).is_(None))
-            if head.claimed_by is None
-            else (col(TelegramOutbox.claimed_by) == head.claimed_by),
-        )
-        .values(status=OutboxStatus.SENDING, claimed_by=worker_id)
-    )
-    if result.rowcount != 1:
+    if not_before is not None and not_before > utcnow():
+        return Claim(None, retry_at=not_before)
+    if not claims.take(
+        session,
+        t,
+        row_id=values["id"],
+        seen=holder,
+        worker_id=worker_id,
+        where=[t.c.status == values["status"]],
+        values={"status": OutboxStatus.SENDING},
+    ):
         return Claim(None)
-    session.expunge(head)  # a plain copy now: what the UPDATE wrote, without reading it back
-    head.status, head.claimed_by = OutboxStatus.SENDING, worker_id
-    return Claim(head)
+    values.update(status=OutboxStatus.SENDING, claimed_by=worker_id)
+    return Claim(TelegramOutbox(**values))
+
+
+def renew(session: Session, *, outbox_ids: Iterable[int], worker_id: str) -> None:
+    """The rows this worker holds are still being sent."""
+    claims.renew(session, _TABLE, ids=list(outbox_ids), worker_id=worker_id)
 
 
 def _settle(session: Session, outbox_id: int, worker_id: str, **values: Any) -> bool:
     result = session.connection().execute(
         update(TelegramOutbox)
         .where(col(TelegramOutbox.id) == outbox_id, col(TelegramOutbox.claimed_by) == worker_id)
-        .values(attempts=TelegramOutbox.attempts + 1, **values)
+        .values(attempts=TelegramOutbox.attempts + 1, claimed_at=None, **values)
     )
     return int(result.rowcount) == 1
 
@@ -290,18 +380,35 @@ def delete_sent(session: Session, *, outbox_id: int, worker_id: str) -> None:
 
 def release(session: Session, *, outbox_ids: Iterable[int], worker_id: str) -> None:
     """Give claimed rows back unsent (the process stops, or the chat's head must wait)."""
-    ids = list(outbox_ids)
-    if not ids:
-        return
-    session.connection().execute(
-        update(TelegramOutbox)
-        .where(
-            col(TelegramOutbox.id).in_(ids),
-            col(TelegramOutbox.claimed_by) == worker_id,
-            col(TelegramOutbox.status) == OutboxStatus.SENDING,
-        )
-        .values(status=OutboxStatus.PENDING, claimed_by=None)
+    claims.release(
+        session,
+        _TABLE,
+        ids=list(outbox_ids),
+        worker_id=worker_id,
+        where=[_TABLE.c.status == OutboxStatus.SENDING],
+        values={"status": OutboxStatus.PENDING},
     )
+
+
+def release_held(session: Session, *, ref: str) -> list[int]:
+    """The coach card of `ref` was delivered: what waited for it may go; the chats to wake."""
+    t = _TABLE
+    rows = session.connection().execute(
+        update(t)
+        .where(t.c.ref == ref, t.c.status == OutboxStatus.HELD)
+        .values(status=OutboxStatus.PENDING)
+        .returning(t.c.chat_id)
+    )
+    return sorted({int(chat) for (chat,) in rows})
+
+
+def drop_held(session: Session, *, ref: str) -> bool:
+    """Telegram refused the coach card of `ref`: what waited for it is untrue now. True if
+    anything was dropped (then its reader was not told about that coach)."""
+    result = session.connection().execute(
+        delete(_TABLE).where(_TABLE.c.ref == ref, _TABLE.c.status == OutboxStatus.HELD)
+    )
+    return int(result.rowcount) > 0
 
 
 def ref_of_message(session: Session, *, chat_id: int, message_id: int) -> str | None:

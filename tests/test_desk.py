@@ -121,6 +121,18 @@ def test_one_open_case_per_participant_a_new_request_goes_to_its_coach(db):
         assert len(session.exec(Case.__table__.select()).all()) == 1  # type: ignore[attr-defined]
 
 
+def test_repeated_requests_tell_the_coach_once_a_day(db):
+    """Issue 21, finding 5: a participant asking again and again (19 times in the audit) gives
+    the coach one notice a day per case; every request is still recorded."""
+    register(db, "Anna", 1, ["AM18"])
+    first = request(db, "AM18", "insistent")
+    notices = [notice for _ in range(5) for notice in request(db, "AM18", "insistent").notices]
+    assert [notice.key for notice in notices] == ["desk_requested_again"]
+    with Session(db) as session:
+        kinds = [e.kind for e in list_case_events(session, case_id=first.case_id)]
+    assert kinds.count("requested_again") == 5
+
+
 def test_who_may_do_what_in_which_state(db):
     register(db, "Anna", 1, ["AM18"])
     register(db, "Bram", 2, ["AM18"])

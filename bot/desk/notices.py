@@ -63,3 +63,5 @@ class Notice:
     card: CaseCard | None = None  # the case, shown under the text
     quote: str | None = None  # what someone typed, passed on as is
     actions: tuple[Action, ...] = ()
+    # Only true once the case card to its coach is delivered (a channel may hold it until then).
+    after_card: bool = False

@@ -13,12 +13,13 @@ coach's last place; a participant has at most one open case (the database enforc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 
 from sqlmodel import Session
 
 from bot.desk.cards import CaseCard
 from bot.desk.notices import Action, CoachRef, Notice, ParticipantRef, To, Verb
+from bot.scheduler.calendar import TZ, local
 from storage import cases as store
 from storage.coaches import coaches_for_region, get_coach, list_coaches, pick_coach
 from storage.database import lock_key
@@ -95,7 +96,9 @@ def handoff(
     language: str,
     summary: list[dict[str, str]],
 ) -> Handoff:
-    """A new request for a coach. With an open case already, it goes to that case's coach."""
+    """A new request for a coach. With an open case already, it goes to that case's coach —
+    told at most once a day per case (the participant can ask as often as they like; the
+    coach's chat must not fill up with it)."""
     lock_key(session, f"participant:{participant_id}")
     existing = store.open_case_of_participant(session, participant_id=participant_id)
     if existing is not None:
@@ -103,6 +106,10 @@ def handoff(
         existing.summary = summary  # the newest answers
         store.touch(existing)
         session.add(existing)
+        today = datetime.combine(local(utcnow()).date(), time(0), tzinfo=TZ)
+        asked_today = store.count_case_events(
+            session, case_id=existing.id, kind=CaseEventKind.REQUESTED_AGAIN, since=today
+        )
         store.add_case_event(
             session,
             case=existing,
@@ -112,6 +119,8 @@ def handoff(
         )
         coach = get_coach(session, coach_id=existing.coach_id) if existing.coach_id else None
         ref = coach_ref(coach) if coach is not None else None
+        if asked_today:
+            return Handoff(existing.id, ref, True, [])
         notice = Notice(
             To.COACH if ref else To.COORDINATOR,
             "desk_requested_again",
@@ -407,9 +416,13 @@ def deactivate(session: Session, *, coach: Coach) -> list[Notice]:
     return _reassign_all(session, coach, CaseEventKind.COACH_DEACTIVATED, "desk_reason_deactivated")
 
 
-def coach_unreachable(session: Session, *, case_id: int, coach_telegram_id: int) -> list[Notice]:
+def coach_unreachable(
+    session: Session, *, case_id: int, coach_telegram_id: int, participant_told: bool = True
+) -> list[Notice]:
     """Telegram refused a message to the coach of `case_id` (403): the coach gets no new cases
-    until they write to the bot, and this case moves on."""
+    until they write to the bot, and this case moves on. `participant_told`: False when the
+    participant's "I passed your details to …" was held back for the card and never went out;
+    they then hear who really has the case, as if it had been so from the start."""
     case = _locked_case(session, case_id)
     if case is None or case.coach_id is None or case.status == CaseStatus.CLOSED:
         return []
@@ -419,7 +432,12 @@ def coach_unreachable(session: Session, *, case_id: int, coach_telegram_id: int)
     coach.unreachable_since = coach.unreachable_since or utcnow()
     session.add(coach)
     return _move_on(
-        session, case, coach, CaseEventKind.COACH_UNREACHABLE, "desk_reason_unreachable"
+        session,
+        case,
+        coach,
+        CaseEventKind.COACH_UNREACHABLE,
+        "desk_reason_unreachable",
+        participant_told=participant_told,
     )
 
 
@@ -456,7 +474,13 @@ def _reassign_all(session: Session, coach: Coach, kind: CaseEventKind, reason: s
 
 
 def _move_on(
-    session: Session, case: Case, coach: Coach, kind: CaseEventKind, reason: str
+    session: Session,
+    case: Case,
+    coach: Coach,
+    kind: CaseEventKind,
+    reason: str,
+    *,
+    participant_told: bool = True,
 ) -> list[Notice]:
     assert case.id is not None and coach.id is not None
     was = CaseStatus(case.status)
@@ -465,7 +489,10 @@ def _move_on(
     session.flush()
     excluded = store.coaches_who_declined(session, case_id=case.id) | {coach.id}
     notices = _route(session, case, exclude=excluded, reason=reason)
-    if was in (CaseStatus.ASSIGNED, CaseStatus.ACCEPTED):
+    if was is CaseStatus.ASSIGNED and not participant_told:
+        following = get_coach(session, coach_id=case.coach_id) if case.coach_id else None
+        notices += _handoff_confirmation(session, case, following)
+    elif was in (CaseStatus.ASSIGNED, CaseStatus.ACCEPTED):
         # They were told (or already talked to) this coach: tell them the truth.
         following = get_coach(session, coach_id=case.coach_id) if case.coach_id else None
         old = coach.name.split()[0]
@@ -477,6 +504,29 @@ def _move_on(
         else:
             notices += _to_participant(session, case, "coach_searching", old=old)
     return notices
+
+
+def _handoff_confirmation(session: Session, case: Case, coach: Coach | None) -> list[Notice]:
+    """What the participant reads about who has their case, when they were told nothing yet."""
+    who = participant_ref(session, case)
+    if who is None:
+        return []
+    card = card_of(case)
+    contact = card.by_role("contact_method")
+    params = {"first_name": card.first_name, "contact_method": contact.value if contact else "–"}
+    if coach is None:
+        return [Notice(To.PARTICIPANT, "handoff_coordinator", params, participant=who)]
+    params |= {"coach_name": coach.name, "union": coach.union}
+    return [
+        Notice(
+            To.PARTICIPANT,
+            "handoff_assigned",
+            params,
+            participant=who,
+            case_id=case.id,
+            after_card=True,
+        )
+    ]
 
 
 # -- the participant ---------------------------------------------------------------------------

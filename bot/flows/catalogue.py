@@ -125,6 +125,8 @@ class Key(StrEnum):
     DESK_OPEN_CASES = "desk_open_cases"
     DESK_HELP = "desk_help"
     DESK_COACH_STOPPED = "desk_coach_stopped"
+    DESK_COACH_INACTIVE = "desk_coach_inactive"
+    DESK_OLD_BUTTON = "desk_old_button"
     ADMIN_RELOADED = "admin_reloaded"
     ADMIN_RELOAD_FAILED = "admin_reload_failed"
     ADMIN_RELOAD_UNCHANGED = "admin_reload_unchanged"

@@ -21,7 +21,7 @@ from storage.coaches import add_coach
 from storage.database import create_db_engine, session_scope, upgrade
 from storage.models import Case, CaseStatus, InboxUpdate, Union
 from tests.bot_process import BotProcess
-from tests.fake_telegram import FakeTelegram
+from tests.fake_telegram import FakeTelegram, buttons_of
 from tests.fake_telegram.user import TelegramUser
 
 SAM = 6001
@@ -205,5 +205,32 @@ async def test_a_kill_after_accept_or_decline_still_tells_the_next_person_once(
         engine.dispose()
         expected = CaseStatus.ACCEPTED if button == "Aannemen" else CaseStatus.ASSIGNED
         assert case.status == expected
+    finally:
+        await healthy.stop()
+
+
+async def test_a_button_press_processed_after_a_restart_is_still_answered(
+    fake_telegram: FakeTelegram, db_url: str, tmp_path: Path
+) -> None:
+    """Issue 21, finding 7: the press was stored, then the process died before it answered
+    the callback; the next process answers it (else the spinner runs until Telegram gives
+    up)."""
+    doomed = await BotProcess(fake_telegram, db_url, tmp_path, crash_at="inbox.stored@2").start()
+    sam = TelegramUser(fake_telegram, SAM, "Sam", quiet=1.5)
+    await sam.say("/start")
+    consent = sam.last_with_buttons()
+    data = next(b["callback_data"] for b in buttons_of(consent) if b["text"] == "Ja")
+    pressed = await fake_telegram.press(SAM, consent, data)
+    assert await doomed.wait_exit(timeout=60) == -signal.SIGKILL
+    healthy = await BotProcess(fake_telegram, db_url, tmp_path).start()
+    query_id = pressed["callback_query"]["id"]
+    try:
+        await fake_telegram.wait_until(
+            lambda: any(
+                a.get("callback_query_id") == query_id for a in fake_telegram.callback_answers
+            ),
+            timeout=30,
+        )
+        assert await sam.read(timeout=30)  # and the press was carried out
     finally:
         await healthy.stop()

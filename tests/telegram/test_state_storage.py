@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from storage import inbox, workers
 from storage import telegram_state as outbox
@@ -85,7 +85,7 @@ def test_an_update_stored_claimed_is_done_only_after_its_chats_older_ones(engine
         assert inbox.finish(session, row_id=old.id, worker_id="w2")
     with session_scope(engine) as session:
         head = inbox.head(session, channel="telegram", chat_key="7")
-        assert head is not None and head.id == new.id and head.claimed_by is None
+        assert head is not None and head.id == new.id and head.holder.claimed_by is None
 
 
 def test_outbox_rows_are_born_claimed_unless_the_chat_has_unsent_ones(engine: Engine) -> None:
@@ -183,7 +183,44 @@ def test_workers_alive_by_heartbeat(engine: Engine) -> None:
         workers.register(session, worker_id="b")
     with session_scope(engine) as session:
         assert workers.alive(session) == {"a", "b"}
-        later = utcnow() + workers.DEAD_AFTER + timedelta(seconds=1)
-        assert workers.alive(session, now=later) == set()
+        later = workers.DEAD_AFTER + timedelta(seconds=1)
+        assert workers.alive(session, later=later) == set()
         workers.unregister(session, worker_id="b")
         assert workers.alive(session) == {"a"}
+
+
+def test_a_flooded_chats_older_replies_give_way_to_the_newest(engine: Engine) -> None:
+    def reply(text: str) -> Outgoing:
+        return Outgoing(7, "sendMessage", {"text": text}, kind=outbox.REPLY_KIND)
+
+    with session_scope(engine) as session:
+        older = [reply(str(n)) for n in range(outbox.FLOOD_BACKLOG - 1)]
+        outbox.enqueue(session, outgoing=[*older, _msg(7, "from the coach"), _msg(8, "other")])
+    with session_scope(engine) as session:
+        outbox.enqueue_claimed(session, outgoing=[reply("newest")], worker_id="w1")
+    with Session(engine) as session:
+        rows = session.exec(select(TelegramOutbox).order_by(col(TelegramOutbox.id))).all()
+    status = {row.id: row.status for row in rows}
+    assert [status[row.id] for row in rows[: len(older)]] == [OutboxStatus.SUPERSEDED] * len(older)
+    assert all(row.payload == "{}" for row in rows[: len(older)])  # no text kept
+    assert [row.params()["text"] for row in rows if row.status == OutboxStatus.PENDING] == [
+        "from the coach",
+        "other",
+        "newest",
+    ]
+
+
+def test_a_held_message_waits_for_the_card_of_its_case(engine: Engine) -> None:
+    def held(ref: str) -> Outgoing:
+        return Outgoing(5, "sendMessage", {"text": "aan Anna"}, ref=ref, held=True)
+
+    with session_scope(engine) as session:
+        outbox.enqueue_claimed(session, outgoing=[held("case:3")], worker_id="w1")
+        assert outbox.chats_with_pending(session) == []  # nobody sends it yet
+    with session_scope(engine) as session:
+        assert outbox.release_held(session, ref="case:3") == [5]  # the card went out
+        assert outbox.chats_with_pending(session) == [5]
+    with session_scope(engine) as session:
+        outbox.enqueue(session, outgoing=[held("case:4")])
+        assert outbox.drop_held(session, ref="case:4")  # the card was refused
+        assert not outbox.drop_held(session, ref="case:4")

@@ -35,6 +35,7 @@ from bot.channels.worker import Heartbeat
 from bot.conversation import TurnService
 from bot.desk import service as desk
 from bot.flows.registry import FlowSource
+from storage import telegram_state
 from storage.telegram_state import Enqueued, Outgoing, TelegramOutbox
 
 log = logging.getLogger(__name__)
@@ -190,7 +191,11 @@ class TelegramBot:
         case_id = render.case_id_of(row.ref)
         if row.kind != render.COACH_KIND or case_id is None:
             return []
-        notices = desk.coach_unreachable(session, case_id=case_id, coach_telegram_id=row.chat_id)
+        # A participant's "I passed your details to …" held back for this card never went out.
+        told = not telegram_state.drop_held(session, ref=row.ref or "")
+        notices = desk.coach_unreachable(
+            session, case_id=case_id, coach_telegram_id=row.chat_id, participant_told=told
+        )
         return render.notices(self._flows.current, notices, coordinator_chat_id=self._coordinator)
 
     async def _register_commands(self) -> None:

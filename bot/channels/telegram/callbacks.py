@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from telegram.constants import InlineKeyboardButtonLimit
 
 from bot.desk.notices import Action, Verb
+from storage.models import MAX_ID
 
 MAX_CALLBACK_BYTES = int(InlineKeyboardButtonLimit.MAX_CALLBACK_DATA)
 DONE = "x"
@@ -50,7 +51,9 @@ class Parsed:
 
 
 def parse(data: str | None) -> Parsed:
-    if not data:
+    """What a button press asks for. Data the bot never makes (control characters such as NUL,
+    ids beyond what the database holds) is "unknown": nothing happens, nothing fails."""
+    if not data or not data.isprintable():
         return Parsed("unknown")
     if data == DONE:
         return Parsed("done")
@@ -60,5 +63,8 @@ def parse(data: str | None) -> Parsed:
         return Parsed("stored", data[2:])
     if match := _DESK.fullmatch(data):
         verb, case, coach = match.groups()
-        return Parsed("desk", verb=Verb(verb), case_id=int(case), coach_id=int(coach or 0))
+        case_id, coach_id = int(case), int(coach or 0)
+        if case_id > MAX_ID or coach_id > MAX_ID:
+            return Parsed("unknown")
+        return Parsed("desk", verb=Verb(verb), case_id=case_id, coach_id=coach_id)
     return Parsed("unknown")

@@ -1,33 +1,31 @@
 """Drains the database outbox to Telegram: in order per chat, paced, retried, never lost.
 
-One task per chat with something to send. Rows this process queued come claimed already (see
-`enqueue_claimed`) and are sent straight from memory (`deliver`); otherwise the task claims the
-head of the chat's queue (its worker id on the row). It waits for the chat's pacing and the bot-wide 30/s budget, calls the Bot API and
-records the outcome; recording is retried until the database takes it, because sending the
-message again would be worse:
+A lane per chat (bot/channels/lanes.py). Rows this process queued come claimed already (see
+`enqueue_claimed`) and are sent straight from memory (`deliver`); otherwise the lane claims the
+head of the chat's queue. It waits for the chat's pacing and the bot-wide 30/s budget, calls
+the Bot API and records the outcome; recording is retried until the database takes it,
+because sending the message again would be worse:
 
-- sent → ``sent`` with Telegram's message_id (replies to it can be mapped back, see `ref`);
+- sent → ``sent`` with Telegram's message_id (replies to it can be mapped back, see `ref`); a
+  delivered case card lets the participant's "I passed your details to …" go (``held``);
 - 429 → this chat waits Telegram's ``retry_after`` (other chats and button answers go on; the
   chat's rows claimed in memory are given back, to follow the waiting one in order);
 - 5xx, timeouts, network errors → retried with exponential backoff (capped);
 - refused for good (bot blocked, chat gone, bad request) → ``failed``; a message to a coach
   about a case that Telegram refuses moves the case on (see `on_refused`), in the same commit.
 
-Rows claimed by a process that died are taken over once its heartbeat stops (seconds). The
-call that was under way at that moment may or may not have reached Telegram, which has no
-idempotency key: it is sent again rather than lost.
+Rows claimed by a process that died are taken over once its heartbeat stops (seconds), and rows
+nobody renews after 30 s. The call that was under way at that moment may or may not have
+reached Telegram, which has no idempotency key: it is sent again rather than lost.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
-import time
 import warnings
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -44,12 +42,18 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.channels.lanes import Lanes, Outcome, Taken
 from bot.channels.telegram.pacing import ChatPacer, GlobalLimiter
-from bot.channels.telegram.render import EDIT_MARKUP, EPHEMERAL_KIND, SEND_DOCUMENT, SEND_MESSAGE
+from bot.channels.telegram.render import (
+    COACH_KIND,
+    EDIT_MARKUP,
+    EPHEMERAL_KIND,
+    SEND_DOCUMENT,
+    SEND_MESSAGE,
+)
 from bot.faults import crash_point
 from bot.logsafe import describe
 from storage import telegram_state as outbox
-from storage import workers
 from storage.database import in_transaction, runs_in_thread
 from storage.models import utcnow
 from storage.telegram_state import Outgoing, TelegramOutbox
@@ -63,23 +67,9 @@ class RefusalHandler(Protocol):
         ...
 
 
-class LiveWorkers:
-    """Which workers are alive, read at most once a second (claims ask for it per row)."""
+class OutboxDrainer(Lanes[int, TelegramOutbox]):
+    name = "outbox"
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._cached: set[str] = set()
-        self._at = 0.0
-
-    def get(self, session: Session) -> set[str]:
-        now = time.monotonic()
-        if now - self._at > 1.0:
-            self._cached = workers.alive(session)
-            self._at = now
-        return self._cached
-
-
-class OutboxDrainer:
     def __init__(
         self,
         bot: Bot,
@@ -93,126 +83,50 @@ class OutboxDrainer:
         on_refused: RefusalHandler | None = None,
         db_in_thread: bool | None = None,
     ) -> None:
+        super().__init__(engine, worker_id=worker_id, sweep_interval=sweep_interval)
         self._bot = bot
-        self._engine = engine
-        self._worker = worker_id
         self._pacer = pacer or ChatPacer()
         self._limiter = limiter or GlobalLimiter()
         self._max_backoff = max_backoff
-        self._sweep_interval = sweep_interval
         self._on_refused = on_refused
-        self._live = LiveWorkers(engine)
         self._in_thread = runs_in_thread(engine) if db_in_thread is None else db_in_thread
-        self._workers: dict[int, asyncio.Task[None]] = {}
-        self._queued: dict[int, deque[TelegramOutbox]] = {}
-        self._again: set[int] = set()
-        self._sweeper: asyncio.Task[None] | None = None
-        self._stopping = False
-
-    async def start(self) -> None:
-        """Send what a previous run left, and keep sweeping for due retries and other
-        processes' rows."""
-        await self.sweep()
-        self._sweeper = asyncio.create_task(self._sweep_forever(), name="outbox-sweeper")
-
-    async def stop(self) -> None:
-        self._stopping = True
-        tasks = list(self._workers.values())
-        if self._sweeper is not None:
-            tasks.append(self._sweeper)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._workers.clear()
-        self._sweeper = None
-        queued = [row.id for queue in self._queued.values() for row in queue if row.id]
-        self._queued.clear()
-        with contextlib.suppress(Exception):  # else taken over once our heartbeat stops
-            await self._db(lambda s: outbox.release(s, outbox_ids=queued, worker_id=self._worker))
 
     def deliver(self, rows: list[TelegramOutbox]) -> None:
         """Rows this worker queued claimed (committed): send them in order, from memory."""
-        for row in rows:
-            self._queued.setdefault(row.chat_id, deque()).append(row)
-        for chat_id in dict.fromkeys(row.chat_id for row in rows):
-            self._ensure_task(chat_id)
+        self.offer(rows)
 
-    def wake(self, chat_id: int) -> None:
-        """There may be unclaimed rows for `chat_id` in the database: make sure a task drains
-        them."""
-        self._again.add(chat_id)
-        self._ensure_task(chat_id)
+    def key_of(self, item: TelegramOutbox) -> int:
+        return item.chat_id
 
-    def _ensure_task(self, chat_id: int) -> None:
-        if self._stopping:
-            return
-        task = self._workers.get(chat_id)
-        if task is None or task.done():
-            self._workers[chat_id] = asyncio.create_task(
-                self._drain(chat_id), name=f"outbox-{chat_id}"
+    def id_of(self, item: TelegramOutbox) -> int:
+        assert item.id is not None
+        return item.id
+
+    async def take(self, key: int, in_hand: Collection[int]) -> Taken[TelegramOutbox]:
+        claim = await self._db(
+            lambda s: outbox.claim_head(
+                s, chat_id=key, worker_id=self._worker, alive=self.live.get(s), in_hand=in_hand
             )
+        )
+        wait = _seconds_until(claim.retry_at) if claim.retry_at is not None else None
+        return Taken(claim.row, wait)
 
-    async def sweep(self) -> None:
-        chats = await self._db(lambda s: outbox.chats_with_pending(s))
-        for chat_id in chats:
-            self.wake(chat_id)
+    async def run(self, item: TelegramOutbox) -> Outcome:
+        return Outcome.DONE if await self._process(item) else Outcome.GIVE_BACK
 
-    async def _sweep_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self._sweep_interval)
-            try:
-                await self.sweep()
-            except Exception as exc:  # a database hiccup must not end the sweeper
-                log.error("outbox sweep failed: %s", type(exc).__name__)
+    async def give_back(self, items: list[TelegramOutbox]) -> None:
+        ids = [row.id for row in items if row.id is not None]
+        await self._db(lambda s: outbox.release(s, outbox_ids=ids, worker_id=self._worker))
+
+    async def pending(self) -> list[int]:
+        chats: list[int] = await self._db(lambda s: outbox.chats_with_pending(s))
+        return chats
+
+    async def renew(self, ids: list[int]) -> None:
+        await self._db(lambda s: outbox.renew(s, outbox_ids=ids, worker_id=self._worker))
 
     async def _db(self, work: Callable[[Session], Any]) -> Any:
         return await in_transaction(self._engine, work, in_thread=self._in_thread)
-
-    async def _drain(self, chat_id: int) -> None:
-        try:
-            while not self._stopping:
-                queued = self._next_queued(chat_id)
-                if queued is not None:
-                    if not await self._process(queued):
-                        await self._release_chat(chat_id)
-                    continue
-                self._again.discard(chat_id)
-                claim = await self._db(
-                    lambda s: outbox.claim_head(
-                        s, chat_id=chat_id, worker_id=self._worker, alive=self._live.get(s)
-                    )
-                )
-                if claim.row is None:
-                    if claim.retry_at is not None:
-                        await asyncio.sleep(_seconds_until(claim.retry_at))
-                        continue
-                    if chat_id in self._again or chat_id in self._queued:
-                        continue
-                    return
-                await self._process(claim.row)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # the sweeper starts the chat again
-            log.error("outbox chat task failed: %s", describe(exc))
-        finally:
-            if self._workers.get(chat_id) is asyncio.current_task():
-                del self._workers[chat_id]
-
-    def _next_queued(self, chat_id: int) -> TelegramOutbox | None:
-        queue = self._queued.get(chat_id)
-        if not queue:
-            return None
-        row = queue.popleft()
-        if not queue:
-            del self._queued[chat_id]
-        return row
-
-    async def _release_chat(self, chat_id: int) -> None:
-        """The chat's head must wait (429, backoff): its rows claimed in memory go back to the
-        database, to be claimed in order after it."""
-        ids = [row.id for row in self._queued.pop(chat_id, ()) if row.id is not None]
-        await self._record(lambda s: outbox.release(s, outbox_ids=ids, worker_id=self._worker))
-        self._again.add(chat_id)
 
     async def _process(self, row: TelegramOutbox) -> bool:
         """Make the call and record its outcome; False when the row waits for a retry."""
@@ -224,14 +138,6 @@ class OutboxDrainer:
             crash_point("outbox.before_send")
             message_id = await self._call(row.method, row.chat_id, row.params())
             crash_point("outbox.after_send")
-        except asyncio.CancelledError:
-            # Stopping before the call: give it back. (If the call was under way, the row stays
-            # ours and is taken over after a restart: at most this one message twice.)
-            with contextlib.suppress(Exception):
-                await self._db(
-                    lambda s: outbox.release(s, outbox_ids=[outbox_id], worker_id=self._worker)
-                )
-            raise
         except RetryAfter as exc:
             seconds = _retry_after_seconds(exc)
             log.warning("outbox %d: flood limit, this chat waits %.1fs", outbox_id, seconds)
@@ -239,7 +145,7 @@ class OutboxDrainer:
             return False
         except BadRequest as exc:
             if "not modified" in str(exc).lower():
-                await self._record(lambda s: self._sent(s, outbox_id, None))
+                await self._record(lambda s: self._sent(s, row, None))
             else:
                 # The description may quote the text: log only the error class.
                 error = type(exc).__name__
@@ -269,7 +175,7 @@ class OutboxDrainer:
                     lambda s: outbox.delete_sent(s, outbox_id=outbox_id, worker_id=self._worker)
                 )
             else:
-                await self._record(lambda s: self._sent(s, outbox_id, message_id))
+                await self._record(lambda s: self._sent(s, row, message_id))
         return True
 
     async def _record(self, work: Callable[[Session], Any]) -> None:
@@ -284,14 +190,20 @@ class OutboxDrainer:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
-            for item in outcomes or ():
-                self.wake(item.chat_id)
+            for chat_id in outcomes or ():
+                self.wake(chat_id)
             return
 
-    def _sent(self, session: Session, outbox_id: int, message_id: int | None) -> None:
-        outbox.mark_sent(
-            session, outbox_id=outbox_id, worker_id=self._worker, message_id=message_id
-        )
+    def _sent(self, session: Session, row: TelegramOutbox, message_id: int | None) -> list[int]:
+        """Record a delivery; a delivered case card lets go what waited for it (the chats)."""
+        assert row.id is not None
+        if not outbox.mark_sent(
+            session, outbox_id=row.id, worker_id=self._worker, message_id=message_id
+        ):
+            return []
+        if row.kind == COACH_KIND and row.ref is not None:
+            return outbox.release_held(session, ref=row.ref)
+        return []
 
     def _retry(self, session: Session, outbox_id: int, seconds: float, error: str) -> None:
         not_before = utcnow() + timedelta(seconds=seconds)
@@ -299,7 +211,7 @@ class OutboxDrainer:
             session, outbox_id=outbox_id, worker_id=self._worker, not_before=not_before, error=error
         )
 
-    def _failed(self, session: Session, row: TelegramOutbox, error: str) -> list[Outgoing]:
+    def _failed(self, session: Session, row: TelegramOutbox, error: str) -> list[int]:
         assert row.id is not None
         if not outbox.mark_failed(session, outbox_id=row.id, worker_id=self._worker, error=error):
             return []
@@ -307,7 +219,7 @@ class OutboxDrainer:
             return []
         follow_up = self._on_refused(session, row)
         outbox.enqueue(session, outgoing=follow_up)
-        return follow_up
+        return sorted({item.chat_id for item in follow_up if not item.held})
 
     async def _call(self, method: str, chat_id: int, params: dict[str, Any]) -> int | None:
         markup = _markup(params.get("reply_markup"))

@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -21,8 +22,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from telegram import Bot, CallbackQuery, Message, Update
 
-from bot.channels.dispatcher import OutOfTurn, RetryLater
-from bot.channels.telegram import render
+from bot.channels.dispatcher import OutOfTurn
+from bot.channels.telegram import callbacks, render
 from bot.channels.telegram.routers import CHANNEL, Router, UpdateContext
 from bot.channels.telegram.routers.participant import ParticipantRouter, participant_turn
 from bot.channels.telegram.routers.relay import live_participant
@@ -32,15 +33,21 @@ from bot.faults import crash_point
 from bot.flows.registry import FlowSource
 from bot.logsafe import describe
 from storage import inbox, telegram_state
-from storage.coaches import active_coach_by_telegram_id
+from storage.coaches import coach_by_telegram_id
 from storage.conversations import StaleConversation
-from storage.database import call, in_transaction, runs_in_thread
+from storage.database import call, in_transaction, is_transient, runs_in_thread
 from storage.inbox import Claimed
 from storage.telegram_state import Enqueued, Outgoing
 
 log = logging.getLogger(__name__)
 MAX_PREPARES = 4
 MAX_ATTEMPTS = 5  # a failing update is answered with an apology after this many tries
+
+
+@dataclass(frozen=True, slots=True)
+class Committed:
+    enqueued: Enqueued
+    already_pressed: bool  # a button of a keyboard that was answered before
 
 
 class UpdatePipeline:
@@ -68,33 +75,21 @@ class UpdatePipeline:
         self._sent = sent
         self._background: set[asyncio.Task[None]] = set()
         self._after_commit: dict[int, list[Callable[[], None]]] = {}
+        self._answered: dict[str, None] = {}  # callback queries answered (oldest first)
         self._in_thread = runs_in_thread(engine) if db_in_thread is None else db_in_thread
 
     async def process(self, claimed: Claimed) -> None:
-        update = Update.de_json(json.loads(claimed.payload), self._bot)
-        query = update.callback_query
-        if query is not None and claimed.attempts == 1:
-            pressed = await self._db(lambda s: _already_pressed(s, query))
-            task = asyncio.create_task(self._answer(query, pressed))
-            self._background.add(task)  # a task nobody holds may be garbage-collected
-            task.add_done_callback(self._background.discard)
+        """One attempt at an update. Raises `OutOfTurn` (nothing committed; its lane gives it
+        back), or whatever failed: its lane tries again after a back-off. A transient database
+        error is retried for as long as it lasts; anything else MAX_ATTEMPTS times (a bug, not
+        a blip), then the person gets an apology and the update is put to rest."""
+        update = self._read(claimed)
+        if update is None or claimed.attempts > MAX_ATTEMPTS:
+            await self._give_up(claimed, update)
+            return
         try:
-            for _ in range(MAX_PREPARES):
-                prepared = await self._prepare(update)
-                try:
-                    enqueued = await self._db(
-                        partial(self._commit, claimed=claimed, update=update, prepared=prepared)
-                    )
-                except (NeedsNlu, StaleConversation):
-                    continue
-                crash_point("update.after_commit")
-                self._sent(enqueued)
-                for work in self._after_commit.pop(claimed.id, []):
-                    await self._db_free(work)
-                return
-            raise RuntimeError("update kept changing under its turn")
+            pressed = await self._turn(claimed, update)
         except OutOfTurn:
-            self._after_commit.pop(claimed.id, None)
             log.info(
                 "update %d is out of turn, it waits for its chat's older ones", claimed.update_id
             )
@@ -107,7 +102,39 @@ class UpdatePipeline:
                 claimed.attempts,
                 describe(exc),
             )
-            await self._after_failure(claimed, update)
+            if is_transient(exc) or claimed.attempts < MAX_ATTEMPTS:
+                self._answer_query(update, pressed=False)  # the spinner stops meanwhile
+                raise
+            await self._give_up(claimed, update)
+            return
+        self._answer_query(update, pressed=pressed)
+
+    def _read(self, claimed: Claimed) -> Update | None:
+        try:
+            return Update.de_json(json.loads(claimed.payload), self._bot)
+        except Exception as exc:  # not an update python-telegram-bot can read: nobody to answer
+            log.warning("update %d is unreadable (%s)", claimed.update_id, type(exc).__name__)
+            return None
+
+    async def _turn(self, claimed: Claimed, update: Update) -> bool:
+        """Prepare and commit the turn; whether it pressed a keyboard that was pressed already."""
+        try:
+            for _ in range(MAX_PREPARES):
+                prepared = await self._prepare(update)
+                try:
+                    committed: Committed = await self._db(
+                        partial(self._commit, claimed=claimed, update=update, prepared=prepared)
+                    )
+                except (NeedsNlu, StaleConversation):
+                    continue
+                crash_point("update.after_commit")
+                self._sent(committed.enqueued)
+                for work in self._after_commit.pop(claimed.id, []):
+                    await self._db_free(work)
+                return committed.already_pressed
+            raise RuntimeError("update kept changing under its turn")
+        finally:
+            self._after_commit.pop(claimed.id, None)
 
     async def _prepare(self, update: Update) -> Prepared | None:
         """The slow half of a participant's turn, before the transaction (reads only)."""
@@ -119,8 +146,8 @@ class UpdatePipeline:
 
     def _participant_turn(self, session: Session, update: Update) -> Any:
         user = update.effective_user
-        if user is None or active_coach_by_telegram_id(session, telegram_id=user.id) is not None:
-            return None
+        if user is None or coach_by_telegram_id(session, telegram_id=user.id) is not None:
+            return None  # coaches (active or not) are never participants
         ctx = UpdateContext(session, update, self._flows.current, None, self._coordinator)
         if live_participant(ctx) is not None:
             return None
@@ -128,67 +155,70 @@ class UpdatePipeline:
 
     def _commit(
         self, session: Session, *, claimed: Claimed, update: Update, prepared: Prepared | None
-    ) -> Enqueued:
+    ) -> Committed:
         if not inbox.finish(session, row_id=claimed.id, worker_id=self._worker):
             raise OutOfTurn
         ctx = UpdateContext(session, update, self._flows.current, prepared, self._coordinator)
-        outgoing = self._route(ctx)
+        outgoing, already_pressed = self._route(ctx)
         self._after_commit[claimed.id] = ctx.after_commit
         enqueued = telegram_state.enqueue_claimed(
             session, outgoing=outgoing, worker_id=self._worker
         )
         crash_point("update.before_commit")
-        return enqueued
+        return Committed(enqueued, already_pressed)
 
-    def _route(self, ctx: UpdateContext) -> list[Outgoing]:
+    def _route(self, ctx: UpdateContext) -> tuple[list[Outgoing], bool]:
         query = ctx.update.callback_query
         pressed: list[Outgoing] = []
         if query is not None:
             message = query.message
             if not isinstance(message, Message):
-                return []  # too old to edit (Telegram hides messages after 48 h)
+                return [], False  # too old to edit (Telegram hides messages after 48 h)
             key = (message.chat.id, message.message_id)
-            if query.data == "x" or telegram_state.is_keyboard_pressed(
-                ctx.session, chat_id=key[0], message_id=key[1]
-            ):
-                return []  # a keyboard can be answered once
+            if query.data == callbacks.DONE:
+                return [], False
+            if telegram_state.is_keyboard_pressed(ctx.session, chat_id=key[0], message_id=key[1]):
+                return [], True  # a keyboard can be answered once
             telegram_state.mark_keyboard_pressed(ctx.session, chat_id=key[0], message_id=key[1])
             pressed = [render.mark_pressed(key[0], key[1], _label(message, query.data))]
         for router in self._routers:
             result = router.route(ctx)
             if result is not None:
-                return pressed + result
-        return pressed + (self._participant.route(ctx) or [])
+                return pressed + result, False
+        return pressed + (self._participant.route(ctx) or []), False
 
-    async def _after_failure(self, claimed: Claimed, update: Update) -> None:
-        """A failed update stays in the inbox and is tried again; after MAX_ATTEMPTS (a bug,
-        not a blip) the person gets an apology and the update is put to rest."""
-        try:
-            if claimed.attempts < MAX_ATTEMPTS:
-                await self._db(
-                    lambda s: inbox.release(s, row_ids=[claimed.id], worker_id=self._worker)
-                )
-                raise RetryLater
-            self._sent(await self._db(lambda s: self._give_up(s, claimed, update)))
-        except (RetryLater, OutOfTurn):
-            raise
-        except Exception as exc:
-            log.error(
-                "update %d: could not record the failure: %s", claimed.update_id, type(exc).__name__
-            )
-            raise RetryLater from exc
+    async def _give_up(self, claimed: Claimed, update: Update | None) -> None:
+        """Put the update to rest with an apology to its chat (if it has one)."""
+        self._sent(await self._db(lambda s: self._rest(s, claimed, update)))
+        if update is not None:
+            self._answer_query(update, pressed=False)
 
-    def _give_up(self, session: Session, claimed: Claimed, update: Update) -> Enqueued:
-        chat = update.effective_chat
-        notice = both_languages(self._flows.current, "turn_failed")
-        outgoing = render.plain_messages(chat.id, notice) if chat else []
+    def _rest(self, session: Session, claimed: Claimed, update: Update | None) -> Enqueued:
+        chat = update.effective_chat if update is not None else None
+        outgoing: list[Outgoing] = []
+        if chat is not None:
+            notice = both_languages(self._flows.current, "turn_failed")
+            outgoing = render.plain_messages(chat.id, notice)
         if not inbox.finish(session, row_id=claimed.id, worker_id=self._worker):
             raise OutOfTurn
         return telegram_state.enqueue_claimed(session, outgoing=outgoing, worker_id=self._worker)
 
+    def _answer_query(self, update: Update, *, pressed: bool) -> None:
+        """Stop a pressed button's spinner, once per press in this process (after a restart,
+        again: better twice than a spinner that runs until Telegram gives up)."""
+        query = update.callback_query
+        if query is None or query.id in self._answered:
+            return
+        self._answered[query.id] = None
+        if len(self._answered) > 10_000:
+            self._answered.pop(next(iter(self._answered)))
+        task = asyncio.create_task(self._answer(query, pressed))
+        self._background.add(task)  # a task nobody holds may be garbage-collected
+        task.add_done_callback(self._background.discard)
+
     async def _answer(self, query: CallbackQuery, pressed: bool) -> None:
-        """Stop the button's spinner: best effort, never in the way of the turn (and not behind
-        the outgoing messages' rate limit)."""
+        """Best effort, never in the way of the turn (and not behind the outgoing messages'
+        rate limit)."""
         try:
             text = None
             if pressed:
@@ -206,15 +236,6 @@ class UpdatePipeline:
 
     async def _db(self, work: Callable[[Session], Any]) -> Any:
         return await in_transaction(self._engine, work, in_thread=self._in_thread)
-
-
-def _already_pressed(session: Session, query: CallbackQuery) -> bool:
-    message = query.message
-    if not isinstance(message, Message) or query.data == "x":
-        return False
-    return telegram_state.is_keyboard_pressed(
-        session, chat_id=message.chat.id, message_id=message.message_id
-    )
 
 
 def _label(message: Message, data: str | None) -> str | None:

@@ -66,7 +66,7 @@ class Poller:
                 continue
             except Exception as exc:  # the database: retry, updates stay unconfirmed
                 log.error("storing updates failed (%s), retrying", type(exc).__name__)
-                await asyncio.sleep(backoff)
+                await asyncio.sleep(min(backoff, 5.0))  # a database comes back in seconds
                 backoff = min(backoff * 2, 30.0)
                 continue
             backoff = 1.0

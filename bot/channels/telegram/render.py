@@ -15,7 +15,7 @@ from bot.desk import render as words
 from bot.desk.notices import Notice, To
 from bot.engine.messages import Button, Reply
 from bot.flows.flowset import FlowSet
-from storage.telegram_state import Outgoing
+from storage.telegram_state import REPLY_KIND, Outgoing
 
 HTML = "HTML"
 SEND_MESSAGE = "sendMessage"
@@ -56,21 +56,29 @@ def _messages(
     markup: dict[str, Any] | None,
     ref: str | None,
     kind: str | None = None,
+    *,
+    held: bool = False,
 ) -> list[Outgoing]:
     out: list[Outgoing] = []
     for index, part in enumerate(parts):
         params: dict[str, Any] = {"text": part, "parse_mode": HTML}
         if markup is not None and index == len(parts) - 1:
             params["reply_markup"] = markup
-        out.append(Outgoing(chat_id, SEND_MESSAGE, params, ref, kind))
+        out.append(Outgoing(chat_id, SEND_MESSAGE, params, ref, kind, held))
     return out
 
 
 def plain_messages(
-    chat_id: int, plain: str, *, markup: dict[str, Any] | None = None, ref: str | None = None
+    chat_id: int,
+    plain: str,
+    *,
+    markup: dict[str, Any] | None = None,
+    ref: str | None = None,
+    kind: str | None = None,
+    held: bool = False,
 ) -> list[Outgoing]:
     """Plain text (possibly user-typed), escaped and split safely."""
-    return _messages(chat_id, html_chunks(plain), markup, ref)
+    return _messages(chat_id, html_chunks(plain), markup, ref, kind, held=held)
 
 
 def pack(lines: Iterable[str], limit: int = MAX_TEXT) -> list[str]:
@@ -91,14 +99,25 @@ def pack(lines: Iterable[str], limit: int = MAX_TEXT) -> list[str]:
 
 
 def replies(
-    chat_id: int, items: Iterable[Reply], store_long: Callable[[str], str]
+    chat_id: int,
+    items: Sequence[Reply],
+    store_long: Callable[[str], str],
+    *,
+    last_confirms_case: int | None = None,
 ) -> list[Outgoing]:
+    """The conversation's replies (kind "reply": a flood may supersede them). With
+    `last_confirms_case`, the last one names the coach of that new case: held until the
+    coach's card is delivered."""
     out: list[Outgoing] = []
-    for reply in items:
+    for index, reply in enumerate(items):
         if not reply.text.strip():
             continue
         markup = participant_keyboard(reply.buttons, store_long)
-        out.extend(plain_messages(chat_id, reply.text, markup=markup))
+        held = last_confirms_case is not None and index == len(items) - 1
+        ref = case_ref(last_confirms_case) if held and last_confirms_case is not None else None
+        out.extend(
+            plain_messages(chat_id, reply.text, markup=markup, ref=ref, kind=REPLY_KIND, held=held)
+        )
     return out
 
 
@@ -162,14 +181,15 @@ def notice_messages(
         markup = keyboard(rows)
     ref = case_ref(notice.case_id) if notice.case_id is not None else None
     kind = COACH_KIND if notice.to is To.COACH and notice.case_id is not None else None
+    held = notice.after_card and ref is not None
     if notice.quote is not None:
         # What someone typed, escaped per chunk after splitting: the header goes on the first.
         room = MAX_TEXT - len("\n".join(lines)) - 1
         chunks = html_chunks(notice.quote, max(200, room))
         first = "\n".join([*lines, chunks[0]])
         parts = [first, *chunks[1:]] if len(first) <= MAX_TEXT else [*pack(lines), *chunks]
-        return _messages(chat_id, parts, markup, ref, kind)
-    return _messages(chat_id, pack(lines), markup, ref, kind)
+        return _messages(chat_id, parts, markup, ref, kind, held=held)
+    return _messages(chat_id, pack(lines), markup, ref, kind, held=held)
 
 
 def notices(

@@ -35,5 +35,14 @@ class UpdateContext:
         return lambda payload: telegram_state.store_callback_payload(self.session, payload=payload)
 
 
+def command_of(text: str | None) -> str:
+    """The command a message starts with, lower case and without "@botname" ("/stop@x hoi" →
+    "/stop"); "" when it starts with none (or is only blanks: NBSP, U+3000, U+2028 …)."""
+    words = (text or "").split(maxsplit=1)
+    if not words or not words[0].startswith("/"):
+        return ""
+    return words[0].split("@")[0].lower()
+
+
 class Router(Protocol):
     def route(self, ctx: UpdateContext) -> list[Outgoing] | None: ...

@@ -11,7 +11,7 @@ from telegram.constants import ChatType
 
 from bot import stats
 from bot.channels.telegram import render
-from bot.channels.telegram.routers import UpdateContext
+from bot.channels.telegram.routers import UpdateContext, command_of
 from bot.desk.render import say
 from bot.flows.check import check_flows
 from bot.flows.registry import FlowRegistry
@@ -37,7 +37,7 @@ class AdminRouter:
             or not message.text
         ):
             return None
-        command = message.text.split()[0].split("@")[0].lower()
+        command = command_of(message.text)
         if command == "/stats":
             return render.plain_messages(message.chat.id, self._stats(ctx))
         if command == "/reload":

@@ -7,7 +7,9 @@
   /afsluiten N uitkomst  close the case with an outcome
 
 Only active coaches, only their own cases (the desk checks); anyone else falls through to the
-participant experience and learns nothing.
+participant experience and learns nothing. A coach is never a participant: a button from a
+conversation they had before they became a coach gets a short explanation, and a coach who was
+deactivated is told so rather than starting an intake.
 """
 
 from __future__ import annotations
@@ -18,17 +20,19 @@ from telegram import Message
 from telegram.constants import ChatType
 
 from bot.channels.telegram import callbacks, render
-from bot.channels.telegram.routers import UpdateContext
+from bot.channels.telegram.routers import UpdateContext, command_of
 from bot.desk import service as desk
 from bot.desk.notices import CoachRef, Notice, To, Verb
 from bot.desk.render import card_lines, say
 from bot.engine.slot_values import clean_text
 from storage import telegram_state
-from storage.coaches import active_coach_by_telegram_id
+from storage.coaches import coach_by_telegram_id
+from storage.models import MAX_ID
 from storage.telegram_state import Outgoing
 
 _NUMBER = re.compile(r"#?([0-9]{1,12})")  # ASCII digits: "²" is a digit to str.isdigit()
 _CASE_COMMANDS = ("/zaak", "/bericht", "/terug", "/afsluiten")
+_PARTICIPANT_BUTTONS = ("participant", "stored")
 
 
 class CoachRouter:
@@ -39,20 +43,28 @@ class CoachRouter:
         query = ctx.update.callback_query
         if query is not None:
             parsed = callbacks.parse(query.data)
-            if parsed.kind != "desk" or parsed.verb is Verb.ASSIGN:
+            desk_press = parsed.kind == "desk" and parsed.verb is not Verb.ASSIGN
+            if not desk_press and parsed.kind not in _PARTICIPANT_BUTTONS:
                 return None
-            coach = active_coach_by_telegram_id(ctx.session, telegram_id=user.id)
+            coach = coach_by_telegram_id(ctx.session, telegram_id=user.id)
             if coach is None:
-                return []  # not (or no longer) a coach: nothing to see here
+                return [] if desk_press else None  # a participant's button, or a forged one
             ref = desk.coach_ref(coach)
+            if not coach.active:
+                return self._out(ctx, [Notice(To.COACH, "desk_coach_inactive", coach=ref)])
+            if not desk_press:  # a keyboard from before they were a coach
+                return self._out(ctx, [Notice(To.COACH, "desk_old_button", coach=ref)])
             operation = desk.accept if parsed.verb is Verb.ACCEPT else desk.decline
             return self._out(ctx, operation(ctx.session, case_id=parsed.case_id, coach=ref))
         message = ctx.update.message
         if message is None or message.chat.type != ChatType.PRIVATE:
             return None
-        coach = active_coach_by_telegram_id(ctx.session, telegram_id=user.id)
+        coach = coach_by_telegram_id(ctx.session, telegram_id=user.id)
         if coach is None:
             return None
+        if not coach.active:
+            notice = Notice(To.COACH, "desk_coach_inactive", coach=desk.coach_ref(coach))
+            return self._out(ctx, [notice])
         desk.coach_reachable(ctx.session, coach=coach)  # they wrote: Telegram delivers again
         return self._out(ctx, self._message(ctx, desk.coach_ref(coach), message))
 
@@ -61,8 +73,8 @@ class CoachRouter:
             return [Notice(To.COACH, "desk_only_text", coach=coach)]
         text = clean_text(message.text)
         if text.startswith("/"):
-            command, _, rest = text.partition(" ")
-            return self._command(ctx, coach, command.split("@")[0].lower(), rest.strip())
+            words = text.split(maxsplit=1)
+            return self._command(ctx, coach, command_of(text), words[1] if len(words) > 1 else "")
         replied = message.reply_to_message
         if replied is not None:
             ref = telegram_state.ref_of_message(
@@ -83,11 +95,14 @@ class CoachRouter:
             return [self._case_list(ctx, coach)]
         if command not in _CASE_COMMANDS:
             return [Notice(To.COACH, "desk_help", coach=coach)]
-        number, _, tail = rest.partition(" ")
+        words = rest.split(maxsplit=1)
+        number, tail = (words[0], words[1] if len(words) > 1 else "") if words else ("", "")
         match = _NUMBER.fullmatch(number)
         if match is None:
             return [Notice(To.COACH, "desk_help", coach=coach)]
         case_id = int(match.group(1))
+        if case_id > MAX_ID:  # no case has that number (nor could the database look it up)
+            return [Notice(To.COACH, "desk_not_yours", {"case": str(case_id)}, coach=coach)]
         tail = tail.strip()
         if command == "/zaak":
             return desk.show_case(session, case_id=case_id, coach=coach)

@@ -61,7 +61,9 @@ class ParticipantRouter:
         if prepared is None or prepared.external_id != external_id or prepared.inbound != inbound:
             raise NeedsNlu  # not prepared as a participant turn: the pipeline prepares it
         outcome = self._conversation.apply(ctx.session, prepared)
-        out = render.replies(chat_id, outcome.replies, ctx.store_long())
+        out = render.replies(
+            chat_id, outcome.replies, ctx.store_long(), last_confirms_case=outcome.confirms_case
+        )
         return out + render.notices(
             ctx.flows, outcome.notices, coordinator_chat_id=ctx.coordinator_chat_id
         )

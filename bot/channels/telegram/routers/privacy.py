@@ -8,7 +8,7 @@ from telegram.constants import ChatType
 
 from bot import privacy
 from bot.channels.telegram import render
-from bot.channels.telegram.routers import CHANNEL, UpdateContext
+from bot.channels.telegram.routers import CHANNEL, UpdateContext, command_of
 from bot.desk.render import say
 from bot.flows.models import Language
 from storage import privacy as stored
@@ -32,7 +32,7 @@ class PrivacyRouter:
         message = ctx.update.message
         if not isinstance(message, Message) or not message.text:
             return None
-        command = message.text.split()[0].split("@")[0].lower()
+        command = command_of(message.text)
         if command in EXPORT_COMMANDS:
             return self._export(ctx, str(user.id), chat.id)
         if command in ERASE_COMMANDS:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from telegram.constants import ChatType
 
 from bot.channels.telegram import render
-from bot.channels.telegram.routers import CHANNEL, UpdateContext
+from bot.channels.telegram.routers import CHANNEL, UpdateContext, command_of
 from bot.desk import service as desk
 from bot.desk.notices import Notice
 from bot.engine.render import both_languages
@@ -42,8 +42,7 @@ class RelayRouter:
         if message.text is None:
             notice = both_languages(ctx.flows, "only_text_to_coach")
             return render.plain_messages(message.chat.id, notice)
-        command = message.text.split()[0].split("@")[0].lower() if message.text.strip() else ""
-        if command in LEAVE_COMMANDS:
+        if command_of(message.text) in LEAVE_COMMANDS:
             notices = desk.participant_leaves(ctx.session, participant_id=participant_id)
         else:
             text = clean_text(message.text)

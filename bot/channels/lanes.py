@@ -1,0 +1,319 @@
+"""Lanes: the items of one key (a chat) one after another and in order, keys side by side, with
+claims in the database so that several processes share the work. The inbox dispatcher (updates
+to process) and the outbox drainer (Bot API calls to make) are both lanes.
+
+Items reach a lane two ways. Claimed already by this worker (`offer`: an update it has just
+stored, the replies its turn has just queued), they run straight from memory. Otherwise they
+wait in the database (`wake`, and the sweep every `sweep_interval`), where the lane claims the
+head of its key (`take`) when nobody else works on it.
+
+No claim without a worker on it:
+
+- whatever `run` raises, the item stays in this lane and runs again after a back-off (a
+  transient database error, a bug: `again` decides what the next attempt carries);
+- giving items back (`give_back`: out of turn, a chat that must wait) is retried until the
+  database takes it, the items held meanwhile;
+- every item in hand — queued, running or backing off — has its claim renewed at each sweep
+  (`renew`), so that a claim nobody renews can be taken over (storage/claims.py), and this
+  worker's own claims that nothing here holds are taken again at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import random
+import time
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Collection, Hashable, Iterator
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from bot.logsafe import describe
+from storage import workers
+
+log = logging.getLogger(__name__)
+
+K = TypeVar("K", bound=Hashable)
+T = TypeVar("T")
+
+BACKOFF_FIRST = 0.25  # seconds before the second attempt; doubling up to BACKOFF_MAX
+BACKOFF_MAX = 10.0
+
+
+class Outcome(enum.Enum):
+    DONE = "done"  # finished: the lane goes on with its next item
+    # This item (unless `run` settled it already) and the lane's queued ones go back to the
+    # database; the lane looks there again (an older item of the key is held elsewhere, or
+    # the key must wait).
+    GIVE_BACK = "give_back"
+
+
+@dataclass(frozen=True, slots=True)
+class Taken(Generic[T]):
+    item: T | None
+    wait: float | None = None  # nothing to take before this many seconds (a retry time)
+
+
+def backoff(failures: int) -> float:
+    """Seconds to wait after the n-th failure in a row (jittered, capped)."""
+    return float(min(BACKOFF_MAX, BACKOFF_FIRST * 2.0 ** max(0, failures - 1))) * random.uniform(
+        0.8, 1.2
+    )
+
+
+class LiveWorkers:
+    """Which workers are alive, read at most once a second (claims ask for it per row)."""
+
+    def __init__(self) -> None:
+        self._cached: set[str] = set()
+        self._at = -1e9
+
+    def get(self, session: Session) -> set[str]:
+        now = time.monotonic()
+        if now - self._at > 1.0:
+            self._cached = workers.alive(session)
+            self._at = now
+        return self._cached
+
+
+class Lanes(ABC, Generic[K, T]):
+    name = "lanes"
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        worker_id: str,
+        sweep_interval: float = 2.0,
+        max_running: int = 256,
+    ) -> None:
+        self._engine = engine
+        self._worker = worker_id
+        self._sweep_interval = sweep_interval
+        self._slots = asyncio.Semaphore(max_running)
+        self.live = LiveWorkers()
+        self._tasks: dict[K, asyncio.Task[None]] = {}
+        self._queued: dict[K, deque[T]] = {}
+        self._again: set[K] = set()
+        self._running: dict[K, T] = {}
+        self._giving_back: dict[K, list[T]] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    # -- what a kind of lane provides ---------------------------------------------------------
+
+    @abstractmethod
+    def key_of(self, item: T) -> K: ...
+
+    @abstractmethod
+    def id_of(self, item: T) -> int: ...
+
+    @abstractmethod
+    async def take(self, key: K, in_hand: Collection[int]) -> Taken[T]:
+        """Claim the head of `key` in the database, unless someone works on it."""
+
+    @abstractmethod
+    async def run(self, item: T) -> Outcome:
+        """Do the item's work; raising makes it run again after a back-off."""
+
+    @abstractmethod
+    async def give_back(self, items: list[T]) -> None:
+        """Release these claims in the database (raising: tried again)."""
+
+    @abstractmethod
+    async def pending(self) -> list[K]:
+        """Keys with work in the database (the sweep)."""
+
+    @abstractmethod
+    async def renew(self, ids: list[int]) -> None:
+        """Renew this worker's claims on these rows."""
+
+    def again(self, item: T, error: BaseException) -> T:
+        """The item for the next attempt after `run` raised `error`."""
+        return item
+
+    async def swept(self) -> None:
+        """Housekeeping after each sweep (optional)."""
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.sweep()
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name=f"{self.name}-sweeper")
+
+    async def stop(self, grace: float = 0.0) -> None:
+        """Stop taking work. Running items get `grace` seconds to finish, then are cancelled;
+        everything still in hand is given back (else it is taken over once our heartbeat
+        stops)."""
+        self._stopping = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+            self._sweeper = None
+        tasks = list(self._tasks.values())
+        if tasks and grace > 0:
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            tasks = list(pending)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        left = list(self._held())
+        self._queued.clear()
+        self._running.clear()
+        self._giving_back.clear()
+        if left:
+            with contextlib.suppress(Exception):
+                await self.give_back(left)
+
+    def offer(self, items: list[T]) -> None:
+        """Items this worker has claimed (committed): run them in order, from memory."""
+        for item in items:
+            self._queued.setdefault(self.key_of(item), deque()).append(item)
+        for key in dict.fromkeys(self.key_of(item) for item in items):
+            self._ensure_task(key)
+
+    def wake(self, key: K) -> None:
+        """The key may have unclaimed items in the database."""
+        self._again.add(key)
+        self._ensure_task(key)
+
+    def in_hand(self) -> list[int]:
+        """Rows this worker holds: queued, running or backing off."""
+        return [self.id_of(item) for item in self._held()]
+
+    def depth(self) -> int:
+        return sum(len(queue) for queue in self._queued.values()) + len(self._running)
+
+    def _held(self) -> Iterator[T]:
+        yield from self._running.values()
+        for items in self._giving_back.values():
+            yield from items
+        for queue in self._queued.values():
+            yield from queue
+
+    def _ensure_task(self, key: K) -> None:
+        if self._stopping:
+            return
+        task = self._tasks.get(key)
+        if task is None or task.done():
+            self._tasks[key] = asyncio.create_task(self._lane(key), name=f"{self.name}-{key}")
+
+    async def sweep(self) -> None:
+        for key in await self.pending():
+            self.wake(key)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._sweep_interval)
+            held = self.in_hand()
+            if held:
+                try:
+                    await self.renew(held)
+                except Exception as exc:  # the next sweep renews again
+                    log.error("%s: renewing claims failed: %s", self.name, type(exc).__name__)
+            try:
+                await self.sweep()
+                await self.swept()
+            except Exception as exc:  # a database hiccup must not end the sweeper
+                log.error("%s: sweep failed: %s", self.name, type(exc).__name__)
+
+    # -- one lane ----------------------------------------------------------------------------
+
+    async def _lane(self, key: K) -> None:
+        try:
+            while not self._stopping:
+                item = self._next_queued(key)
+                if item is None:
+                    self._again.discard(key)
+                    try:
+                        taken = await self.take(key, set(self.in_hand()))
+                    except Exception as exc:  # nothing taken; the sweep comes back to it
+                        log.error("%s: claiming failed: %s", self.name, type(exc).__name__)
+                        return
+                    if taken.item is None:
+                        if taken.wait is not None:
+                            await asyncio.sleep(taken.wait)
+                            continue
+                        if key in self._again or key in self._queued:
+                            continue
+                        return
+                    item = taken.item
+                    self._drop_queued(key, self.id_of(item))
+                await self._work(key, item)
+        finally:
+            if self._tasks.get(key) is asyncio.current_task():
+                del self._tasks[key]
+
+    async def _work(self, key: K, item: T) -> None:
+        """Run `item` until it is done or given back; it stays in hand all along."""
+        self._running[key] = item
+        failures = 0
+        while True:
+            try:
+                async with self._slots:
+                    outcome = await self.run(item)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures += 1
+                item = self.again(item, exc)
+                self._running[key] = item
+                delay = backoff(failures)
+                log.warning(
+                    "%s: %s, attempt %d again in %.1fs", self.name, describe(exc), failures, delay
+                )
+                await asyncio.sleep(delay)
+                continue
+            break
+        del self._running[key]
+        if outcome is Outcome.GIVE_BACK:
+            back = self._giving_back[key] = [item, *self._queued.pop(key, ())]
+            try:
+                await self._give_back_until_taken(back)
+            finally:
+                del self._giving_back[key]
+            self._again.add(key)
+
+    async def _give_back_until_taken(self, items: list[T]) -> None:
+        failures = 0
+        while True:
+            try:
+                await self.give_back(items)
+                return
+            except Exception as exc:
+                failures += 1
+                delay = backoff(failures)
+                log.error(
+                    "%s: giving claims back failed (%s), again in %.1fs",
+                    self.name,
+                    type(exc).__name__,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+
+    def _drop_queued(self, key: K, row_id: int) -> None:
+        """An item taken from the database may have been offered meanwhile (a database in
+        another thread): it runs once."""
+        queue = self._queued.get(key)
+        if queue and any(self.id_of(item) == row_id for item in queue):
+            kept = deque(item for item in queue if self.id_of(item) != row_id)
+            if kept:
+                self._queued[key] = kept
+            else:
+                del self._queued[key]
+
+    def _next_queued(self, key: K) -> T | None:
+        queue = self._queued.get(key)
+        if not queue:
+            return None
+        item = queue.popleft()
+        if not queue:
+            del self._queued[key]
+        return item
