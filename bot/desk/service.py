@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from bot.desk.cards import CaseCard
 from bot.desk.notices import Action, CoachRef, Notice, ParticipantRef, To, Verb
+from bot.flows.catalogue import Key
 from storage import cases as store
 from storage.coaches import coaches_for_region, get_coach, list_coaches, pick_coach
 from storage.database import lock_key
@@ -58,11 +59,11 @@ def participant_ref(session: Session, case: Case) -> ParticipantRef | None:
     return ParticipantRef(participant.id, participant.channel, participant.external_id, language)
 
 
-def _to_coach(coach: CoachRef, key: str, case_id: int | None = None, **params: str) -> Notice:
+def _to_coach(coach: CoachRef, key: Key, case_id: int | None = None, **params: str) -> Notice:
     return Notice(To.COACH, key, params, coach=coach, case_id=case_id)
 
 
-def _to_participant(session: Session, case: Case, key: str, **params: str) -> list[Notice]:
+def _to_participant(session: Session, case: Case, key: Key, **params: str) -> list[Notice]:
     who = participant_ref(session, case)
     return [Notice(To.PARTICIPANT, key, params, participant=who)] if who else []
 
@@ -114,7 +115,7 @@ def handoff(
         ref = coach_ref(coach) if coach is not None else None
         notice = Notice(
             To.COACH if ref else To.COORDINATOR,
-            "desk_requested_again",
+            Key.DESK_REQUESTED_AGAIN,
             {"case": str(existing.id)},
             coach=ref,
             case_id=existing.id,
@@ -129,7 +130,7 @@ def handoff(
         language=language,
         summary=summary,
     )
-    reason = "desk_reason_no_region" if region_code is None else "desk_reason_no_coach"
+    reason = Key.DESK_REASON_NO_REGION if region_code is None else Key.DESK_REASON_NO_COACH
     notices = _route(session, case, exclude=set(), reason=reason)
     assert case.id is not None
     coach = get_coach(session, coach_id=case.coach_id) if case.coach_id else None
@@ -164,7 +165,7 @@ def _card_for_coach(case: Case, coach: CoachRef) -> Notice:
     assert case.id is not None
     return Notice(
         To.COACH,
-        "desk_case_new",
+        Key.DESK_CASE_NEW,
         {"case": str(case.id)},
         coach=coach,
         case_id=case.id,
@@ -198,7 +199,7 @@ def _card_for_coordinator(session: Session, case: Case, reason: str, exclude: se
     )
     return Notice(
         To.COORDINATOR,
-        "desk_for_coordinator",
+        Key.DESK_FOR_COORDINATOR,
         {"case": str(case.id), "reason": f"@{reason}"},
         case_id=case.id,
         card=card_of(case),
@@ -215,13 +216,13 @@ def _case_for(
     """The case if `coach` may do `action` on it now; otherwise what to tell the coach."""
     case = _locked_case(session, case_id)
     if case is None or case.coach_id != coach.id:
-        return None, [_to_coach(coach, "desk_not_yours", case=str(case_id))]
+        return None, [_to_coach(coach, Key.DESK_NOT_YOURS, case=str(case_id))]
     if case.status not in ALLOWED[action]:
         key = {
-            CaseStatus.ASSIGNED: "desk_accept_first",
-            CaseStatus.ACCEPTED: "desk_already_accepted",
-            CaseStatus.CLOSED: "desk_case_is_closed",
-        }.get(CaseStatus(case.status), "desk_not_yours")
+            CaseStatus.ASSIGNED: Key.DESK_ACCEPT_FIRST,
+            CaseStatus.ACCEPTED: Key.DESK_ALREADY_ACCEPTED,
+            CaseStatus.CLOSED: Key.DESK_CASE_IS_CLOSED,
+        }.get(CaseStatus(case.status), Key.DESK_NOT_YOURS)
         return None, [_to_coach(coach, key, case=str(case_id))]
     return case, []
 
@@ -238,7 +239,9 @@ def accept(session: Session, *, case_id: int, coach: CoachRef) -> list[Notice]:
     store.set_relay(session, case=case, coach_id=coach.id, active=True)
     who = participant_ref(session, case)
     card = card_of(case)
-    note = "desk_accepted_live" if who and who.channel == "telegram" else "desk_accepted_offline"
+    note = (
+        Key.DESK_ACCEPTED_LIVE if who and who.channel == "telegram" else Key.DESK_ACCEPTED_OFFLINE
+    )
     notices = [
         Notice(
             To.COACH,
@@ -253,7 +256,7 @@ def accept(session: Session, *, case_id: int, coach: CoachRef) -> list[Notice]:
         notices.append(
             Notice(
                 To.PARTICIPANT,
-                "coach_accepted",
+                Key.COACH_ACCEPTED,
                 {
                     "coach": coach.first_name,
                     "union": coach.union,
@@ -272,8 +275,8 @@ def decline(session: Session, *, case_id: int, coach: CoachRef) -> list[Notice]:
     store.add_case_event(session, case=case, kind=CaseEventKind.DECLINED, coach_id=coach.id)
     session.flush()
     excluded = store.coaches_who_declined(session, case_id=case_id) | {coach.id}
-    notices = [_to_coach(coach, "desk_declined", case=str(case_id))]
-    return notices + _route(session, case, exclude=excluded, reason="desk_reason_declined")
+    notices = [_to_coach(coach, Key.DESK_DECLINED, case=str(case_id))]
+    return notices + _route(session, case, exclude=excluded, reason=Key.DESK_REASON_DECLINED)
 
 
 def message_participant(
@@ -284,7 +287,7 @@ def message_participant(
         return refusal
     who = participant_ref(session, case)
     if who is None or who.channel != "telegram":
-        return [_to_coach(coach, "desk_not_reachable_here", case=str(case_id))]
+        return [_to_coach(coach, Key.DESK_NOT_REACHABLE_HERE, case=str(case_id))]
     if store.set_relay(session, case=case, coach_id=coach.id, active=True):
         store.add_case_event(
             session, case=case, kind=CaseEventKind.RELAY_RESUMED, coach_id=coach.id
@@ -292,7 +295,7 @@ def message_participant(
     return [
         Notice(
             To.PARTICIPANT,
-            "from_coach",
+            Key.FROM_COACH,
             {"coach": coach.first_name, "union": coach.union},
             participant=who,
             quote=text,
@@ -305,11 +308,11 @@ def hand_back(session: Session, *, case_id: int, coach: CoachRef) -> list[Notice
     if case is None:
         return refusal
     if not store.set_relay(session, case=case, coach_id=coach.id, active=False):
-        return [_to_coach(coach, "desk_already_with_bot", case=str(case_id))]
+        return [_to_coach(coach, Key.DESK_ALREADY_WITH_BOT, case=str(case_id))]
     store.add_case_event(session, case=case, kind=CaseEventKind.HANDED_BACK, coach_id=coach.id)
     return [
-        _to_coach(coach, "desk_handed_back", case=str(case_id)),
-        *_to_participant(session, case, "handed_back", coach=coach.first_name),
+        _to_coach(coach, Key.DESK_HANDED_BACK, case=str(case_id)),
+        *_to_participant(session, case, Key.HANDED_BACK, coach=coach.first_name),
     ]
 
 
@@ -319,7 +322,7 @@ def close(session: Session, *, case_id: int, coach: CoachRef, outcome: str) -> l
         return refusal
     outcome = " ".join(outcome.split())[:OUTCOME_MAX]
     if not outcome:
-        return [_to_coach(coach, "desk_close_usage", case=str(case_id))]
+        return [_to_coach(coach, Key.DESK_CLOSE_USAGE, case=str(case_id))]
     was_accepted = case.status == CaseStatus.ACCEPTED
     now = utcnow()
     case.status = CaseStatus.CLOSED
@@ -333,9 +336,9 @@ def close(session: Session, *, case_id: int, coach: CoachRef, outcome: str) -> l
         detail={"outcome": outcome},
     )
     store.set_relay(session, case=case, coach_id=coach.id, active=False)
-    told = "case_closed" if was_accepted else "case_request_closed"
+    told = Key.CASE_CLOSED if was_accepted else Key.CASE_REQUEST_CLOSED
     return [
-        _to_coach(coach, "desk_closed", case=str(case_id), outcome=outcome),
+        _to_coach(coach, Key.DESK_CLOSED, case=str(case_id), outcome=outcome),
         *_to_participant(session, case, told, coach=coach.first_name),
     ]
 
@@ -347,7 +350,7 @@ def show_case(session: Session, *, case_id: int, coach: CoachRef) -> list[Notice
     return [
         Notice(
             To.COACH,
-            "desk_case",
+            Key.DESK_CASE,
             {"case": str(case_id)},
             coach=coach,
             case_id=case_id,
@@ -368,9 +371,9 @@ def assign(session: Session, *, case_id: int, coach_id: int) -> list[Notice]:
     case = _locked_case(session, case_id)
     coach = get_coach(session, coach_id=coach_id)
     if case is None or case.status != CaseStatus.NEW:
-        return [Notice(To.COORDINATOR, "desk_assign_stale", {"case": str(case_id)})]
+        return [Notice(To.COORDINATOR, Key.DESK_ASSIGN_STALE, {"case": str(case_id)})]
     if coach is None or not coach.active:
-        return [Notice(To.COORDINATOR, "desk_assign_coach_gone", {"case": str(case_id)})]
+        return [Notice(To.COORDINATOR, Key.DESK_ASSIGN_COACH_GONE, {"case": str(case_id)})]
     lock_key(session, f"coach:{coach_id}")
     ref = coach_ref(coach)
     case.coach_id = coach.id
@@ -388,7 +391,7 @@ def assign(session: Session, *, case_id: int, coach_id: int) -> list[Notice]:
     return [
         Notice(
             To.COORDINATOR,
-            "desk_assigned",
+            Key.DESK_ASSIGNED,
             {"case": str(case_id), "coach": coach.name},
             case_id=case_id,
         ),
@@ -404,7 +407,9 @@ def deactivate(session: Session, *, coach: Coach) -> list[Notice]:
     next coach or the coordinator, and the participants are told what really happens."""
     coach.active = False
     session.add(coach)
-    return _reassign_all(session, coach, CaseEventKind.COACH_DEACTIVATED, "desk_reason_deactivated")
+    return _reassign_all(
+        session, coach, CaseEventKind.COACH_DEACTIVATED, Key.DESK_REASON_DEACTIVATED
+    )
 
 
 def coach_unreachable(session: Session, *, case_id: int, coach_telegram_id: int) -> list[Notice]:
@@ -419,7 +424,7 @@ def coach_unreachable(session: Session, *, case_id: int, coach_telegram_id: int)
     coach.unreachable_since = coach.unreachable_since or utcnow()
     session.add(coach)
     return _move_on(
-        session, case, coach, CaseEventKind.COACH_UNREACHABLE, "desk_reason_unreachable"
+        session, case, coach, CaseEventKind.COACH_UNREACHABLE, Key.DESK_REASON_UNREACHABLE
     )
 
 
@@ -437,7 +442,7 @@ def escalate(session: Session, *, case_id: int, assigned_at: datetime) -> list[N
     coach = get_coach(session, coach_id=case.coach_id)
     if coach is None:
         return []
-    return _move_on(session, case, coach, CaseEventKind.ESCALATED, "desk_reason_no_answer")
+    return _move_on(session, case, coach, CaseEventKind.ESCALATED, Key.DESK_REASON_NO_ANSWER)
 
 
 def coach_reachable(session: Session, *, coach: Coach) -> None:
@@ -472,10 +477,10 @@ def _move_on(
         if following is not None:
             new = coach_ref(following)
             notices += _to_participant(
-                session, case, "coach_replaced", old=old, coach=new.first_name, union=new.union
+                session, case, Key.COACH_REPLACED, old=old, coach=new.first_name, union=new.union
             )
         else:
-            notices += _to_participant(session, case, "coach_searching", old=old)
+            notices += _to_participant(session, case, Key.COACH_SEARCHING, old=old)
     return notices
 
 
@@ -499,7 +504,7 @@ def relay_to_coach(session: Session, *, participant_id: int, text: str) -> list[
     return [
         Notice(
             To.COACH,
-            "desk_from_participant",
+            Key.DESK_FROM_PARTICIPANT,
             {"case": str(case.id), "name": card.first_name},
             coach=coach,
             case_id=case.id,
@@ -518,6 +523,6 @@ def participant_leaves(session: Session, *, participant_id: int) -> list[Notice]
     store.set_relay(session, case=case, coach_id=coach.id, active=False)
     store.add_case_event(session, case=case, kind=CaseEventKind.PARTICIPANT_LEFT, coach_id=coach.id)
     return [
-        _to_coach(coach, "desk_participant_left", case.id, case=str(case.id)),
-        *_to_participant(session, case, "left_live_chat", coach=coach.first_name),
+        _to_coach(coach, Key.DESK_PARTICIPANT_LEFT, case.id, case=str(case.id)),
+        *_to_participant(session, case, Key.LEFT_LIVE_CHAT, coach=coach.first_name),
     ]
