@@ -15,6 +15,17 @@ PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 
 
 class Key(StrEnum):
+    """Every text the code says, by its name in texts.yml. Code passes a `Key`, never a string,
+    so that mypy finds a name the catalogue does not have."""
+
+    @classmethod
+    def named(cls, name: str) -> Key | None:
+        """The key named `name` (built from data: a case status, a slot type), if there is one."""
+        try:
+            return cls(name)
+        except ValueError:
+            return None
+
     # -- the engine, to participants
     MENU_PROMPT = "menu_prompt"
     CANCELLED = "cancelled"
@@ -127,6 +138,7 @@ class Key(StrEnum):
     DESK_COACH_STOPPED = "desk_coach_stopped"
     DESK_COACH_INACTIVE = "desk_coach_inactive"
     DESK_OLD_BUTTON = "desk_old_button"
+    DESK_REASSIGNED_AWAY = "desk_reassigned_away"
     ADMIN_RELOADED = "admin_reloaded"
     ADMIN_RELOAD_FAILED = "admin_reload_failed"
     ADMIN_RELOAD_UNCHANGED = "admin_reload_unchanged"
@@ -165,6 +177,7 @@ RUNTIME_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
     Key.DESK_BUTTON_ASSIGN: frozenset({"coach", "open"}),
     Key.DESK_FOR_COORDINATOR: frozenset({"case", "reason"}),
     Key.DESK_ASSIGNED: frozenset({"case", "coach"}),
+    Key.DESK_REASSIGNED_AWAY: frozenset({"case", "coach"}),
     Key.DESK_ASSIGN_STALE: frozenset({"case"}),
     Key.DESK_ASSIGN_COACH_GONE: frozenset({"case"}),
     Key.DESK_REQUESTED_AGAIN: frozenset({"case"}),
@@ -199,9 +212,9 @@ RUNTIME_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
 SLOT_DOUBT_PLACEHOLDERS = frozenset({"value"})
 
 
-def invalid_key(slot_type: str, reason: str | None) -> str | None:
+def invalid_key(slot_type: str, reason: str | None) -> Key | None:
     """The catalogue key for a specific invalid answer, e.g. invalid_phone_too_short."""
-    return f"invalid_{slot_type}_{reason}" if reason else None
+    return Key.named(f"invalid_{slot_type}_{reason}") if reason else None
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:

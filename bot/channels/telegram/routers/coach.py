@@ -23,8 +23,9 @@ from bot.channels.telegram import callbacks, render
 from bot.channels.telegram.routers import UpdateContext, command_of
 from bot.desk import service as desk
 from bot.desk.notices import CoachRef, Notice, To, Verb
-from bot.desk.render import card_lines, say
+from bot.desk.render import card_lines, status_text
 from bot.engine.slot_values import clean_text
+from bot.flows.catalogue import Key
 from storage import telegram_state
 from storage.coaches import coach_by_telegram_id
 from storage.models import MAX_ID
@@ -51,9 +52,9 @@ class CoachRouter:
                 return [] if desk_press else None  # a participant's button, or a forged one
             ref = desk.coach_ref(coach)
             if not coach.active:
-                return self._out(ctx, [Notice(To.COACH, "desk_coach_inactive", coach=ref)])
+                return self._out(ctx, [Notice(To.COACH, Key.DESK_COACH_INACTIVE, coach=ref)])
             if not desk_press:  # a keyboard from before they were a coach
-                return self._out(ctx, [Notice(To.COACH, "desk_old_button", coach=ref)])
+                return self._out(ctx, [Notice(To.COACH, Key.DESK_OLD_BUTTON, coach=ref)])
             operation = desk.accept if parsed.verb is Verb.ACCEPT else desk.decline
             return self._out(ctx, operation(ctx.session, case_id=parsed.case_id, coach=ref))
         message = ctx.update.message
@@ -63,14 +64,14 @@ class CoachRouter:
         if coach is None:
             return None
         if not coach.active:
-            notice = Notice(To.COACH, "desk_coach_inactive", coach=desk.coach_ref(coach))
+            notice = Notice(To.COACH, Key.DESK_COACH_INACTIVE, coach=desk.coach_ref(coach))
             return self._out(ctx, [notice])
         desk.coach_reachable(ctx.session, coach=coach)  # they wrote: Telegram delivers again
         return self._out(ctx, self._message(ctx, desk.coach_ref(coach), message))
 
     def _message(self, ctx: UpdateContext, coach: CoachRef, message: Message) -> list[Notice]:
         if message.text is None:
-            return [Notice(To.COACH, "desk_only_text", coach=coach)]
+            return [Notice(To.COACH, Key.DESK_ONLY_TEXT, coach=coach)]
         text = clean_text(message.text)
         if text.startswith("/"):
             words = text.split(maxsplit=1)
@@ -85,7 +86,7 @@ class CoachRouter:
                 return desk.message_participant(
                     ctx.session, case_id=case_id, coach=coach, text=text
                 )
-        return [Notice(To.COACH, "desk_help", coach=coach)]
+        return [Notice(To.COACH, Key.DESK_HELP, coach=coach)]
 
     def _command(
         self, ctx: UpdateContext, coach: CoachRef, command: str, rest: str
@@ -94,21 +95,23 @@ class CoachRouter:
         if command == "/zaken":
             return [self._case_list(ctx, coach)]
         if command not in _CASE_COMMANDS:
-            return [Notice(To.COACH, "desk_help", coach=coach)]
+            return [Notice(To.COACH, Key.DESK_HELP, coach=coach)]
         words = rest.split(maxsplit=1)
         number, tail = (words[0], words[1] if len(words) > 1 else "") if words else ("", "")
         match = _NUMBER.fullmatch(number)
         if match is None:
-            return [Notice(To.COACH, "desk_help", coach=coach)]
+            return [Notice(To.COACH, Key.DESK_HELP, coach=coach)]
         case_id = int(match.group(1))
         if case_id > MAX_ID:  # no case has that number (nor could the database look it up)
-            return [Notice(To.COACH, "desk_not_yours", {"case": str(case_id)}, coach=coach)]
+            return [Notice(To.COACH, Key.DESK_NOT_YOURS, {"case": str(case_id)}, coach=coach)]
         tail = tail.strip()
         if command == "/zaak":
             return desk.show_case(session, case_id=case_id, coach=coach)
         if command == "/bericht":
             if not tail:
-                return [Notice(To.COACH, "desk_message_usage", {"case": str(case_id)}, coach=coach)]
+                return [
+                    Notice(To.COACH, Key.DESK_MESSAGE_USAGE, {"case": str(case_id)}, coach=coach)
+                ]
             return desk.message_participant(session, case_id=case_id, coach=coach, text=tail)
         if command == "/terug":
             return desk.hand_back(session, case_id=case_id, coach=coach)
@@ -117,13 +120,13 @@ class CoachRouter:
     def _case_list(self, ctx: UpdateContext, coach: CoachRef) -> Notice:
         cards = desk.list_open(ctx.session, coach=coach)
         if not cards:
-            return Notice(To.COACH, "desk_no_open_cases", coach=coach)
+            return Notice(To.COACH, Key.DESK_NO_OPEN_CASES, coach=coach)
         lines = []
         for card in cards:
-            status = say(ctx.flows, f"desk_status_{card.status}", "nl")
+            status = status_text(ctx.flows, card.status, "nl")
             name, region = (value for _, value in card_lines(ctx.flows, card, "nl")[:2])
             lines.append(f"#{card.case_id} · {name} · {region} · {status}")
-        return Notice(To.COACH, "desk_open_cases", coach=coach, quote="\n".join(lines))
+        return Notice(To.COACH, Key.DESK_OPEN_CASES, coach=coach, quote="\n".join(lines))
 
     @staticmethod
     def _out(ctx: UpdateContext, notices: list[Notice]) -> list[Outgoing]:
