@@ -1,0 +1,201 @@
+"""The web desk in a real browser: Playwright driving Debian's chromium (one browser for the
+whole session), the real `careerbot web` process, and the real bot against the fake Bot API.
+
+Screenshots of every page land in reports/web-desk/ (not committed; docs/desk.png is)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.channels.telegram.pacing import ChatPacer
+from bot.channels.telegram.wiring import AssembledBot, build_telegram_bot
+from bot.config import PROJECT_ROOT, Settings
+from bot.nlu.rasa_env import free_port
+from storage.coaches import add_coach
+from storage.database import create_db_engine, session_scope, upgrade
+from storage.models import Role, Union
+from tests.bot_process import BotProcess
+from tests.fake_telegram import FakeTelegram
+from tests.fake_telegram.fixtures import fake_telegram  # noqa: F401 -- a fixture
+from tests.fake_telegram.user import TelegramUser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SHOTS = PROJECT_ROOT / "reports" / "web-desk"
+
+ANNA, BRAM, CORA, ADMIN = 7001, 7002, 7500, 9001
+COORDINATOR_CHAT = -100777
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Any]:
+    """One chromium for the session (each test opens its own contexts)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@dataclass
+class Desk:
+    """The bot (in this process) and the web desk (its own process) on one database."""
+
+    fake: FakeTelegram
+    bot: AssembledBot
+    web: BotProcess
+    db_url: str
+    base_url: str
+    shots: Path
+    console_errors: list[str] = field(default_factory=list)
+
+    def user(self, user_id: int, first_name: str = "Sam") -> TelegramUser:
+        return TelegramUser(self.fake, user_id, first_name)
+
+    async def login_link(self, staff: TelegramUser) -> str:
+        (message,) = await staff.say("/login")
+        found = re.search(r"(http://\S+/login/\S+)", message["text"])
+        assert found, message["text"]
+        return found.group(1)
+
+    async def logged_in(self, browser: Any, staff: TelegramUser, **context: Any) -> Any:
+        """A browser context (its own cookies) logged in through the link the bot sent."""
+        ctx = await browser.new_context(**{"viewport": {"width": 1280, "height": 860}, **context})
+        page = await ctx.new_page()
+        self.watch(page)
+        await page.goto(await self.login_link(staff))
+        await page.get_by_role("button", name="Inloggen").click()
+        await page.wait_for_load_state("networkidle")
+        return page
+
+    def watch(self, page: Any) -> None:
+        """Script errors, CSP violations and assets that fail to load (a 404 page is fine)."""
+
+        def console(message: Any) -> None:
+            if message.type == "error" and "Failed to load resource" not in message.text:
+                self.console_errors.append(message.text)
+
+        def response(answer: Any) -> None:
+            if answer.status >= 400 and answer.request.resource_type != "document":
+                self.console_errors.append(f"{answer.status} {answer.url}")
+
+        page.on("console", console)
+        page.on("pageerror", lambda error: self.console_errors.append(str(error)))
+        page.on("response", response)
+
+    async def shot(self, page: Any, name: str, *, full: bool = True) -> Path:
+        path = self.shots / f"{name}.png"
+        await page.screenshot(path=str(path), full_page=full)
+        return path
+
+
+def seed(url: str) -> None:
+    engine = create_db_engine(url)
+    with session_scope(engine) as session:
+        add_coach(
+            session, name="Anna de Vries", telegram_id=ANNA, union=Union.FNV, regions=["AM13"]
+        )
+        add_coach(session, name="Bram Jansen", telegram_id=BRAM, union=Union.CNV, regions=["AM13"])
+        add_coach(
+            session,
+            name="Cora Smit",
+            telegram_id=CORA,
+            union=Union.FNV,
+            regions=["AM13", "AM38"],
+            role=Role.COORDINATOR,
+            capacity=0,
+        )
+    engine.dispose()
+
+
+async def start_desk(fake: FakeTelegram, db_url: str, workdir: Path, label: str) -> Desk:
+    upgrade(db_url)
+    seed(db_url)
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    settings = Settings(
+        telegram_bot_token=fake.token,
+        telegram_base_url=fake.base_url,
+        database_url=db_url,
+        rasa_url="http://127.0.0.1:9",  # NLU down: the participant uses the buttons
+        admin_telegram_ids=frozenset({ADMIN}),
+        coordinator_chat_id=COORDINATOR_CHAT,
+        webhook_secret=None,
+        web_base_url=base_url,
+    )
+    assembled = await build_telegram_bot(
+        settings, poll_timeout=2, pacer=ChatPacer(rate=20, burst=5), sweep_interval=0.3
+    )
+    await assembled.bot.start_polling()
+    web = BotProcess(
+        fake,
+        db_url,
+        workdir,
+        command=("web", "--port", str(port)),
+        ready="web desk on",
+        env={
+            "ADMIN_TELEGRAM_IDS": str(ADMIN),
+            "COORDINATOR_CHAT_ID": str(COORDINATOR_CHAT),
+            "WEB_BASE_URL": base_url,
+        },
+    )
+    await web.start()
+    shots = SHOTS / label
+    shots.mkdir(parents=True, exist_ok=True)
+    return Desk(fake, assembled, web, db_url, base_url, shots)
+
+
+@pytest.fixture
+async def desk_sqlite(fake_telegram: FakeTelegram, tmp_path: Path) -> AsyncIterator[Desk]:
+    desk = await start_desk(fake_telegram, f"sqlite:///{tmp_path / 'desk.db'}", tmp_path, "sqlite")
+    try:
+        yield desk
+    finally:
+        await desk.web.stop()
+        await desk.bot.aclose()
+
+
+@pytest.fixture
+async def desk_postgres(
+    fake_telegram: FakeTelegram, tmp_path: Path, postgres_url: str
+) -> AsyncIterator[Desk]:
+    import uuid
+
+    import sqlalchemy
+
+    schema = f"i20_web_{uuid.uuid4().hex[:10]}"
+    admin = sqlalchemy.create_engine(postgres_url)
+    with admin.begin() as conn:
+        conn.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
+    url = f"{postgres_url}?options=-csearch_path%3D{schema}"
+    desk = await start_desk(fake_telegram, url, tmp_path, "postgres")
+    try:
+        yield desk
+    finally:
+        await desk.web.stop()
+        await desk.bot.aclose()
+        with admin.begin() as conn:
+            conn.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()

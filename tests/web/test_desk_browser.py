@@ -1,0 +1,183 @@
+"""What a coach, a coordinator and an admin notice at the web desk, in a real browser, with the
+bot on Telegram (fake Bot API) beside it: a participant hands off on Telegram, the coach logs
+in with the link the bot sent, accepts in the browser, and the participant is told on Telegram.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+
+from storage.database import create_db_engine
+from storage.models import Case, CaseStatus
+from storage.web import AuditEntry, CaseNote
+from tests.fake_telegram.user import TelegramUser
+from tests.web.conftest import ANNA, BRAM, Desk
+
+SAM, MIRA = 5101, 5102
+ANSWERS: list[tuple[str, str, str]] = [
+    ("hoe mag ik je noemen", "say", "{name}"),
+    ("in welke gemeente", "say", "{town}"),
+    ("wat past het best", "press", "ontslagen"),
+    ("wat voor contract", "press", "tijdelijk"),
+    ("wat voor werk", "say", "logistiek, heftruck"),
+    ("afgeronde opleiding", "press", "mbo"),
+    ("wat zou je graag", "say", "{goal}"),
+    ("contact met je opneemt", "press", "chatgesprek"),
+    ("best bereiken", "press", "ochtend"),
+    ("klopt dit", "press", "ja"),
+]
+
+
+GOAL = "snel <b>weer</b> aan het werk & vast"
+
+
+async def hand_off(user: TelegramUser, *, name: str, town: str) -> str:
+    """A participant on Telegram from /start to a handoff (Rasa down: the topic by button)."""
+    await user.say("/start")
+    await user.press("Ja")  # consent
+    replies = await user.say("ik ben mijn baan kwijt")
+    if not any("hoe mag ik je noemen" in m["text"].lower() for m in replies):
+        replies = await user.press("verlies")
+    for _ in range(20):
+        last = replies[-1]["text"].lower()
+        if "doorgegeven" in last:
+            return str(replies[-1]["text"])
+        for fragment, action, value in ANSWERS:
+            if fragment in last:
+                text = value.format(name=name, town=town, goal=GOAL)
+                replies = await (user.say(text) if action == "say" else user.press(text))
+                break
+        else:
+            raise AssertionError(f"unexpected question: {user.texts()[-3:]}")
+    raise AssertionError("no handoff")
+
+
+def case_row(desk: Desk, case_id: int) -> Case:
+    engine = create_db_engine(desk.db_url)
+    with Session(engine) as session:
+        found = session.get(Case, case_id)
+        assert found is not None
+        session.expunge(found)
+    engine.dispose()
+    return found
+
+
+def rows(desk: Desk, model: Any) -> list[Any]:
+    engine = create_db_engine(desk.db_url)
+    with Session(engine) as session:
+        found = list(session.exec(select(model)).all())
+        for row in found:
+            session.expunge(row)
+    engine.dispose()
+    return found
+
+
+async def handoff_accept_note_and_refusals(desk: Desk, browser: Any) -> None:
+    sam = desk.user(SAM, "Sam")
+    anna, bram = desk.user(ANNA, "Anna"), desk.user(BRAM, "Bram")
+    handed = await hand_off(sam, name="Sam", town="Utrecht")
+    assert "Anna" in handed
+    (card,) = await anna.read()
+    assert "Nieuwe aanvraag #1" in card["text"]
+
+    # The coach logs in with the link the bot sent, and sees the case in her list.
+    link = await desk.login_link(anna)
+    context = await browser.new_context(viewport={"width": 1280, "height": 860})
+    page = await context.new_page()
+    desk.watch(page)
+    await page.goto(link)
+    await desk.shot(page, "login-confirm")
+    await page.get_by_role("button", name="Inloggen").click()
+    await page.wait_for_url(f"{desk.base_url}/cases")
+    cookie = next(c for c in await context.cookies() if c["name"] == "careerbot_desk")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    row = page.get_by_role("row", name="#1")
+    assert "Sam" in await row.inner_text()
+    assert "wacht op akkoord" in await row.inner_text()
+    await desk.shot(page, "coach-cases")
+
+    # The case page: the intake, the events; accept in the browser.
+    await page.get_by_role("link", name="#1").first.click()
+    await page.wait_for_url(f"{desk.base_url}/cases/1")
+    intake = await page.locator("dl.summary").inner_text()
+    assert "Midden-Utrecht" in intake and "logistiek, heftruck" in intake
+    assert GOAL in intake  # what they typed, escaped: shown as typed, never as markup
+    await desk.shot(page, "case-assigned")
+    await page.get_by_role("button", name="Aannemen").click()
+    await page.wait_for_load_state("networkidle")
+    assert "Aangenomen: zaak #1" in await page.locator(".flash").first.inner_text()
+    (told,) = await sam.read()  # the participant is told on Telegram, as from the bot
+    assert "Anna" in told["text"] and "FNV" in told["text"]
+    assert case_row(desk, 1).status == CaseStatus.ACCEPTED
+
+    # A private note, saved (htmx) and shown, escaped; still there after a reload.
+    await page.get_by_label("Nieuwe notitie").fill("Belt maandag <script>alert(1)</script> terug")
+    await page.get_by_role("button", name="Notitie opslaan").click()
+    await page.get_by_text("Notitie opgeslagen.").wait_for()
+    await page.reload()
+    notes = await page.locator("#notes ul.notes").inner_text()
+    assert "Belt maandag <script>alert(1)</script> terug" in notes
+    assert [n.text for n in rows(desk, CaseNote)] == [
+        "Belt maandag <script>alert(1)</script> terug"
+    ]
+
+    # Writing to the participant goes out on Telegram like the relay.
+    await page.get_by_label("Bericht aan de deelnemer").fill("Ik bel je morgen om 10 uur & tot dan")
+    await page.get_by_role("button", name="Versturen").click()
+    await page.wait_for_load_state("networkidle")
+    (message,) = await sam.read()
+    assert "Bericht van Anna (FNV)" in message["text"]
+    assert "Ik bel je morgen om 10 uur &amp; tot dan" in message["text"]
+    await desk.shot(page, "case-accepted")
+    await page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    await desk.shot(page, "case-phone")
+    await page.set_viewport_size({"width": 1280, "height": 860})
+
+    # A form without its CSRF token is refused, and changes nothing.
+    refused = await context.request.post(
+        f"{desk.base_url}/cases/1/notes", form={"text": "zonder token"}
+    )
+    assert refused.status == 403
+    forged = await context.request.post(
+        f"{desk.base_url}/cases/1/close", form={"csrf": "0" * 64, "outcome": "weg"}
+    )
+    assert forged.status == 403
+    assert len(rows(desk, CaseNote)) == 1 and case_row(desk, 1).status == CaseStatus.ACCEPTED
+
+    # The link cannot be used twice.
+    second = await browser.new_context()
+    again = await second.new_page()
+    response = await again.goto(link)
+    assert response is not None and response.status == 410
+    assert "al gebruikt of verlopen" in await again.locator("main").inner_text()
+    await desk.shot(again, "login-link-used")
+    await second.close()
+
+    # Another coach's case is a 404, as if it did not exist.
+    bram_page = await desk.logged_in(browser, bram)
+    response = await bram_page.goto(f"{desk.base_url}/cases/1")
+    assert response is not None and response.status == 404
+    assert "Sam" not in await bram_page.content()
+    assert "Niet gevonden" in await bram_page.locator("main").inner_text()
+    await desk.shot(bram_page, "not-found")
+
+    # Every view of the case is in the audit log.
+    views = [e for e in rows(desk, AuditEntry) if e.action == "view_case"]
+    assert {(e.actor_name, e.case_id) for e in views} == {("Anna de Vries", 1)}
+    await context.close()
+    await bram_page.context.close()
+    assert not desk.console_errors, desk.console_errors
+
+
+async def test_handoff_accept_note_and_refusals_on_sqlite(desk_sqlite: Desk, browser: Any) -> None:
+    await handoff_accept_note_and_refusals(desk_sqlite, browser)
+
+
+@pytest.mark.postgres
+async def test_handoff_accept_note_and_refusals_on_postgres(
+    desk_postgres: Desk, browser: Any
+) -> None:
+    await handoff_accept_note_and_refusals(desk_postgres, browser)
