@@ -151,9 +151,9 @@ def create_app(settings: Settings) -> FastAPI:
         return page(request, "message.html", 404, title=word("not_found", language_of(request)))
 
     @app.get("/lang/{language}")
-    def switch_language(language: str, request: Request) -> Response:
-        back = request.headers.get("referer", "")
-        target = back if back.startswith(settings.web_base_url) else "/"
+    def switch_language(language: str, next: str = "/") -> Response:
+        # Only a path of this site (no "//host", no scheme): never an open redirect.
+        target = next if next.startswith("/") and not next.startswith("//") else "/"
         response = go(target)
         response.set_cookie(
             LANG_COOKIE,

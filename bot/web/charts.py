@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-BAR = 22
+BAR = 30
 GAP = 8
-LABEL = 150
+LABEL = 190
 WIDTH = 560
 
 
@@ -28,10 +28,10 @@ def hbars(items: Sequence[tuple[str, float]], *, title: str, unit: str = "") -> 
         width = max(1.0, room * value / top) if value else 0
         shown = f"{value:g}{unit}"
         parts.append(
-            f'<text x="{LABEL - 8}" y="{y + BAR * 0.7:.0f}" text-anchor="end" class="label">'
+            f'<text x="{LABEL - 8}" y="{y + BAR * 0.72:.0f}" text-anchor="end" class="label">'
             f"{escape(label[:24])}</text>"
             f'<rect x="{LABEL}" y="{y}" width="{width:.1f}" height="{BAR}" rx="3" class="bar"/>'
-            f'<text x="{LABEL + width + 6:.1f}" y="{y + BAR * 0.7:.0f}" class="value">'
+            f'<text x="{LABEL + width + 6:.1f}" y="{y + BAR * 0.72:.0f}" class="value">'
             f"{escape(shown)}</text>"
         )
     if not items:

@@ -20,7 +20,7 @@ from bot.desk.notices import Notice, To
 from bot.flows.flowset import FlowSet
 from bot.flows.registry import FlowRegistry
 from bot.scheduler.timings import Timings
-from bot.web.auth import Principal, csrf_token, principal
+from bot.web.auth import LoginRequired, Principal, csrf_token, principal
 from bot.web.i18n import Language, word
 from storage import telegram_state
 from storage import web as stored
@@ -141,10 +141,16 @@ def desk_request(request: Request) -> Iterator[Ctx]:
     """One transaction for the request, with the logged-in person (or LoginRequired)."""
     state: DeskState = request.app.state.desk
     with session_scope(state.engine) as session:
-        who = principal(
-            request, session, secret=state.secret, admins=state.settings.admin_telegram_ids
-        )
-        yield Ctx(request, session, state, who, language_of(request))
+        try:
+            who = principal(
+                request, session, secret=state.secret, admins=state.settings.admin_telegram_ids
+            )
+        except LoginRequired:
+            who = None  # an expired or ended session is deleted: this transaction commits
+        if who is not None:
+            yield Ctx(request, session, state, who, language_of(request))
+    if who is None:
+        raise LoginRequired
 
 
 def pop_flash(ctx: Ctx) -> list[str]:

@@ -23,7 +23,7 @@ from storage.database import create_db_engine, session_scope, upgrade
 from storage.models import Role, Union
 from tests.bot_process import BotProcess
 from tests.fake_telegram import FakeTelegram
-from tests.fake_telegram.fixtures import fake_telegram  # noqa: F401 -- a fixture
+from tests.fake_telegram.fixtures import fake_telegram
 from tests.fake_telegram.user import TelegramUser
 
 CHROMIUM = "/usr/bin/chromium"
@@ -42,10 +42,17 @@ ANNA, BRAM, CORA, ADMIN = 7001, 7002, 7500, 9001
 COORDINATOR_CHAT = -100777
 
 
+__all__ = ["fake_telegram"]
+
+
+def _chromium_present() -> bool:
+    return os.path.exists(CHROMIUM)
+
+
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Any]:
     """One chromium for the session (each test opens its own contexts)."""
-    if not os.path.exists(CHROMIUM):
+    if not _chromium_present():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)")
     from playwright.async_api import async_playwright
 
@@ -123,7 +130,7 @@ def seed(url: str) -> None:
             name="Cora Smit",
             telegram_id=CORA,
             union=Union.FNV,
-            regions=["AM13", "AM38"],
+            regions=["AM13", "AM30"],
             role=Role.COORDINATOR,
             capacity=0,
         )
@@ -168,8 +175,12 @@ async def start_desk(fake: FakeTelegram, db_url: str, workdir: Path, label: str)
 
 
 @pytest.fixture
-async def desk_sqlite(fake_telegram: FakeTelegram, tmp_path: Path) -> AsyncIterator[Desk]:
-    desk = await start_desk(fake_telegram, f"sqlite:///{tmp_path / 'desk.db'}", tmp_path, "sqlite")
+async def desk_sqlite(
+    fake_telegram: FakeTelegram,
+    tmp_path: Path,
+) -> AsyncIterator[Desk]:
+    fake = fake_telegram
+    desk = await start_desk(fake, f"sqlite:///{tmp_path / 'desk.db'}", tmp_path, "sqlite")
     try:
         yield desk
     finally:
@@ -179,8 +190,11 @@ async def desk_sqlite(fake_telegram: FakeTelegram, tmp_path: Path) -> AsyncItera
 
 @pytest.fixture
 async def desk_postgres(
-    fake_telegram: FakeTelegram, tmp_path: Path, postgres_url: str
+    fake_telegram: FakeTelegram,
+    tmp_path: Path,
+    postgres_url: str,
 ) -> AsyncIterator[Desk]:
+    fake = fake_telegram
     import uuid
 
     import sqlalchemy
@@ -190,7 +204,7 @@ async def desk_postgres(
     with admin.begin() as conn:
         conn.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
     url = f"{postgres_url}?options=-csearch_path%3D{schema}"
-    desk = await start_desk(fake_telegram, url, tmp_path, "postgres")
+    desk = await start_desk(fake, url, tmp_path, "postgres")
     try:
         yield desk
     finally:

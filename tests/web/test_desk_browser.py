@@ -5,6 +5,12 @@ in with the link the bot sent, accepts in the browser, and the participant is to
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import io
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +20,7 @@ from storage.database import create_db_engine
 from storage.models import Case, CaseStatus
 from storage.web import AuditEntry, CaseNote
 from tests.fake_telegram.user import TelegramUser
-from tests.web.conftest import ANNA, BRAM, Desk
+from tests.web.conftest import ADMIN, ANNA, BRAM, COORDINATOR_CHAT, CORA, Desk
 
 SAM, MIRA = 5101, 5102
 ANSWERS: list[tuple[str, str, str]] = [
@@ -132,6 +138,7 @@ async def handoff_accept_note_and_refusals(desk: Desk, browser: Any) -> None:
     assert "Bericht van Anna (FNV)" in message["text"]
     assert "Ik bel je morgen om 10 uur &amp; tot dan" in message["text"]
     await desk.shot(page, "case-accepted")
+    await desk.shot(page, "desk", full=False)  # the README's picture (docs/desk.png)
     await page.set_viewport_size({"width": 390, "height": 844})  # a phone
     await desk.shot(page, "case-phone")
     await page.set_viewport_size({"width": 1280, "height": 860})
@@ -164,6 +171,17 @@ async def handoff_accept_note_and_refusals(desk: Desk, browser: Any) -> None:
     assert "Niet gevonden" in await bram_page.locator("main").inner_text()
     await desk.shot(bram_page, "not-found")
 
+    # Links are rate limited: three in ten minutes (Anna had one already).
+    for _ in range(2):
+        await desk.login_link(anna)
+    (refusal,) = await anna.say("/login")
+    assert "al een paar inloglinks" in refusal["text"] and "/login/" not in refusal["text"]
+
+    # Nothing personal, and no login token, in the web desk's access log.
+    log = desk.web.log
+    assert "GET /cases/{case_id} 200" in log and "POST /login/{token} 303" in log
+    assert link.rsplit("/", 1)[1] not in log and "Sam" not in log and "/cases/1 " not in log
+
     # Every view of the case is in the audit log.
     views = [e for e in rows(desk, AuditEntry) if e.action == "view_case"]
     assert {(e.actor_name, e.case_id) for e in views} == {("Anna de Vries", 1)}
@@ -181,3 +199,133 @@ async def test_handoff_accept_note_and_refusals_on_postgres(
     desk_postgres: Desk, browser: Any
 ) -> None:
     await handoff_accept_note_and_refusals(desk_postgres, browser)
+
+
+def set_assigned_at(desk: Desk, case_id: int, days_ago: int) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from storage.database import session_scope
+    from storage.models import utcnow
+
+    engine = create_db_engine(desk.db_url)
+    with session_scope(engine) as session:
+        session.exec(  # type: ignore[call-overload]
+            update(Case)
+            .where(Case.id == case_id)  # type: ignore[arg-type]
+            .values(assigned_at=utcnow() - timedelta(days=days_ago))
+        )
+    engine.dispose()
+
+
+def stats_csv(desk: Desk) -> str:
+    """What `careerbot stats --csv` prints for the same database."""
+    env = {"DATABASE_URL": desk.db_url, "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "careerbot"), "stats", "--csv"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=desk.shots,
+        check=True,
+    )
+    return done.stdout
+
+
+async def test_coordinator_and_admin(desk_sqlite: Desk, browser: Any) -> None:
+    desk = desk_sqlite
+    mira = desk.user(MIRA, "Mira")
+    anna, bram = desk.user(ANNA, "Anna"), desk.user(BRAM, "Bram")
+    cora, admin = desk.user(CORA, "Cora"), desk.user(ADMIN, "Ada")
+    coordinator_chat = desk.user(COORDINATOR_CHAT)
+    handed = await hand_off(mira, name="Mira", town="Maastricht")  # nobody covers Zuid-Limburg
+    assert "team" in handed
+    await coordinator_chat.read()
+    bram_page = await desk.logged_in(browser, bram)  # Bram is logged in (he is stopped below)
+
+    # The coordinator's region: the case without a coach, the least loaded coach suggested;
+    # assigned with the keyboard alone.
+    page = await desk.logged_in(browser, cora)
+    assert page.url == f"{desk.base_url}/region"
+    queue = await page.locator("#queue-title + div table").inner_text()
+    assert "Mira" in queue and "Zuid-Limburg" in queue
+    options = await page.get_by_label("Coach #1").locator("option").all_inner_texts()
+    assert options[0] == "Anna de Vries (0/10) · voorstel"
+    await desk.shot(page, "coordinator-region")
+    await page.get_by_label("Coach #1").focus()
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")
+    await page.wait_for_load_state("networkidle")
+    assert "toegewezen aan Anna de Vries" in await page.locator(".flash").inner_text()
+    (card,) = await anna.read()
+    assert "Nieuwe aanvraag #1" in card["text"]
+    assert await coordinator_chat.nothing_new(0.5)  # the coordinator saw it on the page
+
+    # Two working days without an answer: past the response time, and reassigned.
+    set_assigned_at(desk, 1, days_ago=7)
+    await page.reload()
+    late = await page.locator("#late-title + div table").inner_text()
+    assert "Mira" in late and "te laat" in late
+    await desk.shot(page, "coordinator-breached")
+    await page.get_by_role("button", name="Andere coach").click()
+    await page.wait_for_load_state("networkidle")
+    (card,) = await bram.read()
+    assert "Nieuwe aanvraag #1" in card["text"]
+    (away,) = await anna.read()
+    assert "overgedragen aan Bram Jansen" in away["text"]
+    assert case_row(desk, 1).coach_id == 2
+
+    # The admin: coaches (add one, stop Bram: his case moves and his session ends at once).
+    admin_page = await desk.logged_in(browser, admin)
+    await admin_page.goto(f"{desk.base_url}/admin/coaches")
+    await admin_page.get_by_label("Naam").last.fill("Dewi Pranoto")
+    await admin_page.get_by_label("Telegram-id").fill("7004")
+    await admin_page.get_by_label("Regio's").last.fill("AM30, Groningen")
+    await admin_page.get_by_role("button", name="Coach toevoegen").last.click()
+    await admin_page.wait_for_load_state("networkidle")
+    table = await admin_page.locator("table").first.inner_text()
+    assert "Dewi Pranoto" in table and "AM01, AM30" in table
+    bram_row = admin_page.get_by_role("row").filter(has_text="Bram Jansen")
+    await bram_row.get_by_text("Wijzigen").click()
+    await desk.shot(admin_page, "admin-coaches")
+    await bram_row.get_by_role("button", name="Deactiveren").click()
+    await admin_page.wait_for_load_state("networkidle")
+    moved = case_row(desk, 1)
+    assert moved.coach_id == 4 and moved.status == CaseStatus.ASSIGNED  # Dewi covers AM30
+    await bram_page.goto(f"{desk.base_url}/cases")
+    assert bram_page.url.startswith(f"{desk.base_url}/login")
+    assert "verlopen of beëindigd" in await bram_page.locator("main").inner_text()
+
+    # Flows: a diagram per flow (drawn in the browser), the check's findings, the load time.
+    await admin_page.goto(f"{desk.base_url}/admin/flows")
+    await admin_page.locator("#flow-job_loss pre.mermaid svg").wait_for(timeout=20000)
+    assert "Geen fouten of waarschuwingen" in await admin_page.locator("main").inner_text()
+    await desk.shot(admin_page, "admin-flows", full=False)
+
+    # Statistics: pictures, and a CSV that is `careerbot stats --csv` to the byte.
+    await admin_page.goto(f"{desk.base_url}/admin/stats")
+    funnel = await admin_page.locator("article").first.inner_text()
+    assert "naar coach" in funnel
+    await desk.shot(admin_page, "admin-stats")
+    async with admin_page.expect_download() as download_info:
+        await admin_page.get_by_role("button", name="CSV downloaden").click()
+    download = await download_info.value
+    downloaded = await asyncio.to_thread(Path(await download.path()).read_text, "utf-8")
+    assert downloaded == stats_csv(desk)
+    assert ["funnel", "handoff", "1"] in list(csv.reader(io.StringIO(downloaded)))
+
+    # The audit log: who looked at whose case, and when.
+    await admin_page.goto(f"{desk.base_url}/admin/audit")
+    audit = await admin_page.locator("table").inner_text()
+    assert "Cora Smit" in audit and "view_region" in audit and "assign" in audit
+    await desk.shot(admin_page, "admin-audit")
+
+    # English, for those who prefer it.
+    await admin_page.get_by_role("link", name="English").click()
+    await admin_page.wait_for_load_state("networkidle")
+    assert "Audit log" in await admin_page.locator("h1").inner_text()
+    for context in {p.context for p in (page, admin_page, bram_page)}:
+        await context.close()
+    await asyncio.sleep(0)
+    assert not desk.console_errors, desk.console_errors
