@@ -77,9 +77,31 @@ class Desk:
     base_url: str
     shots: Path
     console_errors: list[str] = field(default_factory=list)
+    transcript: list[str] = field(default_factory=list)
+    names: dict[int, str] = field(default_factory=dict)
 
     def user(self, user_id: int, first_name: str = "Sam") -> TelegramUser:
-        return TelegramUser(self.fake, user_id, first_name)
+        self.names[user_id] = first_name
+        return Person(self, user_id, first_name)
+
+    def step(self, text: str) -> None:
+        """Something a person did or saw in the browser, for the transcript."""
+        self.transcript.append(f"[web]      {text}")
+
+    def heard(self, chat_id: int, message: dict[str, Any]) -> None:
+        text = str(message.get("text", "")).replace("\n", " / ")
+        buttons = [
+            b["text"]
+            for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
+            for b in row
+        ]
+        shown = f"{text} {buttons}" if buttons and buttons != ["✓"] else text
+        self.transcript.append(f"[telegram] bot → {self.names.get(chat_id, chat_id)}: {shown}")
+
+    def write_transcript(self) -> Path:
+        path = self.shots / "transcript.md"
+        path.write_text("\n".join(self.transcript) + "\n", encoding="utf-8")
+        return path
 
     async def login_link(self, staff: TelegramUser) -> str:
         (message,) = await staff.say("/login")
@@ -116,6 +138,28 @@ class Desk:
         path = self.shots / f"{name}.png"
         await page.screenshot(path=str(path), full_page=full)
         return path
+
+
+class Person(TelegramUser):
+    """A Telegram user whose words and presses go into the desk's transcript."""
+
+    def __init__(self, desk: Desk, user_id: int, first_name: str) -> None:
+        super().__init__(desk.fake, user_id, first_name)
+        self.desk = desk
+
+    async def say(self, text: str, **kwargs: Any) -> list[dict[str, Any]]:
+        self.desk.transcript.append(f"[telegram] {self.first_name}: {text}")
+        return await super().say(text, **kwargs)
+
+    async def send(self, text: str, **kwargs: Any) -> None:
+        self.desk.transcript.append(f"[telegram] {self.first_name}: {text}")
+        await super().send(text, **kwargs)
+
+    async def press(
+        self, label: str, message: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        self.desk.transcript.append(f"[telegram] {self.first_name} presses [{label}]")
+        return await super().press(label, message)
 
 
 def seed(url: str) -> None:
@@ -171,7 +215,9 @@ async def start_desk(fake: FakeTelegram, db_url: str, workdir: Path, label: str)
     await web.start()
     shots = SHOTS / label
     shots.mkdir(parents=True, exist_ok=True)
-    return Desk(fake, assembled, web, db_url, base_url, shots)
+    desk = Desk(fake, assembled, web, db_url, base_url, shots)
+    fake.on_sent = desk.heard
+    return desk
 
 
 @pytest.fixture

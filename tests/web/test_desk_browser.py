@@ -29,7 +29,7 @@ ANSWERS: list[tuple[str, str, str]] = [
     ("wat past het best", "press", "ontslagen"),
     ("wat voor contract", "press", "tijdelijk"),
     ("wat voor werk", "say", "logistiek, heftruck"),
-    ("afgeronde opleiding", "press", "mbo"),
+    ("afgeronde opleiding", "press", "hbo"),
     ("wat zou je graag", "say", "{goal}"),
     ("contact met je opneemt", "press", "chatgesprek"),
     ("best bereiken", "press", "ochtend"),
@@ -96,6 +96,7 @@ async def handoff_accept_note_and_refusals(desk: Desk, browser: Any) -> None:
     desk.watch(page)
     await page.goto(link)
     await desk.shot(page, "login-confirm")
+    desk.step("Anna opens the link: 'Inloggen als Anna de Vries?' and clicks [Inloggen]")
     await page.get_by_role("button", name="Inloggen").click()
     await page.wait_for_url(f"{desk.base_url}/cases")
     cookie = next(c for c in await context.cookies() if c["name"] == "careerbot_desk")
@@ -104,6 +105,7 @@ async def handoff_accept_note_and_refusals(desk: Desk, browser: Any) -> None:
     assert "Sam" in await row.inner_text()
     assert "wacht op akkoord" in await row.inner_text()
     await desk.shot(page, "coach-cases")
+    desk.step(f"Anna's list (/cases): {' | '.join((await row.inner_text()).split())}")
 
     # The case page: the intake, the events; accept in the browser.
     await page.get_by_role("link", name="#1").first.click()
@@ -112,9 +114,11 @@ async def handoff_accept_note_and_refusals(desk: Desk, browser: Any) -> None:
     assert "Midden-Utrecht" in intake and "logistiek, heftruck" in intake
     assert GOAL in intake  # what they typed, escaped: shown as typed, never as markup
     await desk.shot(page, "case-assigned")
+    desk.step("Anna opens case #1 (intake, conversation, events) and clicks [Aannemen]")
     await page.get_by_role("button", name="Aannemen").click()
     await page.wait_for_load_state("networkidle")
     assert "Aangenomen: zaak #1" in await page.locator(".flash").first.inner_text()
+    desk.step(f"the page says: {await page.locator('.flash').first.inner_text()}")
     (told,) = await sam.read()  # the participant is told on Telegram, as from the bot
     assert "Anna" in told["text"] and "FNV" in told["text"]
     assert case_row(desk, 1).status == CaseStatus.ACCEPTED
@@ -123,6 +127,7 @@ async def handoff_accept_note_and_refusals(desk: Desk, browser: Any) -> None:
     await page.get_by_label("Nieuwe notitie").fill("Belt maandag <script>alert(1)</script> terug")
     await page.get_by_role("button", name="Notitie opslaan").click()
     await page.get_by_text("Notitie opgeslagen.").wait_for()
+    desk.step("Anna saves a private note: 'Belt maandag <script>alert(1)</script> terug'")
     await page.reload()
     notes = await page.locator("#notes ul.notes").inner_text()
     assert "Belt maandag <script>alert(1)</script> terug" in notes
@@ -132,6 +137,7 @@ async def handoff_accept_note_and_refusals(desk: Desk, browser: Any) -> None:
 
     # Writing to the participant goes out on Telegram like the relay.
     await page.get_by_label("Bericht aan de deelnemer").fill("Ik bel je morgen om 10 uur & tot dan")
+    desk.step("Anna writes to Sam from the page: 'Ik bel je morgen om 10 uur & tot dan'")
     await page.get_by_role("button", name="Versturen").click()
     await page.wait_for_load_state("networkidle")
     (message,) = await sam.read()
@@ -187,6 +193,7 @@ async def handoff_accept_note_and_refusals(desk: Desk, browser: Any) -> None:
     assert {(e.actor_name, e.case_id) for e in views} == {("Anna de Vries", 1)}
     await context.close()
     await bram_page.context.close()
+    desk.write_transcript()
     assert not desk.console_errors, desk.console_errors
 
 

@@ -279,3 +279,14 @@ def audit(request: Request, page_number: int = 0) -> Response:
             for e in entries
         ]
         return page(request, "admin_audit.html", c=c, rows=rows, page_number=page_number)
+
+
+# -- NLU review -----------------------------------------------------------------------------------
+
+
+@router.get("/review")
+def review(request: Request) -> Response:
+    """The NLU review queue (issue 17 stores it); until that lands, the page says so."""
+    with desk_request(request) as c:
+        _admin(c)
+        return page(request, "message.html", c=c, title=c.t("review_missing"))
