@@ -87,7 +87,11 @@ def go(url: str) -> Response:
 
 def create_app(settings: Settings) -> FastAPI:
     upgrade(settings.database_url)
-    engine = create_db_engine(settings.database_url)
+    # PostgreSQL: a connection for each request thread that may run at once (uvicorn's pool).
+    pooled = (
+        {} if settings.database_url.startswith("sqlite") else {"pool_size": 20, "max_overflow": 20}
+    )
+    engine = create_db_engine(settings.database_url, **pooled)
     state = DeskState(
         settings=settings,
         engine=engine,

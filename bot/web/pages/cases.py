@@ -10,7 +10,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, Request, Response
 
 from bot.desk import coach_actions, live_chat, routing
-from bot.desk.notices import To
+from bot.desk.notices import CoachRef, To
+from bot.desk.people import coach_ref
 from bot.desk.states import actions_in
 from bot.web import queries
 from bot.web.app import go, is_htmx, page
@@ -18,6 +19,7 @@ from bot.web.auth import NotFound
 from bot.web.desk import Ctx, desk_request, pop_flash
 from storage import cases as store
 from storage import web as stored
+from storage.coaches import get_coach
 from storage.models import Case, utcnow
 
 router = APIRouter()
@@ -112,7 +114,6 @@ def _coach_action(request: Request, case_id: int, csrf: str, action: str, **extr
             if not text:
                 return go(f"/cases/{case_id}")
             notices = live_chat.message_participant(c.session, case_id=case_id, coach=me, text=text)
-            c.audit("message_participant", case_id=case_id)
         c.deliver(notices)
         c.audit(action, case_id=case_id)
         c.keep_flash()
@@ -125,10 +126,7 @@ def _coach_action(request: Request, case_id: int, csrf: str, action: str, **extr
     return go(back)
 
 
-def _me(c: Ctx):  # type: ignore[no-untyped-def]
-    from bot.desk.people import coach_ref
-    from storage.coaches import get_coach
-
+def _me(c: Ctx) -> CoachRef:
     coach = get_coach(c.session, coach_id=c.who.coach_id or 0)
     if coach is None:
         raise NotFound
