@@ -66,7 +66,7 @@ def rows(
     now: datetime,
     language: str,
 ) -> list[CaseRow]:
-    names = coach_names(session)
+    names = coach_names(session, ids={case.coach_id for case in cases if case.coach_id})
     out = []
     for case in cases:
         assert case.id is not None
@@ -86,8 +86,11 @@ def rows(
     return out
 
 
-def coach_names(session: Session) -> dict[int, str]:
-    return {c.id or 0: c.name for c in session.exec(select(Coach)).all()}
+def coach_names(session: Session, *, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    found = session.exec(select(Coach.id, Coach.name).where(col(Coach.id).in_(ids))).all()
+    return {coach_id or 0: name for coach_id, name in found}
 
 
 def cases_of_coach(session: Session, *, coach_id: int, closed: bool) -> Sequence[Case]:
@@ -142,10 +145,10 @@ def conversation(session: Session, case: Case, *, limit: int = 200) -> list[Line
 
 
 def events(session: Session, case: Case) -> list[Line]:
-    names = coach_names(session)
     found = session.exec(
         select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(col(CaseEvent.id))
     ).all()
+    names = coach_names(session, ids={e.coach_id for e in found if e.coach_id})
     out = []
     for event in found:
         detail = event.detail or {}

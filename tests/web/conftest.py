@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +80,7 @@ class Desk:
     console_errors: list[str] = field(default_factory=list)
     transcript: list[str] = field(default_factory=list)
     names: dict[int, str] = field(default_factory=dict)
+    flows_dir: Path = PROJECT_ROOT / "flows"
 
     def user(self, user_id: int, first_name: str = "Sam") -> TelegramUser:
         self.names[user_id] = first_name
@@ -184,6 +186,8 @@ def seed(url: str) -> None:
 async def start_desk(fake: FakeTelegram, db_url: str, workdir: Path, label: str) -> Desk:
     upgrade(db_url)
     seed(db_url)
+    flows = workdir / "flows"  # a copy an admin may break (the desk shows what is wrong)
+    shutil.copytree(PROJECT_ROOT / "flows", flows)
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     settings = Settings(
@@ -195,6 +199,7 @@ async def start_desk(fake: FakeTelegram, db_url: str, workdir: Path, label: str)
         coordinator_chat_id=COORDINATOR_CHAT,
         webhook_secret=None,
         web_base_url=base_url,
+        flows_dir=flows,
     )
     assembled = await build_telegram_bot(
         settings, poll_timeout=2, pacer=ChatPacer(rate=20, burst=5), sweep_interval=0.3
@@ -210,12 +215,14 @@ async def start_desk(fake: FakeTelegram, db_url: str, workdir: Path, label: str)
             "ADMIN_TELEGRAM_IDS": str(ADMIN),
             "COORDINATOR_CHAT_ID": str(COORDINATOR_CHAT),
             "WEB_BASE_URL": base_url,
+            "FLOWS_DIR": str(flows),
+            "NLU_DIR": str(PROJECT_ROOT / "nlu"),
         },
     )
     await web.start()
     shots = SHOTS / label
     shots.mkdir(parents=True, exist_ok=True)
-    desk = Desk(fake, assembled, web, db_url, base_url, shots)
+    desk = Desk(fake, assembled, web, db_url, base_url, shots, flows_dir=flows)
     fake.on_sent = desk.heard
     return desk
 

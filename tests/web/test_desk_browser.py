@@ -309,6 +309,19 @@ async def test_coordinator_and_admin(desk_sqlite: Desk, browser: Any) -> None:
     await admin_page.locator("#flow-job_loss pre.mermaid svg").wait_for(timeout=20000)
     assert "Geen fouten of waarschuwingen" in await admin_page.locator("main").inner_text()
     await desk.shot(admin_page, "admin-flows", full=False)
+    # An admin breaks a flow: the page says where (file:line); the old flows stay live.
+    broken = desk.flows_dir / "zz_broken.yml"
+    await asyncio.to_thread(
+        broken.write_text,
+        "flows:\n  broken_flow:\n    description: kapot\n    steps:\n      - collect: no_such_slot\n",
+        "utf-8",
+    )
+    await admin_page.reload()
+    findings = await admin_page.locator("ul.findings").inner_text()
+    assert "zz_broken.yml:" in findings and "error" in findings, findings
+    assert await admin_page.locator("#flow-job_loss pre.mermaid").count() == 1
+    await desk.shot(admin_page, "admin-flows-error", full=False)
+    await asyncio.to_thread(broken.unlink)
 
     # Statistics: pictures, and a CSV that is `careerbot stats --csv` to the byte.
     await admin_page.goto(f"{desk.base_url}/admin/stats")
