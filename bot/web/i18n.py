@@ -119,6 +119,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "flows_loaded": ("Flows geladen om {at}", "Flows loaded at {at}"),
     "flows_findings": ("Bevindingen van flows check", "Findings of flows check"),
     "flows_clean": ("Geen fouten of waarschuwingen.", "No errors or warnings."),
+    "flows_kept": (
+        "De bestanden bevatten fouten: de vorige flows blijven actief tot ze zijn opgelost.",
+        "The files have errors: the previous flows stay live until they are fixed.",
+    ),
     "diagram": ("Diagram", "Diagram"),
     "review_intro": (
         "Berichten waarover het model twijfelde, met zijn gok. Kies het juiste intent.",
