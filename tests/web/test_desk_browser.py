@@ -22,7 +22,7 @@ from storage.web import AuditEntry, CaseNote
 from tests.fake_telegram.user import TelegramUser
 from tests.web.conftest import ADMIN, ANNA, BRAM, COORDINATOR_CHAT, CORA, Desk
 
-SAM, MIRA = 5101, 5102
+SAM, MIRA, NOOR = 5101, 5102, 5103
 ANSWERS: list[tuple[str, str, str]] = [
     ("hoe mag ik je noemen", "say", "{name}"),
     ("in welke gemeente", "say", "{town}"),
@@ -249,6 +249,9 @@ async def test_coordinator_and_admin(desk_sqlite: Desk, browser: Any) -> None:
     handed = await hand_off(mira, name="Mira", town="Maastricht")  # nobody covers Zuid-Limburg
     assert "team" in handed
     await coordinator_chat.read()
+    noor = desk.user(NOOR, "Noor")
+    await hand_off(noor, name="Noor", town="Groningen")  # case 2: not Cora's region
+    await coordinator_chat.read()
     bram_page = await desk.logged_in(browser, bram)  # Bram is logged in (he is stopped below)
 
     # The coordinator's region: the case without a coach, the least loaded coach suggested;
@@ -257,6 +260,9 @@ async def test_coordinator_and_admin(desk_sqlite: Desk, browser: Any) -> None:
     assert page.url == f"{desk.base_url}/region"
     queue = await page.locator("#queue-title + div table").inner_text()
     assert "Mira" in queue and "Zuid-Limburg" in queue
+    assert "Noor" not in queue  # a coordinator sees only their regions
+    other = await page.request.get(f"{desk.base_url}/cases/2")
+    assert other.status == 404
     options = await page.get_by_label("Coach #1").locator("option").all_inner_texts()
     assert options[0] == "Anna de Vries (0/10) · voorstel"
     await desk.shot(page, "coordinator-region")
@@ -300,6 +306,8 @@ async def test_coordinator_and_admin(desk_sqlite: Desk, browser: Any) -> None:
     await admin_page.wait_for_load_state("networkidle")
     moved = case_row(desk, 1)
     assert moved.coach_id == 4 and moved.status == CaseStatus.ASSIGNED  # Dewi covers AM30
+    await admin_page.goto(f"{desk.base_url}/region")  # the admin sees every region
+    assert "Noor" in await admin_page.locator("#queue-title + div table").inner_text()
     await bram_page.goto(f"{desk.base_url}/cases")
     assert bram_page.url.startswith(f"{desk.base_url}/login")
     assert "verlopen of beëindigd" in await bram_page.locator("main").inner_text()
@@ -333,12 +341,12 @@ async def test_coordinator_and_admin(desk_sqlite: Desk, browser: Any) -> None:
     download = await download_info.value
     downloaded = await asyncio.to_thread(Path(await download.path()).read_text, "utf-8")
     assert downloaded == stats_csv(desk)
-    assert ["funnel", "handoff", "1"] in list(csv.reader(io.StringIO(downloaded)))
+    assert ["funnel", "handoff", "2"] in list(csv.reader(io.StringIO(downloaded)))
 
     # The audit log: who looked at whose case, and when.
     await admin_page.goto(f"{desk.base_url}/admin/audit")
     audit = await admin_page.locator("table").inner_text()
-    assert "Cora Smit" in audit and "view_region" in audit and "assign" in audit
+    assert "Cora Smit" in audit and "regio bekeken" in audit and "toegewezen" in audit
     await desk.shot(admin_page, "admin-audit")
 
     # English, for those who prefer it.
