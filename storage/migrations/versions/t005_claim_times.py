@@ -2,7 +2,7 @@
 claim nobody renews is taken over even while its worker lives
 
 Revision ID: t005
-Revises: t004
+Revises: i20_web_desk
 Create Date: 2026-12-04 18:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "t005"
-down_revision: str | None = "t004"
+down_revision: str | None = "i20_web_desk"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
