@@ -21,6 +21,13 @@ parse; capacity turns/s ÷ bare parses/s), taken per round and reported as media
 Then one extra run of the profiled load with py-spy attached to the bot (not in the medians):
 collapsed stacks, a `py-spy dump` and a top-15 summary under reports/.
 
+The floor (issue 18): after each careerbot run, the same load against a bare python-telegram-bot
+echo bot (`Application`, polling, `HTTPXRequest`, AIORateLimiter when the limits are on; no
+storage, no NLU) that sends back as many messages per turn as careerbot just did. Its CPU per
+turn is the floor of our own stack; the table gives careerbot's CPU per turn ÷ the floor. The
+NLU outcome of every turn is counted in the bot (parsed by Rasa, or a keyword fallback because
+Rasa was down, slow or shed): capacity counts turns Rasa parsed, fallbacks apart.
+
 Usage:
   scripts/bench_telegram.py                       # the standard set on SQLite
   scripts/bench_telegram.py --database postgres   # on the local PostgreSQL, fresh schema
@@ -133,6 +140,9 @@ class RunResult:
     startup_s: float  # bot process start → ready
     attribution: str  # "processed marks" (exact) or "arrival order" (approximate)
     sql_per_turn: dict[str, float]  # bot's SQL statements by kind per committed turn, whole run
+    bot: str = "careerbot"  # or "echo": the bare python-telegram-bot floor
+    nlu_parsed: int = -1  # turns in the window whose text Rasa parsed (-1: not counted)
+    nlu_fallbacks: int = -1  # turns in the window that asked and fell back to keywords
 
 
 @dataclass
@@ -153,6 +163,7 @@ class Report:
     started: str
     args: dict[str, Any]
     runs: list[RunResult] = field(default_factory=list)
+    echo_runs: list[RunResult] = field(default_factory=list)
     parses: list[ParseResult] = field(default_factory=list)
     profile: dict[str, Any] = field(default_factory=dict)
 
@@ -272,8 +283,12 @@ async def one_run(
     round_no: int,
     out_dir: Path,
     profiling: Profiling | None = None,
+    echo_per_turn: float | None = None,
 ) -> RunResult:
-    name = _run_name(load, round_no, profiling is not None)
+    """One run of `load` against careerbot, or (`echo_per_turn`) against the bare echo bot
+    sending that many messages per turn on average."""
+    echo = echo_per_turn is not None
+    name = _run_name(load, round_no, profiling is not None) + ("-echo" if echo else "")
     fake = await FakeTelegram().start()
     people = Participants(fake, think=load.think, seed=round_no)
     with (
@@ -291,7 +306,10 @@ async def one_run(
         if profiling is not None:
             # Counting statements costs the bot a little CPU: only in the profiled run.
             env["BENCH_SQL_STATS"] = str(Path(tmp) / "sql.json")
+        env["BENCH_NLU_STATS"] = str(Path(tmp) / "nlu.json")
         command = [sys.executable, str(SELF), "--child"]
+        if echo:
+            command = [sys.executable, str(SELF), "--child-echo", "--per-turn", f"{echo_per_turn}"]
         if not load.limits:
             command.append("--no-limits")
         log_path = out_dir / f"{name}.bot.log"
@@ -305,11 +323,11 @@ async def one_run(
             startup = time.monotonic() - spawned
             await asyncio.sleep(0.5)  # first long-poll under way
             groups: dict[str, list[int]] = {"bot": [bot.pid], "loadgen": [os.getpid()]}
-            if rasa.pid is not None:
+            if rasa.pid is not None and not echo:
                 groups["rasa"] = [rasa.pid]
 
             async def sample() -> CpuSample:
-                if args.database == "postgres":
+                if args.database == "postgres" and not echo:
                     groups["postgres"] = await asyncio.to_thread(db.backend_pids)
                 return CpuMeter(groups).sample()
 
@@ -350,9 +368,11 @@ async def one_run(
                 except TimeoutError:
                     bot.kill()
                     await bot.wait()
-        marks = await asyncio.to_thread(db.processed_marks)
+        marks = None if echo else await asyncio.to_thread(db.processed_marks)
         sql_file = Path(tmp) / "sql.json"
         sql = json.loads(sql_file.read_text()) if sql_file.exists() else {}
+        nlu_file = Path(tmp) / "nlu.json"
+        nlu: list[list[float]] = json.loads(nlu_file.read_text()) if nlu_file.exists() else []
     await fake.stop()
 
     attribute(people.turns, people.received, marks)
@@ -405,6 +425,13 @@ async def one_run(
         startup_s=startup,
         attribution="processed marks" if marks is not None else "arrival order",
         sql_per_turn={k: v / len(marks) for k, v in sql.items()} if marks else {},
+        bot="echo" if echo else "careerbot",
+        nlu_parsed=-1
+        if echo
+        else sum(1 for at, ok in nlu if window_start <= at < window_end and ok),
+        nlu_fallbacks=-1
+        if echo
+        else sum(1 for at, ok in nlu if window_start <= at < window_end and not ok),
     )
 
 
@@ -532,6 +559,11 @@ def print_run(result: RunResult, parse: ParseResult | None, runs: int, note: str
         f" load {_load_str(r.loadavg_after)}"
         f" | bot ready in {r.startup_s:.1f} s"
         + (
+            f" | NLU in window: {r.nlu_parsed} parsed, {r.nlu_fallbacks} fell back"
+            if r.nlu_parsed >= 0
+            else ""
+        )
+        + (
             " | SQL per turn: "
             + ", ".join(f"{k} {v:.1f}" for k, v in sorted(r.sql_per_turn.items()))
             if r.sql_per_turn
@@ -564,6 +596,9 @@ def summary_table(report: Report, loads: list[Load]) -> str:
         "Rasa",
         "loadgen + fake API",
         "PostgreSQL",
+        "echo floor CPU ms/turn",
+        "**bot ÷ floor**",
+        "NLU parsed/s · fell back/s",
         "bot CPU/turn ÷ Rasa CPU/parse",
         "turns/s ÷ bare parses/s",
         "load avg 1 min · others' cores · CPU pressure",
@@ -605,6 +640,17 @@ def summary_table(report: Report, loads: list[Load]) -> str:
                 return fmt(median(getattr(r, key) for r in rows), digits)
             return fmt(median(getattr(r, key).get(sub) for r in rows), digits)
 
+        floors = {
+            e.round: e.cpu_ms_per_turn.get("bot")
+            for e in report.echo_runs
+            if e.load == load.key and e.cpu_ms_per_turn.get("bot") is not None
+        }
+        ratio_floor = [
+            (r.cpu_ms_per_turn.get("bot") or math.nan) / (floors[r.round] or math.nan)
+            for r in rows
+            if floors.get(r.round)
+        ]
+        nlu_rows = [r for r in rows if r.nlu_parsed >= 0]
         late = sum(1 for r in rows if overloaded(r))
         label = load.label + (f" (**overloaded** in {late}/{len(rows)})" if late else "")
         cells = [
@@ -621,6 +667,14 @@ def summary_table(report: Report, loads: list[Load]) -> str:
             med("cpu_ms_per_turn", "rasa", 1),
             med("cpu_ms_per_turn", "loadgen", 1),
             med("cpu_ms_per_turn", "postgres", 1),
+            fmt(median(floors.values()), 1),
+            f"**{fmt(median(ratio_floor), 2)}**",
+            (
+                f"{fmt(median(r.nlu_parsed / r.window_s for r in nlu_rows), 1)} ·"
+                f" {fmt(median(r.nlu_fallbacks / r.window_s for r in nlu_rows), 1)}"
+                if nlu_rows
+                else "—"
+            ),
             fmt(median(ratio_cpu), 2),
             fmt(median(ratio_rate), 2),
             f"{span([r.loadavg_after[0] for r in rows], 2)} · {span([r.others_cores for r in rows])}"
@@ -643,6 +697,9 @@ def summary_table(report: Report, loads: list[Load]) -> str:
             "",
             "",
             "",
+            "",
+            "",
+            "",
             f"{span([p.loadavg[0] for p in ps], 2)}",
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -654,12 +711,18 @@ def step_verdict(report: Report, steps: list[Load]) -> str:
     kept = []
     for load in steps:
         rows = [r for r in report.runs if r.load == load.key]
-        if rows and all(not overloaded(r) and r.reply_ms["max"] <= 2000 for r in rows):
+        if rows and all(
+            not overloaded(r) and r.reply_ms["max"] <= 2000 and r.nlu_fallbacks <= 0 for r in rows
+        ):
             kept.append(load.rate)
     if not kept:
-        return "Stepped open loop: no rate was handled with every reply within 2 s."
+        return (
+            "Stepped open loop: no rate was handled with every reply within 2 s and every"
+            " turn that needed the NLU parsed by Rasa."
+        )
     return (
-        f"Stepped open loop: highest rate handled with every reply within 2 s:"
+        f"Stepped open loop: highest rate handled with every reply within 2 s and every turn"
+        f" that needed the NLU parsed by Rasa:"
         f" {max(kept):g} turns/s (of {', '.join(f'{ld.rate:g}' for ld in steps)})."
     )
 
@@ -721,11 +784,16 @@ async def measure(args: argparse.Namespace, rasa: Rasa, out_dir: Path) -> Report
         database=args.database,
         commit=_git_commit(),
         started=datetime.now(UTC).isoformat(timespec="seconds"),
-        args={k: v for k, v in vars(args).items() if k not in {"child", "no_limits"}},
+        args={
+            k: v
+            for k, v in vars(args).items()
+            if k not in {"child", "no_limits", "child_echo", "per_turn"}
+        },
     )
     runs = args.runs
     per_run = args.warmup + args.seconds + args.idle_seconds + 6
-    total = (len(loads) * runs + (1 if args.profile else 0)) * per_run + runs * args.parse_seconds
+    total = (len(loads) * runs * (2 if args.echo else 1) + (1 if args.profile else 0)) * per_run
+    total += runs * args.parse_seconds
     print(
         f"bench-telegram on {args.database}: {', '.join(ld.key for ld in loads)} x {runs} runs,"
         f" {args.seconds:.0f} s windows (about {total / 60:.1f} min) | load avg"
@@ -741,6 +809,11 @@ async def measure(args: argparse.Namespace, rasa: Rasa, out_dir: Path) -> Report
             result = await one_run(args, load, rasa, round_no, out_dir)
             report.runs.append(result)
             print_run(result, parse, runs)
+            if args.echo:
+                per_turn = result.msgs_per_turn if result.msgs_per_turn > 0 else 2.0
+                floor = await one_run(args, load, rasa, round_no, out_dir, echo_per_turn=per_turn)
+                report.echo_runs.append(floor)
+                print_run(floor, None, runs, note=f", echo floor ({per_turn:.2f} msg/turn)")
         _save(report, out_dir)
     if args.profile:
         target = next((ld for ld in loads if ld.key == args.profile_load), loads[0])
@@ -789,7 +862,8 @@ async def serve_child(no_limits: bool) -> None:
     if no_limits:
         options["pacer"] = ChatPacer(rate=1000, burst=1000)
     assembled = await build_telegram_bot(get_settings(), **options)
-    counts = _count_sql(assembled.conversation.db)
+    counts = _count_sql(assembled.conversation.db) if os.environ.get("BENCH_SQL_STATS") else {}
+    outcomes = _count_nlu(assembled.conversation.nlu)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     try:
@@ -799,6 +873,66 @@ async def serve_child(no_limits: bool) -> None:
         await assembled.aclose()
         if stats_file := os.environ.get("BENCH_SQL_STATS"):
             await asyncio.to_thread(Path(stats_file).write_text, json.dumps(counts))
+        if nlu_file := os.environ.get("BENCH_NLU_STATS"):
+            await asyncio.to_thread(Path(nlu_file).write_text, json.dumps(outcomes))
+
+
+def _count_nlu(client: Any) -> list[tuple[float, bool]]:
+    """(time, parsed by Rasa?) of every parse the bot asks for: a turn that fell back to
+    keywords (Rasa down, too slow, or shed under overload) is not capacity."""
+    outcomes: list[tuple[float, bool]] = []
+    parse = client.parse
+
+    async def counted(text: str) -> Any:
+        result = await parse(text)
+        outcomes.append((time.time(), bool(result.available)))
+        return result
+
+    client.parse = counted
+    return outcomes
+
+
+async def serve_echo(no_limits: bool, per_turn: float) -> None:
+    """--child-echo: the floor. A bare python-telegram-bot echo bot, as its examples write one
+    (Application, polling, HTTPXRequest; AIORateLimiter for Telegram's limits), answering each
+    text with `per_turn` messages on average (the same number careerbot sent per turn)."""
+    from telegram import Update
+    from telegram.ext import AIORateLimiter, Application, ContextTypes, MessageHandler, filters
+
+    settings = get_settings()
+    builder = (
+        Application.builder()
+        .token(settings.telegram_bot_token or "")
+        .base_url(settings.telegram_base_url)
+        .concurrent_updates(256)
+    )
+    if not no_limits:
+        builder = builder.rate_limiter(AIORateLimiter())
+    application = builder.build()
+    owed = 0.0
+
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        nonlocal owed
+        message = update.effective_message
+        if message is None or message.text is None:
+            return
+        owed += per_turn
+        count = max(1, int(owed))
+        owed -= count
+        for _ in range(count):
+            await message.reply_text(message.text)
+
+    application.add_handler(MessageHandler(filters.TEXT, echo))
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    async with application:
+        await application.bot.set_my_commands([("start", "start")])  # "ready" for the bench
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0, timeout=5)
+        await stop.wait()
+        await application.updater.stop()
+        await application.stop()
 
 
 def _count_sql(engine: Any) -> dict[str, int]:
@@ -921,10 +1055,18 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="report directory (default reports/…)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no-limits", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child-echo", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--per-turn", type=float, default=2.0, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--no-echo", dest="echo", action="store_false", help="skip the echo-bot floor runs"
+    )
     args = parser.parse_args()
     quiet_transport_loggers()
     if args.child:
         asyncio.run(serve_child(args.no_limits))
+        return 0
+    if args.child_echo:
+        asyncio.run(serve_echo(args.no_limits, args.per_turn))
         return 0
     loads = choose_loads(args)
     if args.nice:

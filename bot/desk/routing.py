@@ -242,7 +242,7 @@ def reassign(session: Session, *, case_id: int, coach_id: int) -> list[Notice]:
             session,
             case,
             Key.COACH_REPLACED,
-            old=previous.name.split()[0],
+            old=coach_ref(previous).first_name,
             coach=new.first_name,
             union=new.union,
         )
@@ -338,7 +338,7 @@ def move_on(
     elif was in (CaseStatus.ASSIGNED, CaseStatus.ACCEPTED) and kind != CaseEventKind.DECLINED:
         # They were told (or already talked to) this coach: tell them the truth.
         following = get_coach(session, coach_id=case.coach_id) if case.coach_id else None
-        old = coach.name.split()[0]
+        old = coach_ref(coach).first_name
         if following is not None:
             new = coach_ref(following)
             notices += to_participant(

@@ -9,7 +9,7 @@ from datetime import timedelta
 from telegram.constants import ChatType
 
 from bot.channels.telegram import render
-from bot.channels.telegram.routers import UpdateContext
+from bot.channels.telegram.routers import UpdateContext, command_of
 from storage import web
 from storage.coaches import active_coach_by_telegram_id
 from storage.models import utcnow
@@ -29,7 +29,7 @@ class WebLoginRouter:
         message, user = ctx.update.message, ctx.update.effective_user
         if message is None or user is None or message.chat.type != ChatType.PRIVATE:
             return None
-        if not message.text or message.text.split()[0].split("@")[0].lower() not in COMMANDS:
+        if command_of(message.text) not in COMMANDS:
             return None
         staff = user.id in self._admins or (
             active_coach_by_telegram_id(ctx.session, telegram_id=user.id) is not None
