@@ -62,7 +62,12 @@ class TelegramUser:
     async def press(
         self, label: str, message: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
-        message = message or self.last_with_buttons()
+        if message is None:
+            try:
+                message = self.last_with_buttons()
+            except AssertionError:  # the rest of the answer is still on its way (a busy machine)
+                await self.read(timeout=10)
+                message = self.last_with_buttons()
         matches = [b for b in buttons_of(message) if label.lower() in b["text"].lower()]
         assert matches, (
             f"no button {label!r} in {[b['text'] for b in buttons_of(message)]};"
