@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot.flows.reader import display_name
 from bot.flows.registry import Decision, Recorder, digest
 from storage import flow_releases
 from storage.database import session_scope
@@ -59,7 +60,7 @@ def status_text(engine: Engine, directory: Path) -> tuple[str, bool]:
         live = _newest_live(session)
         verdict = flow_releases.latest(session, digest=on_disk)
         history = flow_releases.recent(session, limit=5)
-    lines = [f"Files in {directory}: version {on_disk}"]
+    lines = [f"Files in {display_name(directory)}: version {on_disk}"]
     if live is None:
         lines.append("Live: nothing recorded yet (no bot has loaded flows with this database).")
     else:
@@ -83,7 +84,10 @@ def status_text(engine: Engine, directory: Path) -> tuple[str, bool]:
     if history:
         lines.append("Recent decisions:")
         for release in history:
-            mark = "live" if release.live else "kept out"
+            if release.source == "publish":
+                mark = "passed" if release.live else "failed"
+            else:
+                mark = "live" if release.live else "kept out"
             lines.append(f"  {mark:<8} {_describe(release)}")
     return "\n".join(lines), in_sync
 

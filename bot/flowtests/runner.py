@@ -29,13 +29,14 @@ from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel
 
 from bot.conversation import ConversationService, Prepared
-from bot.desk import service as desk
+from bot.desk.coach_actions import accept
 from bot.desk.notices import Notice, To
+from bot.desk.people import coach_ref
 from bot.desk.render import card_lines, headline
 from bot.engine.executor import pending_step
 from bot.engine.messages import Inbound, Reply
 from bot.engine.slot_values import clean_text
-from bot.engine.state import ConversationState, JsonScalar
+from bot.engine.state import ConversationState
 from bot.flows import trace
 from bot.flows.catalogue import Key
 from bot.flows.flowset import FlowSet
@@ -198,9 +199,12 @@ class _Template:
                     upgrade(f"sqlite:///{path}")
                 finally:
                     migrations.setLevel(level)
-                with sqlite3.connect(path) as conn:  # everything in the main file, not the WAL
+                conn = sqlite3.connect(path)  # everything in the main file, not the WAL
+                try:
                     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                     conn.execute("PRAGMA journal_mode=DELETE")
+                finally:
+                    conn.close()
                 cls._path = path
             return cls._path
 
@@ -251,9 +255,6 @@ def _quiet_turns() -> Iterator[_TurnLogs]:
 
 
 # -- running -----------------------------------------------------------------------------------
-
-
-Reading = Callable[[TestStep, str], NluResult]
 
 
 def run_cases(
@@ -398,7 +399,7 @@ class _CaseRun:
             mismatches.append(
                 Mismatch("language", (language,), (f"{self.state.language} (the bot speaks)",))
             )
-        self._cover(index)
+        self._cover()
         return mismatches
 
     def _read(self, step: TestStep, text: str) -> NluResult | Mismatch:
@@ -440,7 +441,7 @@ class _CaseRun:
                     )
                 coach = get_coach(session, coach_id=case.coach_id)
                 assert coach is not None
-                notices = desk.accept(session, case_id=case.id, coach=desk.coach_ref(coach))
+                notices = accept(session, case_id=case.id, coach=coach_ref(coach))
                 accepted_at = case.accepted_at
             else:
                 notices, accepted_at = [], case.accepted_at if case else None
@@ -582,7 +583,7 @@ class _CaseRun:
 
     # -- coverage ------------------------------------------------------------------------------
 
-    def _cover(self, index: int) -> None:
+    def _cover(self) -> None:
         language = self.state.language
         recorder, flows = self.recorder, self.flows
         for flow, _ in recorder.turn_steps:
@@ -628,7 +629,6 @@ __all__ = [
     "PATTERNS",
     "CaseResult",
     "Coverage",
-    "JsonScalar",
     "NluMode",
     "RasaReader",
     "RasaUnavailable",
