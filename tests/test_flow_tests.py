@@ -220,7 +220,10 @@ def test_publish_and_status_say_what_is_live_and_why(flows_copy, tmp_path, capsy
 
 
 @pytest.mark.rasa
-def test_with_the_real_model_a_different_reading_is_a_failure(rasa_url, tmp_path, capsys):
+def test_with_the_real_model_a_different_reading_is_a_failure(
+    rasa_url, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setenv("COLUMNS", "160")
     both = write(
         tmp_path / "model.yml",
         """
@@ -240,6 +243,6 @@ def test_with_the_real_model_a_different_reading_is_a_failure(rasa_url, tmp_path
     )
     assert main(["flows", "test", "--nlu", "rasa", "--rasa-url", rasa_url, str(both)]) == 1
     out = capsys.readouterr().out
-    assert f"{both}:12: FAIL 'A wrong annotation" in out
+    assert f"{both}:11: FAIL 'A wrong annotation" in out
     assert "read as training_question" in out and "the model reads job_loss" in out
     assert "1 failed, 1 passed" in out
