@@ -1,7 +1,7 @@
 """flow releases: which version of the flow files went live or was kept out, when and why
 
 Revision ID: i19
-Revises: t004
+Revises: i20_web_desk
 Create Date: 2026-12-04 18:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "i19"
-down_revision: str | None = "t004"
+down_revision: str | None = "i20_web_desk"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
