@@ -81,6 +81,8 @@ def one_line(result: CaseResult) -> str:
     first = failure.mismatches[0]
     expected = "; ".join(first.expected)
     actual = "; ".join(first.actual)
+    if first.what == "bot" and len(first.actual) > 1:  # where the turn ended says the most
+        actual = f"{len(first.actual)} replies, ending with {first.actual[-1]}"
     return textwrap.shorten(
         f"{result.case.file}:{failure.line}: test {result.case.spec.test!r} "
         f"({result.case.spec.language}), turn {failure.step + 1}: {first.what}: "
