@@ -11,13 +11,14 @@ STAMP_NLU := $(NLU_VENV)/.installed
 LOOKUP    := nlu/data/lookup_gemeente.yml
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: help run test lint types pytest setup app-env nlu-env nlu-data model db bench bench-nlu \
-        bench-engine bench-telegram bench-telegram-pg bench-scheduler bench-web nlu-eval nlu-compare \
-        browser clean
+.PHONY: help run test lint types flow-tests pytest setup app-env nlu-env nlu-data model db bench \
+        bench-nlu bench-engine bench-telegram bench-telegram-pg bench-scheduler bench-web nlu-eval \
+        nlu-compare browser clean
 
 help:
 	@echo "make run    — set everything up, start Rasa, then Telegram (token set) or the terminal chat"
-	@echo "make test   — set everything up, then ruff, mypy and pytest (trains the NLU model once)"
+	@echo "make test   — set everything up, then ruff, mypy, the conversation tests of flows/tests/"
+	@echo "             and pytest (trains the NLU model once)"
 	@echo "make bench  — benchmarks (engine turn time, NLU latency/throughput, whole bot under load)"
 	@echo "make bench-telegram [BENCH_ARGS=...] — whole bot: open loop 12 and 30 msg/s, capacity,"
 	@echo "             CPU ms/turn per process, py-spy profile (reports/); bench-telegram-pg: PostgreSQL"
@@ -95,7 +96,7 @@ run: model db
 	if $(PY) -c "import sys; from bot.config import get_settings; sys.exit(not get_settings().telegram_bot_token)"; then \
 	  $(BOT) run; else echo "No TELEGRAM_BOT_TOKEN set: starting the terminal chat."; $(BOT) chat; fi
 
-test: setup lint types pytest
+test: setup lint types flow-tests pytest
 
 lint: app-env
 	$(VENV)/bin/ruff check .
@@ -103,6 +104,11 @@ lint: app-env
 
 types: app-env
 	$(VENV)/bin/mypy bot storage
+
+# The conversation tests of flows/tests/ through the real engine and a temporary database, with
+# their annotated NLU readings (a few seconds), and what they do not reach.
+flow-tests: app-env
+	$(BOT) flows test --coverage
 
 # The model is trained before the workers start (once, not once per worker); two workers,
 # since most tests wait on bot processes, Rasa and the fake Bot API rather than on the CPU.

@@ -10,6 +10,8 @@ from bot.config import Settings
 from bot.conversation import ConversationService
 from bot.engine.language import detector
 from bot.flows.registry import FlowRegistry
+from bot.flowtests.gate import judge
+from bot.flowtests.releases import recorder
 from bot.nlu.client import NluClient
 from storage.database import create_db_engine, upgrade
 
@@ -27,11 +29,15 @@ class Conversation:
 
 
 def build_conversation(settings: Settings) -> Conversation:
-    """Migrate the database, load the flows (raises FlowsInvalid), connect the NLU client."""
+    """Migrate the database, load the flows (raises FlowsInvalid when they fail a check or a
+    conversation test), connect the NLU client."""
     upgrade(settings.database_url)
     detector()  # load the language models now, not during someone's first message
     db = create_db_engine(settings.database_url)
-    flows = FlowRegistry(settings.flows_dir, nlu_dir=settings.nlu_dir)
+    # New flow files go live only when every check and every conversation test passes.
+    flows = FlowRegistry(
+        settings.flows_dir, nlu_dir=settings.nlu_dir, judge=judge, record=recorder(db)
+    )
     nlu = NluClient(
         settings.rasa_url, timeout=settings.nlu_timeout_seconds, retries=settings.nlu_retries
     )

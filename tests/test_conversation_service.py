@@ -276,7 +276,12 @@ async def test_without_consent_nothing_personal_is_asked_or_stored(sqlite_url, n
     await chat.say("ik ben mijn baan kwijt")
     await chat.press("Nee")
     assert "bewaar ik niets" in chat.text.lower() or "bewaar dan niets" in chat.text
-    # The topic still starts, but before the first personal question consent is asked again.
+    # The topic still gives its general information, then the menu: consent is not asked
+    # again in the breath that refused it.
+    assert "Ontslag gaat meestal zo" in chat.text
+    assert "Vind je dat goed" not in chat.text and chat.asked("Waar kan ik je mee helpen")
+    # Asking for a coach later asks consent again; refused, nothing personal is asked.
+    await chat.press("Praten met een coach")
     assert "Vind je dat goed" in chat.last
     await chat.press("Nee")
     assert "fnv.nl" in chat.text

@@ -16,7 +16,8 @@ from bot.flows.models import (
 )
 
 
-def _label(step: Step) -> str:
+def step_label(step: Step) -> str:
+    """A step in a few words: "ask first_name", "call intake", "say: Hoi! Ik ben …"."""
     if isinstance(step, CollectStep):
         return f"ask {step.collect}"
     if isinstance(step, SayStep):
@@ -46,7 +47,9 @@ def mermaid(cf: CompiledFlow) -> str:
 
     lines = ["flowchart TD", f'    START(["{cf.id}"]) --> {node(cf.step_ids[0])}']
     for sid, step in zip(cf.step_ids, cf.flow.steps, strict=True):
-        shape = ('{{"%s"}}' if isinstance(step, CollectStep) else '["%s"]') % _escape(_label(step))
+        shape = ('{{"%s"}}' if isinstance(step, CollectStep) else '["%s"]') % _escape(
+            step_label(step)
+        )
         lines.append(f"    {node(sid)}{shape}")
         links = cf.links(sid)
         if not links:

@@ -21,11 +21,13 @@ class Recorder:
     # Of the turn being recorded (the test runner clears them before each turn):
     commands: list[str] = field(default_factory=list)  # command class names, in order
     texts: list[str] = field(default_factory=list)  # catalogue keys said, in order
+    turn_steps: list[tuple[str, str]] = field(default_factory=list)
     pending_before: str | None = None  # "flow.step" of the question pending when it started
 
     def new_turn(self) -> None:
         self.commands.clear()
         self.texts.clear()
+        self.turn_steps.clear()
         self.pending_before = None
 
 
@@ -48,6 +50,7 @@ def active() -> bool:
 def reached(flow: str, step: str) -> None:
     if (recorder := _current.get()) is not None:
         recorder.steps.add((flow, step))
+        recorder.turn_steps.append((flow, step))
 
 
 def took(flow: str, step: str, index: int) -> None:

@@ -24,6 +24,7 @@ from starlette.routing import Match
 from bot import stats
 from bot.config import Settings
 from bot.flows.registry import FlowRegistry
+from bot.flowtests.gate import judge
 from bot.scheduler.calendar import local
 from bot.web.auth import LoginRequired, NotFound
 from bot.web.desk import LANG_COOKIE, CsrfFailed, DeskState, language_of
@@ -95,7 +96,9 @@ def create_app(settings: Settings) -> FastAPI:
     state = DeskState(
         settings=settings,
         engine=engine,
-        flows=FlowRegistry(settings.flows_dir, nlu_dir=settings.nlu_dir),
+        # The bot's judge: files whose conversation tests fail are not shown as live here
+        # either (the flows page says which test keeps them out).
+        flows=FlowRegistry(settings.flows_dir, nlu_dir=settings.nlu_dir, judge=judge),
     )
     with session_scope(engine) as session:
         state.secret = stored.signing_secret(session)

@@ -123,6 +123,10 @@ WORDS: dict[str, tuple[str, str]] = {
         "De bestanden bevatten fouten: de vorige flows blijven actief tot ze zijn opgelost.",
         "The files have errors: the previous flows stay live until they are fixed.",
     ),
+    "flows_kept_out": (
+        "De nieuwste bestanden zijn niet live gezet ({summary}); de vorige flows blijven actief:",
+        "The newest files were not taken live ({summary}); the previous flows stay live:",
+    ),
     "diagram": ("Diagram", "Diagram"),
     "review_intro": (
         "Berichten waarover het model twijfelde, met zijn gok. Kies het juiste intent.",

@@ -196,6 +196,7 @@ def flows(request: Request) -> Response:
             c=c,
             problems=result.problems,
             valid=result.flowset is not None,
+            kept_out=c.state.flows.rejected,  # newer files a check or a conversation test failed
             diagrams=diagrams,
             loaded_at=local(c.state.flows_loaded_at).strftime("%d-%m-%Y %H:%M:%S"),
         )

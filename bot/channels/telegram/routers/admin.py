@@ -14,7 +14,6 @@ from bot.channels.telegram import render
 from bot.channels.telegram.routers import UpdateContext, command_of
 from bot.desk.render import say
 from bot.flows.catalogue import Key
-from bot.flows.loader import load_flows
 from bot.flows.registry import FlowRegistry
 from storage import telegram_state
 from storage.telegram_state import Outgoing
@@ -58,14 +57,14 @@ class AdminRouter:
             return say(
                 ctx.flows, Key.ADMIN_RELOAD_UNCHANGED, "nl", {"flows": str(len(ctx.flows.flows))}
             )
-        if registry.reload_if_changed():
+        if registry.reload_if_changed(source="admin"):
             log.info("flows reloaded by an admin")
             return say(
                 ctx.flows, Key.ADMIN_RELOADED, "nl", {"flows": str(len(registry.current.flows))}
             )
-        result = load_flows(registry.directory, nlu_dir=registry.nlu_dir)
-        if result.flowset is None:
-            problems = "\n".join(str(p) for p in result.errors[:15])
+        rejected = registry.rejected
+        if rejected is not None:  # the newest files failed a check or a conversation test
+            problems = "\n".join([rejected.summary, *rejected.problems[:15]])
             return say(ctx.flows, Key.ADMIN_RELOAD_FAILED, "nl", {"problems": problems})
         return say(
             ctx.flows, Key.ADMIN_RELOAD_UNCHANGED, "nl", {"flows": str(len(registry.current.flows))}
