@@ -104,8 +104,11 @@ bench: bench-engine bench-nlu bench-telegram bench-scheduler
 bench-engine: app-env
 	@$(PY) scripts/bench_engine.py
 
+# The shipped model beside the pre-e5 pipeline (same run, alternating rounds): parse latency
+# p50/p99, Rasa CPU per parse, throughput. BENCH_NLU_ARGS= measures the shipped model alone.
+BENCH_NLU_ARGS ?= --compare nlu/configs/diet_sparse_only.yml
 bench-nlu: model
-	@$(PY) scripts/bench_nlu.py
+	@$(PY) scripts/bench_nlu.py $(BENCH_NLU_ARGS)
 
 # Whole bot under load (~6 min): open loop 12 turns/s and 30 msg/s, capacity; CPU per turn of
 # every process and a py-spy profile of the bot under reports/bench-telegram/. One load alone:
