@@ -11,6 +11,7 @@ so both see the same noise: the before/after of a pipeline change in one run.
 
     scripts/bench_nlu.py                                          # the shipped model
     scripts/bench_nlu.py --compare nlu/configs/diet_sparse_only.yml
+    scripts/bench_nlu.py --compare models/nlu-4b940a0fc9b6.tar.gz   # a model file as it is
 """
 
 from __future__ import annotations
@@ -159,7 +160,9 @@ def report(targets: list[Measured]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--compare", type=Path, help="also measure the model of this pipeline config"
+        "--compare",
+        type=Path,
+        help="also measure the model of this pipeline config (or this model .tar.gz)",
     )
     args = parser.parse_args()
     settings = get_settings()
@@ -170,7 +173,10 @@ def main() -> int:
         if args.compare is not None:
             configs.append(("compared", args.compare.resolve()))
         for name, config in configs:
-            model, _ = rasa_env.train(settings.models_dir, config=config)
+            if config.name.endswith(".tar.gz"):
+                model = config
+            else:
+                model, _ = rasa_env.train(settings.models_dir, config=config)
             url = f"http://127.0.0.1:{rasa_env.free_port()}"
             print(f"Starting Rasa with {model.name} ({config.name}) at {url}…", flush=True)
             server = rasa_env.start_server(

@@ -168,3 +168,15 @@ async def test_the_review_command_counts_and_exports(sqlite_url, tmp_path) -> No
     out = tmp_path / "review.yml"
     careerbot(sqlite_url, "nlu", "review", "--export", str(out))
     assert "ik twijfel" in out.read_text(encoding="utf-8")
+
+
+async def test_the_participants_own_export_shows_what_the_queue_holds(sqlite_url) -> None:
+    from bot.privacy import export_json
+
+    chat = await consented(sqlite_url, unsure_nlu())
+    await chat.say("ik twijfel, bel 0612345678")
+    with session_scope(create_db_engine(sqlite_url)) as session:
+        participant = find(session, channel="test", external_id="u1")
+        assert participant is not None
+        exported = export_json(session, participant=participant)
+    assert '"text": "ik twijfel, bel <telefoon>"' in exported
