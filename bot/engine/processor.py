@@ -37,7 +37,7 @@ from bot.engine.dialogue import P_CMD, P_DOUBT, P_FIX, P_FLOW, P_LANG, P_VALUE, 
 from bot.engine.messages import Button
 from bot.engine.render import display_value
 from bot.engine.state import Doubt, JsonScalar
-from bot.flows.catalogue import invalid_key
+from bot.flows.catalogue import Key, invalid_key
 from bot.flows.conditions import compile_condition
 from bot.flows.flowset import CompiledFlow
 from bot.flows.models import CollectStep, SlotType
@@ -59,14 +59,14 @@ def _apply(d: Dialogue, command: Command) -> None:
             d.state.language_heard = True
             if chosen:
                 d.state.language_chosen = True
-                d.say_key("language_set")
+                d.say_key(Key.LANGUAGE_SET)
                 if not d.state.welcomed:
                     executor.start_welcome(d)
                 else:
                     executor.reask_or_menu(d)
         case PickLanguage():
             d.say_key(
-                "language_pick",
+                Key.LANGUAGE_PICK,
                 buttons=(Button("Nederlands", P_LANG + "nl"), Button("English", P_LANG + "en")),
             )
         case Welcome(then):
@@ -84,7 +84,9 @@ def _apply(d: Dialogue, command: Command) -> None:
             d.state.doubt = Doubt(slot=slot, value=value, extra=extra)
             definition = d.flows.slots[slot]
             shown = str(value)
-            d.say(d.text(definition.doubt or "doubt", {"value": shown}), d.yes_no_buttons(P_DOUBT))
+            d.say(
+                d.text(definition.doubt or Key.DOUBT, {"value": shown}), d.yes_no_buttons(P_DOUBT)
+            )
         case ResolveDoubt(keep):
             _resolve_doubt(d, keep)
         case InvalidAnswer(slot, reason, suggestions):
@@ -101,16 +103,16 @@ def _apply(d: Dialogue, command: Command) -> None:
             _misunderstood(d, options)
         case CannotHandle(question):
             if executor.pending_step(d.flows, d.state) is not None:
-                d.say_key("question_unknown" if question else "invalid_generic")
+                d.say_key(Key.QUESTION_UNKNOWN if question else Key.INVALID_GENERIC)
                 executor.reask_or_menu(d)
             else:
                 _misunderstood(d, ())
         case NluDown():
             if executor.pending_step(d.flows, d.state) is not None:
-                d.say_key("nlu_unavailable")
+                d.say_key(Key.NLU_UNAVAILABLE)
                 executor.reask_or_menu(d)
             else:
-                d.say_key("nlu_unavailable", buttons=d.menu_buttons())
+                d.say_key(Key.NLU_UNAVAILABLE, buttons=d.menu_buttons())
         case Reask():
             executor.reask_or_menu(d)
         case ShowMenu():
@@ -123,7 +125,7 @@ def _apply(d: Dialogue, command: Command) -> None:
             else:
                 executor.show_menu(d)
         case StaleButton():
-            d.say_key("stale_button")
+            d.say_key(Key.STALE_BUTTON)
             executor.reask_or_menu(d)
 
 
@@ -159,13 +161,13 @@ def _resolve_doubt(d: Dialogue, keep: bool) -> None:
     d.state.doubt = None
     step = executor.pending_step(d.flows, d.state)
     if doubt is None or step is None or step.collect != doubt.slot:
-        d.say_key("stale_button")
+        d.say_key(Key.STALE_BUTTON)
         executor.reask_or_menu(d)
         return
     if keep:
         _answer(d, {doubt.slot: doubt.value, **doubt.extra}, doubt.slot)
     else:
-        d.say_key("doubt_retry")
+        d.say_key(Key.DOUBT_RETRY)
         executor.ask(d, step, with_prefix=False)
 
 
@@ -182,19 +184,19 @@ def _invalid(d: Dialogue, slot_name: str, reason: str | None, suggestions: tuple
     if d.state.retries > limit:
         d.state.retries = 0
         d.say_key(
-            "offer_human",
-            buttons=(d.human_button(), Button(d.text("try_again"), P_CMD + "retry")),
+            Key.OFFER_HUMAN,
+            buttons=(d.human_button(), Button(d.text(Key.TRY_AGAIN), P_CMD + "retry")),
         )
         return
     specific = invalid_key(slot.type.value, reason)
     text = step.invalid or (specific if specific in d.flows.texts else None) or slot.invalid
     if suggestions:
         d.say(
-            d.text(text or "invalid_generic"),
+            d.text(text or Key.INVALID_GENERIC),
             tuple(Button(s, P_VALUE + s[:60]) for s in suggestions),
         )
         return
-    d.say(d.text(text or "invalid_generic"))
+    d.say(d.text(text or Key.INVALID_GENERIC))
     executor.ask(d, step, with_prefix=False)
 
 
@@ -206,8 +208,8 @@ def _offer_corrections(d: Dialogue, step: CollectStep) -> None:
     for name in step.corrections:
         label = d.flows.slots[name].label
         buttons.append(Button(label.get(d.lang) if label else name, P_FIX + name))
-    buttons.append(Button(d.text("correction_done_button"), P_VALUE + "yes"))
-    d.say_key("choose_correction", buttons=tuple(buttons))
+    buttons.append(Button(d.text(Key.CORRECTION_DONE_BUTTON), P_VALUE + "yes"))
+    d.say_key(Key.CHOOSE_CORRECTION, buttons=tuple(buttons))
 
 
 def _start_correction(d: Dialogue, slot_name: str) -> None:
@@ -224,7 +226,7 @@ def _start_correction(d: Dialogue, slot_name: str) -> None:
         or target is None
         or cf.index_by_id[target] > cf.index_by_id.get(frame.step, 0)
     ):
-        d.say_key("stale_button")
+        d.say_key(Key.STALE_BUTTON)
         executor.reask_or_menu(d)
         return
     slot = d.flows.slots[slot_name]
@@ -249,7 +251,7 @@ def _correct(d: Dialogue, values: dict[str, JsonScalar]) -> None:
     for name in shown:
         slot = d.flows.slots[name]
         d.say_key(
-            "corrected",
+            Key.CORRECTED,
             label=(slot.label.get(d.lang) if slot.label else name).lower(),
             value=display_value(d.flows, slot, values[name], d.lang),
         )
@@ -286,7 +288,7 @@ def _digress(d: Dialogue, cf: CompiledFlow | None) -> None:
 
 def _start(d: Dialogue, cf: CompiledFlow | None) -> None:
     if cf is None:
-        d.say_key("stale_button")
+        d.say_key(Key.STALE_BUTTON)
         executor.reask_or_menu(d)
         return
     if not d.state.welcomed:
@@ -297,7 +299,7 @@ def _start(d: Dialogue, cf: CompiledFlow | None) -> None:
     welcome = d.flows.settings.welcome_flow
     if d.state.stack and d.state.stack[0].flow == welcome and not cf.flow.digression:
         d.state.deferred_flow = cf.id  # after the consent question
-        d.say_key("consent_first")
+        d.say_key(Key.CONSENT_FIRST)
         executor.reask_or_menu(d)
     elif cf.id == d.flows.settings.human_flow:
         _human(d)
@@ -312,7 +314,7 @@ def _human(d: Dialogue) -> None:
     "shall a coach contact you?" question it means yes; otherwise the short intake starts."""
     flows, state = d.flows, d.state
     if executor.in_intake(flows, state):
-        d.say_key("human_in_intake")
+        d.say_key(Key.HUMAN_IN_INTAKE)
         executor.reask_or_menu(d)
         return
     step = executor.pending_step(flows, state)
@@ -325,12 +327,12 @@ def _human(d: Dialogue) -> None:
 
 def _cancel(d: Dialogue) -> None:
     if not d.state.stack:
-        d.say_key("nothing_to_cancel", buttons=d.menu_buttons())
+        d.say_key(Key.NOTHING_TO_CANCEL, buttons=d.menu_buttons())
         return
     d.state.stack.clear()
     d.state.correcting = None
     d.state.retries = 0
-    d.say_key("cancelled", buttons=d.menu_buttons())
+    d.say_key(Key.CANCELLED, buttons=d.menu_buttons())
 
 
 def _misunderstood(d: Dialogue, options: tuple[str, ...]) -> None:
@@ -340,7 +342,7 @@ def _misunderstood(d: Dialogue, options: tuple[str, ...]) -> None:
     state.misunderstood += 1
     if state.misunderstood > settings.max_misunderstood:
         state.misunderstood = 0
-        d.say_key("offer_human", buttons=(d.human_button(), *d.menu_buttons()))
+        d.say_key(Key.OFFER_HUMAN, buttons=(d.human_button(), *d.menu_buttons()))
         return
     labelled = [
         (fid, cf.flow.label.get(d.lang))
@@ -351,11 +353,11 @@ def _misunderstood(d: Dialogue, options: tuple[str, ...]) -> None:
         buttons = (
             *(Button(label, P_FLOW + fid) for fid, label in labelled),
             # With a question pending, "something else" goes back to it, not to the menu.
-            Button(d.text("something_else"), P_CMD + ("back" if pending else "menu")),
+            Button(d.text(Key.SOMETHING_ELSE), P_CMD + ("back" if pending else "menu")),
         )
-        d.say_key("clarify", buttons=buttons)
+        d.say_key(Key.CLARIFY, buttons=buttons)
     elif pending:
-        d.say_key("invalid_generic")
+        d.say_key(Key.INVALID_GENERIC)
         executor.reask_or_menu(d)
     else:
-        d.say_key("misunderstood", buttons=d.menu_buttons())
+        d.say_key(Key.MISUNDERSTOOD, buttons=d.menu_buttons())

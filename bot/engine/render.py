@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 
 from bot.engine.state import JsonScalar
-from bot.flows.catalogue import PLACEHOLDER
+from bot.flows.catalogue import PLACEHOLDER, Key
 from bot.flows.flowset import FlowSet
 from bot.flows.models import Language, SlotDef, SlotType, Text, TextRef
 from bot.gemeenten import resolve_region
@@ -19,19 +19,19 @@ from bot.gemeenten import resolve_region
 def display_value(flows: FlowSet, slot: SlotDef, value: JsonScalar, language: Language) -> str:
     """How a slot value reads for a person (option labels, region names, ja/nee)."""
     if value is None or value == "":
-        return flows.text("empty_value").get(language)
+        return flows.text(Key.EMPTY_VALUE).get(language)
     if slot.type is SlotType.CHOICE:
         option = next((o for o in slot.options if o.value == value), None)
         return option.label.get(language) if option else str(value)
     if slot.type is SlotType.YES_NO:
-        return flows.text("yes" if value else "no").get(language)
+        return flows.text(Key.YES if value else Key.NO).get(language)
     if slot.type is SlotType.REGION and isinstance(value, str):
         region = resolve_region(value)
         return region.name if region else value
     return str(value)
 
 
-def both_languages(flows: FlowSet, ref: TextRef) -> str:
+def both_languages(flows: FlowSet, ref: Key) -> str:
     """Dutch, then English: for messages sent before a person's language is known."""
     text = flows.text(ref)
     return text.nl if not text.en or text.en == text.nl else f"{text.nl}\n\n{text.en}"
@@ -39,7 +39,7 @@ def both_languages(flows: FlowSet, ref: TextRef) -> str:
 
 def render(
     flows: FlowSet,
-    ref: TextRef,
+    ref: Key | TextRef,
     language: Language,
     slots: Mapping[str, JsonScalar],
     extra: Mapping[str, str] | None = None,

@@ -1,7 +1,7 @@
 """NLU review queue: messages the model was unsure about (consenting participants only)
 
 Revision ID: i17_nlu_review
-Revises: t004
+Revises: i20_web_desk
 Create Date: 2026-12-04 18:30:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "i17_nlu_review"
-down_revision: str | None = "t004"
+down_revision: str | None = "i20_web_desk"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
