@@ -44,7 +44,7 @@ MESSAGES = [
     "wat kost het",
     "hoi",
 ]
-RUNS = 5
+RUNS = int(__import__("os").environ.get("BENCH_NLU_RUNS", "5"))
 SEQUENTIAL = 80
 CONCURRENT_REQUESTS = 400
 CONCURRENCY = 16
