@@ -38,6 +38,7 @@ from bot.engine.state import ConversationState
 from bot.flows.catalogue import Key
 from bot.flows.flowset import FlowSet
 from bot.flows.registry import FlowSource
+from bot.nlu import review
 from bot.nlu.client import NluParser, NluResult
 from storage.conversations import (
     StaleConversation,
@@ -49,6 +50,7 @@ from storage.database import call, lock_key, runs_in_thread, session_scope
 from storage.follow_ups import record_follow_up
 from storage.messages import LogEntry, log_messages
 from storage.models import Direction, utcnow
+from storage.nlu_review import delete_for_participant as forget_review_items
 from storage.participants import update_participant
 
 log = logging.getLogger(__name__)
@@ -146,7 +148,7 @@ class ConversationService:
             )
             log.error("engine failed: %s at %s", type(exc).__name__, where)
             return TurnOutcome([Reply(render(flows, Key.ERROR, state.language, {}))])
-        outcome = self._save(session, flows, loaded, inbound, result)
+        outcome = self._save(session, flows, loaded, inbound, result, nlu, state.active_flow)
         log.info(
             "turn participant=%s flow=%s intent=%s confidence=%s nlu=%s replies=%d ms=%.1f",
             loaded.participant_id,
@@ -201,6 +203,8 @@ class ConversationService:
         loaded: TurnContext,
         inbound: Inbound,
         result: TurnResult,
+        nlu: NluResult | None = None,
+        flow_before: str | None = None,
     ) -> TurnOutcome:
         state = result.state
         pid = loaded.participant_id
@@ -229,6 +233,18 @@ class ConversationService:
             )
         # Text is kept for audit only with consent; intent and timing always (statistics).
         keep_text = consent_at is not None
+        if keep_text and inbound.text:
+            # Messages the model was unsure about, masked, for an admin to label.
+            review.queue_if_unsure(
+                session,
+                participant_id=pid,
+                text=inbound.text,
+                nlu=nlu,
+                commands=result.commands,
+                flow_before=flow_before,
+            )
+        elif loaded.consent_at is not None and consent_at is None:
+            forget_review_items(session, participant_id=pid)
         inbound_text = inbound.text if inbound.text is not None else f"[{inbound.payload}]"
         flow = state.active_flow
         entries = [

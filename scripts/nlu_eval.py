@@ -45,7 +45,12 @@ sys.path.insert(0, str(ROOT))
 
 from bot.commands.nlu import evaluate, served_predictions  # noqa: E402
 from bot.nlu import rasa_env  # noqa: E402
-from bot.nlu.report import NluReport, build_report, labelled_examples  # noqa: E402
+from bot.nlu.report import (  # noqa: E402
+    FALLBACK_CLASS,
+    NluReport,
+    build_report,
+    labelled_examples,
+)
 
 DEFAULT_SETS = [ROOT / "nlu" / "tests" / "heldout.yml", ROOT / "nlu" / "tests" / "independent.yml"]
 DEFAULT_SEEDS = [42, 7, 1234]
@@ -56,8 +61,10 @@ CORE_INTENTS = [
     "career_orientation",
     "talk_to_human",
 ]
-# Quality bars of issue 8 / SPEC section 7, shown beside the figures.
-TARGET_MACRO, TARGET_MIN, TARGET_CORE, TARGET_OOS = 0.95, 0.93, 0.93, 0.90
+# Quality bars of issue 17 (median, min, every core intent, off-topic rejected, in-scope
+# wrongly rejected at most, out_of_scope F1), shown beside the figures.
+TARGET_MACRO, TARGET_MIN, TARGET_CORE, TARGET_OOS = 0.96, 0.95, 0.93, 0.95
+TARGET_IN_SCOPE_REJECTED, TARGET_OOS_F1 = 0.03, 0.93
 
 
 @dataclass
@@ -71,9 +78,10 @@ def seeded_config(config: Path, seed: int, out_dir: Path) -> Path:
     """A copy of `config` whose classifiers use `seed`."""
     document = yaml.safe_load(config.read_text(encoding="utf-8"))
     for component in document.get("pipeline") or []:
-        if component.get("name") == "DIETClassifier":
+        name = str(component.get("name", ""))
+        if name == "DIETClassifier":
             component["random_seed"] = seed
-        elif component.get("name") == "LogisticRegressionClassifier":
+        elif name == "LogisticRegressionClassifier" or name.endswith(".HybridIntentClassifier"):
             component["random_state"] = seed
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{config.stem}-seed{seed}.yml"
@@ -149,6 +157,9 @@ def summary_rows(runs: dict[str, list[Run]], sets: list[str]) -> list[list[str]]
                 for r in config_runs
                 if (o := r.reports[set_name].out_of_scope_to_fallback) is not None
             ]
+            rejected = [
+                o for r in config_runs if (o := r.reports[set_name].in_scope_rejected) is not None
+            ]
             rows.append(
                 [
                     name,
@@ -158,6 +169,7 @@ def summary_rows(runs: dict[str, list[Run]], sets: list[str]) -> list[list[str]]
                     _fmt(_median(macro)),
                     _fmt(max(macro)),
                     _fmt(_median(oos), ".0%") if oos else "–",
+                    _fmt(_median(rejected), ".1%") if rejected else "–",
                     _fmt(_median(times), ".0f") if times else "–",
                 ]
             )
@@ -195,17 +207,34 @@ def verdict(config_runs: list[Run], sets: list[str]) -> list[str]:
             if (f := _median([r.per_intent[i].f1 for r in reports if i in r.per_intent]))
             < TARGET_CORE
         ]
+        rejected = [r.in_scope_rejected for r in reports if r.in_scope_rejected is not None]
+        fallback_f1 = _median(
+            [r.per_intent[FALLBACK_CLASS].f1 for r in reports if FALLBACK_CLASS in r.per_intent]
+        )
         ok = (
             _median(macro) >= TARGET_MACRO
             and min(macro) >= TARGET_MIN
             and not weak
             and (not oos or _median(oos) >= TARGET_OOS)
+            and (not rejected or _median(rejected) <= TARGET_IN_SCOPE_REJECTED)
+            and (fallback_f1 != fallback_f1 or fallback_f1 >= TARGET_OOS_F1)
         )
         lines.append(
             f"{set_name}: {'meets' if ok else 'MISSES'} the bars: median macro-F1 "
             f"{_median(macro):.3f} (bar {TARGET_MACRO}), min {min(macro):.3f} (bar {TARGET_MIN}), "
             + (f"core intents below {TARGET_CORE}: {', '.join(weak)}" if weak else "core ok")
             + (f", off-topic → no flow {_median(oos):.0%} (bar {TARGET_OOS:.0%})" if oos else "")
+            + (
+                f", in-scope → no flow {_median(rejected):.1%} "
+                f"(bar ≤ {TARGET_IN_SCOPE_REJECTED:.0%})"
+                if rejected
+                else ""
+            )
+            + (
+                f", out_of_scope F1 {fallback_f1:.3f} (bar {TARGET_OOS_F1})"
+                if fallback_f1 == fallback_f1
+                else ""
+            )
         )
     return lines
 
@@ -297,7 +326,17 @@ def main() -> int:
                 flush=True,
             )
 
-    header = ["config", "set", "runs", "min F1", "median F1", "max F1", "oos→no flow", "train s"]
+    header = [
+        "config",
+        "set",
+        "runs",
+        "min F1",
+        "median F1",
+        "max F1",
+        "oos→no flow",
+        "in-scope→no flow",
+        "train s",
+    ]
     rows = summary_rows(runs, set_names)
     shipped = next(iter(runs))
     intent_header = ["intent (* core)", *(f"{s} F1" for s in set_names)]
@@ -319,7 +358,8 @@ def main() -> int:
                 "# NLU evaluation",
                 f"Seeds {seeds}; served scoring (fallback included, out_of_scope ≡ "
                 "nlu_fallback); oos→no flow = share of out_of_scope examples that became "
-                "out_of_scope or nlu_fallback; train s = median training time.",
+                "out_of_scope or nlu_fallback; in-scope→no flow = share of all other examples "
+                "that did (wrongly rejected); train s = median training time.",
                 markdown_table(header, rows),
                 f"## Per-intent F1 of `{shipped}` (median over seeds)",
                 markdown_table(intent_header, intent_rows),
@@ -339,6 +379,7 @@ def main() -> int:
                         "macro_f1": rep.macro_f1,
                         "accuracy": rep.accuracy,
                         "out_of_scope_to_fallback": rep.out_of_scope_to_fallback,
+                        "in_scope_rejected": rep.in_scope_rejected,
                         "examples": rep.total,
                         "per_intent_f1": {i: sc.f1 for i, sc in rep.per_intent.items()},
                     }

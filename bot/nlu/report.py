@@ -39,6 +39,8 @@ class NluReport:
     rasa_macro_f1: float | None
     out_of_scope_to_fallback: float | None  # share of out_of_scope examples that triggered no flow
     total: int
+    # share of in-scope examples (every other intent) that wrongly triggered no flow
+    in_scope_rejected: float | None = None
 
 
 def _class(name: str) -> str:
@@ -68,8 +70,12 @@ def labelled_examples(data: Path) -> list[tuple[str, str]]:
     for block in document.get("nlu") or []:
         if "intent" not in block:
             continue
-        for line in str(block.get("examples") or "").splitlines():
-            text = line.strip().removeprefix("- ").strip()
+        listed = block.get("examples") or ""
+        if isinstance(listed, list):  # examples with metadata: [{text: ..., metadata: ...}]
+            texts = [str(e.get("text", "")) if isinstance(e, dict) else str(e) for e in listed]
+        else:
+            texts = [line.strip().removeprefix("- ") for line in str(listed).splitlines()]
+        for text in (t.strip() for t in texts):
             if text:
                 examples.append((_ENTITY_MARKUP.sub(r"\1", text), str(block["intent"])))
     return examples
@@ -82,11 +88,13 @@ def build_report(
     per, macro, accuracy = score([(_class(t), _class(p)) for t, p in pairs])
     oos = [p for t, p in pairs if t == "out_of_scope"]
     oos_share = sum(p in _FALLBACK_NAMES for p in oos) / len(oos) if oos else None
+    in_scope = [p for t, p in pairs if t not in _FALLBACK_NAMES]
+    rejected = sum(p in _FALLBACK_NAMES for p in in_scope) / len(in_scope) if in_scope else None
     rasa_macro = None
     if rasa_intent_report is not None and rasa_intent_report.exists():
         rasa = json.loads(rasa_intent_report.read_text(encoding="utf-8"))
         rasa_macro = float(rasa.get("macro avg", {}).get("f1-score", 0.0))
-    return NluReport(per, macro, accuracy, rasa_macro, oos_share, len(pairs))
+    return NluReport(per, macro, accuracy, rasa_macro, oos_share, len(pairs), rejected)
 
 
 def format_report(report: NluReport) -> str:
@@ -104,5 +112,9 @@ def format_report(report: NluReport) -> str:
         lines.append(
             f"off-topic examples that triggered no flow (nlu_fallback or out_of_scope): "
             f"{report.out_of_scope_to_fallback:.0%}"
+        )
+    if report.in_scope_rejected is not None:
+        lines.append(
+            f"in-scope examples wrongly rejected (no flow): {report.in_scope_rejected:.1%}"
         )
     return "\n".join(lines)

@@ -32,7 +32,7 @@ from bot.flows.catalogue import Key
 from bot.flows.flowset import FlowSet
 from bot.scheduler.calendar import add_working_days, is_working_day, local, quiet
 from bot.scheduler.timings import Timings
-from storage import inbox, workers
+from storage import inbox, nlu_review, workers
 from storage.cases import add_case_event, open_cases_of_coach
 from storage.coaches import get_coach
 from storage.conversations import StaleConversation, load_conversation, save_conversation
@@ -355,6 +355,8 @@ def housekeeping(session: Session, ctx: JobContext) -> JobResult:
         .values(payload="{}")
     )
     inbox.purge_done(session, older_than=timedelta(days=7))
+    # The NLU review queue keeps a message (masked) 90 days at most.
+    nlu_review.purge_older_than(session, before=ctx.now - nlu_review.REVIEW_RETENTION)
     workers.forget_dead(session)
     return JobResult()
 
