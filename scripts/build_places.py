@@ -314,8 +314,8 @@ def build(scratch: Path | None) -> list[Place]:
             votes[other.municipality] += 1.0 / max(distance_km(place, other), 0.5)
         best, score = votes.most_common(1)[0]
         place.municipality, place.method = best, "nabij"
-        place.certain = (
-            ranked[0].municipality == best and score >= CERTAIN_SHARE * sum(votes.values())
+        place.certain = ranked[0].municipality == best and score >= CERTAIN_SHARE * sum(
+            votes.values()
         )
         if not place.certain:
             others = [o.municipality for o in ranked[:ALTERNATIVES] if o.municipality != best]

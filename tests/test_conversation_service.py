@@ -39,7 +39,7 @@ async def consented_chat(url: str, nlu: FakeNlu, first: str = "ik ben mijn baan 
 async def full_intake(chat: Chat, *, phone: str = "06 12345678") -> None:
     assert chat.asked("voornaam")
     await chat.say("Ik ben Fatima")
-    assert chat.asked("gemeente")
+    assert chat.asked("woonplaats")
     await chat.say("Den Haag")
     assert chat.asked("situatie")
     await chat.press("ontslagen")
@@ -129,10 +129,10 @@ async def test_language_can_be_chosen_with_taal(sqlite_url, nlu):
 async def test_digression_answers_then_reasks_pending_question(sqlite_url, nlu):
     chat = await consented_chat(sqlite_url, nlu)
     await chat.say("Ik ben Sanne")
-    assert chat.asked("gemeente")
+    assert chat.asked("woonplaats")
     await chat.say("wat kost het eigenlijk?")
     assert "gratis" in chat.replies[0].text
-    assert "terug naar mijn vraag" in chat.last and chat.asked("gemeente")
+    assert "terug naar mijn vraag" in chat.last and chat.asked("woonplaats")
     await chat.say("Utrecht")
     assert chat.asked("situatie")
 
@@ -206,7 +206,7 @@ async def test_invalid_phone_email_and_gemeente_are_reprompted(sqlite_url, nlu):
     chat = await consented_chat(sqlite_url, nlu)
     await chat.say("Sanne")
     await chat.say("Amsterdm")
-    assert "Die gemeente ken ik niet" in chat.text
+    assert "Die plaats ken ik niet" in chat.text
     assert [b.label for b in chat.buttons] == ["Amsterdam"]
     await chat.press("Amsterdam")
     assert chat.asked("situatie")
@@ -239,7 +239,7 @@ async def test_repeated_invalid_answers_offer_a_human(sqlite_url, nlu):
     assert "coach" in chat.text.lower()
     assert any("coach" in b.label.lower() for b in chat.buttons)
     await chat.press("Opnieuw")
-    assert chat.asked("gemeente")
+    assert chat.asked("woonplaats")
 
 
 async def test_low_confidence_clarifies_with_top_intents(sqlite_url):

@@ -45,6 +45,8 @@ class ConfirmValue:
     slot: str
     value: JsonScalar
     extra: SlotValues = field(default_factory=dict)
+    # offered when the answer is no (the other municipalities a border village may belong to)
+    options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -280,7 +280,7 @@ def _handoff(d: Dialogue, step: ActionStep) -> HandoffRequested:
         if value in (None, ""):
             continue  # the coach only sees what is known
         label = slot.label.nl if slot.label else name
-        shown = display_value(flows, slot, value, "nl")
+        shown = display_value(flows, slot, value, "nl", slots)
         lines.append(SummaryLine(name, label, shown, str(value), role_of.get(name)))
     region = next(
         (

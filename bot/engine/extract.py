@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 
 import phonenumbers
 
-from bot.engine.slot_values import normalise_email, parse_name
+from bot.engine.slot_values import gemeente_extra, normalise_email, parse_name
 from bot.engine.state import JsonScalar
 from bot.engine.words import word_set
 from bot.flows.flowset import FlowSet
 from bot.flows.models import SlotDef, SlotType
 from bot.gemeenten import (
+    GemeenteMatch,
     find_gemeenten,
     is_valid_postcode,
     normalise_postcode,
@@ -108,16 +109,17 @@ def _for_slot(name: str, slot: SlotDef, text: str, nlu: NluResult | None) -> Ite
                 if is_valid_postcode(m.group()):
                     yield Found(name, normalise_postcode(m.group()), m.start(), m.end())
         case SlotType.GEMEENTE:
-            for municipality, start, end in find_gemeenten(text):
-                before = text[:start]
-                if not (text[start].isupper() or _TOWN_CUE.search(before)):
-                    continue
-                if _WORK_PLACE.search(before):
-                    continue
-                extra: dict[str, JsonScalar] = {}
-                if slot.region_slot and municipality.region is not None:
-                    extra[slot.region_slot] = municipality.region.code
-                yield Found(name, municipality.name, start, end, extra)
+            for mention in find_gemeenten(text):
+                before = text[: mention.start]
+                cue = bool(_TOWN_CUE.search(before))
+                capital = text[mention.start].isupper()
+                if mention.word_like or not mention.municipality_name:
+                    # "Echt niet", "Best wel": a village that is also a word needs a cue or
+                    # a capital in the middle of a sentence.
+                    capital = capital and bool(before.strip()) and not mention.word_like
+                if not (capital or cue) or _WORK_PLACE.search(before) or mention.match.confirm:
+                    continue  # a village near a border is asked back at the question itself
+                yield _found_gemeente(name, slot, mention.match, mention.start, mention.end)
         case SlotType.TEXT if slot.format == "name":
             yield from _names(name, text)
         case _:
@@ -135,13 +137,15 @@ def _entity_value(slot: SlotDef, raw: str) -> tuple[JsonScalar, dict[str, JsonSc
         return None
     if slot.type is SlotType.GEMEENTE:
         match = resolve_gemeente(raw)
-        if match.municipality is None:
+        if match.municipality is None or match.confirm:
             return None
-        extra: dict[str, JsonScalar] = {}
-        if slot.region_slot and match.municipality.region is not None:
-            extra[slot.region_slot] = match.municipality.region.code
-        return match.municipality.name, extra
+        return match.municipality.name, gemeente_extra(slot, match)
     return None
+
+
+def _found_gemeente(name: str, slot: SlotDef, match: GemeenteMatch, start: int, end: int) -> Found:
+    assert match.municipality is not None
+    return Found(name, match.municipality.name, start, end, gemeente_extra(slot, match))
 
 
 def _phones(name: str, text: str) -> Iterator[Found]:

@@ -80,11 +80,12 @@ def _apply(d: Dialogue, command: Command) -> None:
             _correct(d, values)
         case StartCorrection(slot):
             _start_correction(d, slot)
-        case ConfirmValue(slot, value, extra):
-            d.state.doubt = Doubt(slot=slot, value=value, extra=extra)
+        case ConfirmValue(slot, value, extra, options):
+            d.state.doubt = Doubt(slot=slot, value=value, extra=extra, options=list(options))
             definition = d.flows.slots[slot]
-            shown = str(value)
-            d.say(d.text(definition.doubt or "doubt", {"value": shown}), d.yes_no_buttons(P_DOUBT))
+            shown = {k: str(v) for k, v in extra.items() if v is not None}
+            shown["value"] = str(value)
+            d.say(d.text(definition.doubt or "doubt", shown), d.yes_no_buttons(P_DOUBT))
         case ResolveDoubt(keep):
             _resolve_doubt(d, keep)
         case InvalidAnswer(slot, reason, suggestions):
@@ -164,6 +165,9 @@ def _resolve_doubt(d: Dialogue, keep: bool) -> None:
         return
     if keep:
         _answer(d, {doubt.slot: doubt.value, **doubt.extra}, doubt.slot)
+    elif doubt.options:
+        buttons = tuple(Button(option, P_VALUE + option[:60]) for option in doubt.options)
+        d.say_key("place_which_municipality", buttons=buttons)
     else:
         d.say_key("doubt_retry")
         executor.ask(d, step, with_prefix=False)
@@ -229,8 +233,9 @@ def _start_correction(d: Dialogue, slot_name: str) -> None:
         return
     slot = d.flows.slots[slot_name]
     d.state.slots.pop(slot_name, None)
-    if slot.region_slot:
-        d.state.slots.pop(slot.region_slot, None)
+    for linked in (slot.region_slot, slot.place_slot):
+        if linked:
+            d.state.slots.pop(linked, None)
     d.state.correcting = slot_name
     d.state.retries = 0
     frame.step = target
@@ -251,7 +256,7 @@ def _correct(d: Dialogue, values: dict[str, JsonScalar]) -> None:
         d.say_key(
             "corrected",
             label=(slot.label.get(d.lang) if slot.label else name).lower(),
-            value=display_value(d.flows, slot, values[name], d.lang),
+            value=display_value(d.flows, slot, values[name], d.lang, d.state.known()),
         )
     frame = d.state.stack[-1] if d.state.stack else None
     cf = d.flows.flows.get(frame.flow) if frame else None

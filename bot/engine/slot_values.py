@@ -21,7 +21,13 @@ from rapidfuzz import fuzz, process
 
 from bot.engine.words import word_set
 from bot.flows.models import SlotDef, SlotType
-from bot.gemeenten import is_valid_postcode, normalise, normalise_postcode, resolve_gemeente
+from bot.gemeenten import (
+    GemeenteMatch,
+    is_valid_postcode,
+    normalise,
+    normalise_postcode,
+    resolve_gemeente,
+)
 from bot.nlu.client import NluResult
 
 JsonScalar = str | int | float | bool | None
@@ -356,6 +362,18 @@ def _postcode(raw: str) -> Parsed:
     return Parsed(False, attempted=_digits(raw) >= 3, reason="format")
 
 
+def gemeente_extra(slot: SlotDef, match: GemeenteMatch) -> dict[str, JsonScalar]:
+    """The slots a resolved place fills besides the municipality: its region and the town or
+    village named (None when the municipality itself was named, so an old one is cleared)."""
+    extra: dict[str, JsonScalar] = {}
+    municipality = match.municipality
+    if slot.region_slot and municipality is not None and municipality.region is not None:
+        extra[slot.region_slot] = municipality.region.code
+    if slot.place_slot:
+        extra[slot.place_slot] = match.place
+    return extra
+
+
 def _gemeente(slot: SlotDef, raw: str, entity: str | None) -> Parsed:
     suggestions: tuple[str, ...] = ()
     for candidate in (raw, _GEMEENTE_INTRO.sub("", raw.strip(" .!?")), entity):
@@ -363,18 +381,27 @@ def _gemeente(slot: SlotDef, raw: str, entity: str | None) -> Parsed:
             continue
         match = _resolve_gemeente(candidate)
         if match.municipality is not None:
-            extra: dict[str, JsonScalar] = {}
-            if slot.region_slot and match.municipality.region is not None:
-                extra[slot.region_slot] = match.municipality.region.code
-            return Parsed(True, match.municipality.name, extra)
+            return Parsed(
+                True,
+                match.municipality.name,
+                gemeente_extra(slot, match),
+                # a village near a border: "Kwintsheul hoort bij Westland, klopt dat?"
+                suggestions=tuple(_choice_of(match.place, m.name) for m in match.alternatives),
+                doubtful=match.confirm,
+            )
         suggestions = suggestions or match.suggestions
     # A near miss ("Amsterdm") is a typo of a town: an answer, never a change of topic.
     # Loose suggestions ("hallo" ~ Almelo) are still offered, but do not make it one.
     typed = normalise(_GEMEENTE_INTRO.sub("", raw.strip(" .!?")))
-    close = any(fuzz.ratio(typed, normalise(s)) >= 80 for s in suggestions)
+    chatter = typed in CHATTER_WORDS or typed in YES_WORDS or typed in NO_WORDS
+    close = not chatter and any(fuzz.ratio(typed, normalise(s)) >= 80 for s in suggestions)
     return Parsed(
         False,
         suggestions=suggestions,
         attempted=close,
         reason="unknown" if suggestions else None,
     )
+
+
+def _choice_of(place: str | None, municipality: str) -> str:
+    return f"{place} ({municipality})" if place else municipality

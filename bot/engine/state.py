@@ -32,6 +32,7 @@ class Doubt(BaseModel):
     slot: str
     value: JsonScalar
     extra: dict[str, JsonScalar] = Field(default_factory=dict)
+    options: list[str] = Field(default_factory=list)  # offered as buttons when it is not
 
 
 class ConversationState(BaseModel):

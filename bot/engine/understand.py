@@ -263,7 +263,10 @@ def _at_question(
         return [*commands, interruption]
     if parsed.ok:
         if parsed.doubtful:
-            return [*commands, ConfirmValue(step.collect, parsed.value, parsed.extra)]
+            return [
+                *commands,
+                ConfirmValue(step.collect, parsed.value, parsed.extra, parsed.suggestions),
+            ]
         if slot.type is SlotType.TEXT and looks_like_question(text):
             return [*commands, _unknown_question(flows, nlu)]
         return [*commands, _answer(step, parsed)]

@@ -46,6 +46,10 @@ class Key(StrEnum):
     YES = "yes"
     NO = "no"
     EMPTY_VALUE = "empty_value"
+    PLACE_DISPLAY = "place_display"
+    PLACE_DISPLAY_NO_REGION = "place_display_no_region"
+    MUNICIPALITY_DISPLAY = "municipality_display"
+    PLACE_WHICH_MUNICIPALITY = "place_which_municipality"
     # -- specific corrections for typed answers: invalid_<slot type>_<reason>
     INVALID_PHONE_TOO_SHORT = "invalid_phone_too_short"
     INVALID_PHONE_TOO_LONG = "invalid_phone_too_long"
@@ -151,6 +155,9 @@ class Key(StrEnum):
 # Placeholders the code fills in itself, per key (beyond slots and `values:`).
 RUNTIME_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
     Key.CORRECTED: frozenset({"label", "value"}),
+    Key.PLACE_DISPLAY: frozenset({"place", "municipality", "region"}),
+    Key.PLACE_DISPLAY_NO_REGION: frozenset({"place", "municipality"}),
+    Key.MUNICIPALITY_DISPLAY: frozenset({"municipality", "region"}),
     Key.DOUBT: frozenset({"value"}),
     Key.HANDOFF_ASSIGNED: frozenset({"coach_name", "union"}),
     Key.COACH_REPLACED: frozenset({"coach", "old", "union"}),

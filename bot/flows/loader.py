@@ -310,14 +310,16 @@ def _check_references(fs: FlowSet, sources: list[SourceFile]) -> list[Problem]:
         for name, slot in src.content.slots.items():
             text_ref(src, slot.ask, "slots", name, "ask")
             text_ref(src, slot.invalid, "slots", name, "invalid")
-            if slot.region_slot and slot.region_slot not in fs.slots:
-                problems.append(
-                    Problem(
-                        src.name,
-                        src.line("slots", name, "region_slot"),
-                        f"unknown slot {slot.region_slot!r}",
+            for link in ("region_slot", "place_slot"):
+                linked = getattr(slot, link)
+                if linked and linked not in fs.slots:
+                    problems.append(
+                        Problem(
+                            src.name,
+                            src.line("slots", name, link),
+                            f"unknown slot {linked!r}",
+                        )
                     )
-                )
     for fid, cf in fs.flows.items():
         src = origin[fid]
         seen_ids: set[str] = set()

@@ -82,6 +82,8 @@ class SlotDef(_Model):
     min: float | None = None
     max: float | None = None
     region_slot: str | None = None  # gemeente: also set this slot to the region code
+    # gemeente: also set this slot to the town or village named ("Naaldwijk" → Westland)
+    place_slot: str | None = None
     # Personal data: never collected before the participant consents (the engine enforces it).
     personal: bool = False
     # Check an implausible answer back ("ja" as a name): "Is '{value}' je naam?"
@@ -96,8 +98,8 @@ class SlotDef(_Model):
             raise ValueError("a choice slot needs options")
         if self.type is not SlotType.CHOICE and self.options:
             raise ValueError("only choice slots have options")
-        if self.region_slot and self.type is not SlotType.GEMEENTE:
-            raise ValueError("region_slot only applies to gemeente slots")
+        if (self.region_slot or self.place_slot) and self.type is not SlotType.GEMEENTE:
+            raise ValueError("region_slot and place_slot only apply to gemeente slots")
         values = [o.value for o in self.options]
         if len(values) != len(set(values)):
             raise ValueError("option values must be unique")
