@@ -131,7 +131,7 @@ def _entity_value(slot: SlotDef, raw: str) -> tuple[JsonScalar, dict[str, JsonSc
     if slot.type is SlotType.CHOICE:
         key = _fold(raw)
         for option in slot.options:
-            words = (option.value, option.label.nl, option.label.en or "", *option.keywords)
+            words = (option.value, option.label.nl, option.label.en or "", *option.synonyms)
             if key in {_fold(w) for w in words if w}:
                 return option.value, {}
         return None

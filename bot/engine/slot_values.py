@@ -17,8 +17,11 @@ from functools import lru_cache
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from phonenumbers import NumberParseException, ValidationResult
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 
+from bot.engine import similarity
+from bot.engine.options import exact_option, said_options, time_option, typo_option
+from bot.engine.options import fold as fold_option
 from bot.engine.words import word_set
 from bot.flows.models import SlotDef, SlotType
 from bot.gemeenten import (
@@ -128,7 +131,7 @@ def parse_value(
     entity = nlu.entity(slot.entity) if nlu is not None and slot.entity else None
     match slot.type:
         case SlotType.CHOICE:
-            return _choice(slot, raw, entity)
+            return _choice(slot, raw, entity, nlu)
         case SlotType.YES_NO:
             return _yes_no(raw, nlu)
         case SlotType.TEXT:
@@ -163,43 +166,92 @@ def _fold(text: str) -> str:
     return " ".join(re.sub(r"[^\w@+]", " ", text.lower()).split())
 
 
-def _choice(slot: SlotDef, raw: str, entity: str | None) -> Parsed:
-    folded = _fold(raw)
-    if not folded and entity is None:
+def _choice(slot: SlotDef, raw: str, entity: str | None, nlu: NluResult | None) -> Parsed:
+    """An option by meaning (see options.py): exact, said, a time, a typo, the vector."""
+    if not fold_option(raw) and entity is None:
         return INVALID
-    candidates: dict[str, str] = {}
-    for option in slot.options:
-        for word in (option.value, option.label.nl, option.label.en or "", *option.keywords):
-            if word:
-                candidates[_fold(word)] = option.value
-    if folded in candidates:
-        return Parsed(True, candidates[folded], exact=True)
+    if (value := exact_option(slot, raw)) is not None:
+        return Parsed(True, value, exact=True)
     if entity is not None:
         by_value = {o.value: o.value for o in slot.options}
         if (value := by_value.get(_fold(entity).replace(" ", "_").replace("-", "_"))) is not None:
             return Parsed(True, value)
-    words = set(folded.split())
-    hits = {
-        value
-        for key, value in candidates.items()
-        if key and (key in words or (" " in key and key in folded))
-    }
-    if len(hits) == 1:
-        return Parsed(True, hits.pop())
-    best = process.extractOne(folded, list(candidates), scorer=fuzz.ratio, score_cutoff=85)
-    if best is not None:
-        return Parsed(True, candidates[best[0]])
+    said = {m.value for m in said_options(slot, raw)}
+    if len(said) == 1:
+        return Parsed(True, said.pop())
+    if len(said) > 1:
+        # "chat of bellen, maakt niet uit": meant as an answer; the buttons decide
+        return Parsed(False, attempted=True, reason="ambiguous")
+    value = time_option(slot, raw) or typo_option(slot, raw)
+    if value is not None:
+        return Parsed(True, value)
+    if nlu is not None and nlu.text_vector and nlu.text_vector_model == similarity.MODEL:
+        value = similarity.closest_option(slot, nlu.text_vector)
+        if value is not None:
+            return Parsed(True, value)
     return INVALID
 
 
+# Answers in a few words that mean yes or no ("is goed", "liever niet").
+_YES_PHRASES = (
+    "is goed",
+    "dat is goed",
+    "vind ik goed",
+    "vind ik prima",
+    "doe maar",
+    "dat mag",
+    "mag wel",
+    "dat wil ik",
+    "ik wil dat",
+    "heel graag",
+    "go ahead",
+    "sounds good",
+    "thats fine",
+    "that is fine",
+    "fine by me",
+    "i agree",
+    "of course",
+    "why not",
+    "waarom niet",
+)
+_NO_PHRASES = (
+    "liever niet",
+    "hoeft niet",
+    "niet nodig",
+    "geen behoefte",
+    "geen interesse",
+    "ik wil niet",
+    "ik wil het niet",
+    "nu niet",
+    "niet nu",
+    "nee dank",
+    "nee dankje",
+    "nee bedankt",
+    "no thanks",
+    "no thank you",
+    "not now",
+    "not needed",
+    "i dont want",
+    "i do not want",
+    "rather not",
+    "not interested",
+    "geen zin",
+)
+
+
 def _yes_no(raw: str, nlu: NluResult | None) -> Parsed:
-    folded = _fold(raw)
+    folded = _fold(raw.replace("'", "").replace("’", ""))
     words = folded.split()
     exact = len(words) <= 2 and all(w in YES_WORDS or w in NO_WORDS for w in words)
+    padded = f" {folded} "
+    if any(f" {p} " in padded for p in _NO_PHRASES):
+        return Parsed(True, False)
     if words and (words[0] in YES_WORDS or raw.lower() in {"v:yes", "yes"}):
         return Parsed(True, True, exact=exact)
     if words and words[0] in NO_WORDS:
         return Parsed(True, False, exact=exact)
+    if any(f" {p} " in padded for p in _YES_PHRASES):
+        return Parsed(True, True)
     if nlu is not None and nlu.available and nlu.confidence >= 0.6:
         if nlu.intent == "affirm":
             return Parsed(True, True)

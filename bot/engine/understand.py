@@ -17,6 +17,9 @@ Whatever else the message mentions (a town, a contract type, a name) fills those
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+
 from bot.engine.commands import (
     AnswerQuestion,
     Cancel,
@@ -46,6 +49,7 @@ from bot.engine.executor import pending_step
 from bot.engine.extract import Found, find_values
 from bot.engine.language import detect_language
 from bot.engine.messages import Inbound
+from bot.engine.options import about_the_question, other_option, said_options
 from bot.engine.repair import (
     contains_keyword,
     correction_target,
@@ -237,6 +241,12 @@ def _at_question(
     found: list[Found],
 ) -> list[Command]:
     slot = flows.slots[step.collect]
+    if step.corrections:
+        # At a summary: every field the sentence changes is changed ("ik woon eigenlijk in
+        # Naaldwijk en wil liever via de chat"; "woonplaats is naaldwijk").
+        fixes = _changes_said(flows, state, step, text, nlu, found)
+        if fixes:
+            return [CorrectSlots(fixes)]
     # "wijzig mijn woonplaats"; at a summary also just "woonplaats"
     fixable = step.corrections or _asked_before(flows, state)
     target = correction_target(text, flows, fixable, bare=bool(step.corrections))
@@ -247,7 +257,7 @@ def _at_question(
     parsed = parse_value(slot, text=text, payload_value=None, nlu=nlu)
     if slot.type in _CLOSED and parsed.exact:
         return [_answer(step, parsed)]
-    own = {step.collect, slot.region_slot}
+    own = {step.collect, slot.region_slot, slot.place_slot}
     others = [f for f in found if f.slot not in own]
     fills, corrections = _split(flows, state, others, text, correcting=bool(step.corrections))
     commands: list[Command] = [SetSlots(fills)] if fills else []
@@ -258,6 +268,11 @@ def _at_question(
         return [*commands, _answer(step, parsed)]
     if fills and slot.type is SlotType.TEXT and _mostly(others, fills, text):
         return [*commands, Reask()]  # "Den Haag" at the name question is a town, not a name
+    if slot.type in _CLOSED and not parsed.ok and not step.corrections:
+        # The pending question first: an answer in other words is never a new topic.
+        unfit = _unfit_answer(flows, state, step, slot, text, parsed)
+        if unfit is not None:
+            return [*commands, unfit]
     interruption = _interruption(flows, state, slot, text, nlu, parsed)
     if interruption is not None:
         return [*commands, interruption]
@@ -276,6 +291,95 @@ def _at_question(
     if looks_like_question(text):
         return [_unknown_question(flows, nlu)]
     return [InvalidAnswer(step.collect, parsed.reason, parsed.suggestions)]
+
+
+def _unfit_answer(
+    flows: FlowSet,
+    state: ConversationState,
+    step: CollectStep,
+    slot: SlotDef,
+    text: str,
+    parsed: Parsed,
+) -> Command | None:
+    """A message about what was asked that fits no button ("in polen heb ik technische school
+    gedaan, hier niks"): the `other` option, or the buttons again with a short word. None
+    when it is not about the question (then it may be a question or another topic)."""
+    if looks_like_question(text):
+        return None
+    question = render_question(flows, state, step)
+    if not (parsed.attempted or about_the_question(slot, text, question)):
+        return None
+    other = other_option(slot) if slot.type is SlotType.CHOICE else None
+    if other is not None and parsed.reason != "ambiguous":
+        return SetSlots({step.collect: other}, answers=step.collect)
+    return InvalidAnswer(step.collect, parsed.reason or "unclear")
+
+
+def render_question(flows: FlowSet, state: ConversationState, step: CollectStep) -> str:
+    slot = flows.slots[step.collect]
+    ref = step.ask or slot.ask
+    if ref is None:
+        return ""
+    text = flows.text(ref)
+    return f"{text.nl} {text.en or ''}"
+
+
+def _changes_said(
+    flows: FlowSet,
+    state: ConversationState,
+    step: CollectStep,
+    text: str,
+    nlu: NluResult | None,
+    found: list[Found],
+) -> dict[str, JsonScalar]:
+    """The new values a message at a summary gives, for any number of its fields."""
+    known = state.known()
+    mentioned = [f for f in found if f.slot in step.corrections]
+    _, changes = _split(flows, state, mentioned, text, correcting=True)
+    for name in step.corrections:
+        slot = flows.slots[name]
+        if slot.type is not SlotType.CHOICE or name in changes:
+            continue
+        said = {m.value for m in said_options(slot, text)}
+        if len(said) == 1 and (option := said.pop()) != known.get(name):
+            changes[name] = option
+    named = _named_value(flows, step.corrections, text, nlu)
+    if named is not None:
+        field, value, extra = named
+        if value != known.get(field) or any(known.get(k) != v for k, v in extra.items()):
+            changes.update({field: value, **extra})
+    return changes
+
+
+_IS = r"\s*(?:is|=|:|moet zijn|wordt|moet|should be|is actually|is eigenlijk|eigenlijk)\s+"
+_CUT = re.compile(r"\s+(?:en|and|maar|but)\s+|[,;]\s*")
+
+
+def _named_value(
+    flows: FlowSet, candidates: Iterable[str], text: str, nlu: NluResult | None
+) -> tuple[str, JsonScalar, dict[str, JsonScalar]] | None:
+    """ "woonplaats is naaldwijk", "mijn telefoon moet zijn 06 ...": a field named with its
+    new value (the value parsed as that field's answer)."""
+    folded = text.strip()
+    best: tuple[str, JsonScalar, dict[str, JsonScalar]] | None = None
+    for name in candidates:
+        slot = flows.slots[name]
+        names = [*slot.aliases, name.replace("_", " ")]
+        if slot.label is not None:
+            names += [slot.label.nl, slot.label.en or ""]
+        for field_name in sorted({n for n in names if n}, key=len, reverse=True):
+            pattern = re.compile(rf"\b{re.escape(field_name)}{_IS}(?P<rest>.+)$", re.IGNORECASE)
+            m = pattern.search(folded)
+            if m is None:
+                continue
+            rest = _CUT.split(m.group("rest"))[0].strip(" .!?")
+            parsed = parse_value(slot, text=rest, payload_value=None, nlu=None)
+            if parsed.ok and not parsed.doubtful:
+                best = (name, parsed.value, dict(parsed.extra))
+                break
+        if best is not None:
+            return best
+    return None
 
 
 def _asked_before(flows: FlowSet, state: ConversationState) -> list[str]:

@@ -19,6 +19,7 @@ from bot.flows.catalogue import (
     RUNTIME_PLACEHOLDERS,
     SLOT_DOUBT_PLACEHOLDERS,
 )
+from bot.engine.options import phrases
 from bot.flows.flowset import CompiledFlow, FlowSet
 from bot.flows.loader import LoadResult, Problem, SourceFile, display_name, load_flows
 from bot.flows.models import (
@@ -70,6 +71,7 @@ def check_flows(directory: Path, *, nlu_dir: Path | None = None) -> LoadResult:
         problems += _check_reachable(cf, origin[fid])
     for src in sources:
         problems += _check_texts(fs, src)
+        problems += _check_synonyms(src)
     problems.sort(key=lambda p: (p.file, p.line or 0))
     errors = [p for p in problems if p.severity == "error"]
     return LoadResult(None if errors else fs, problems, result.files, sources)
@@ -139,6 +141,27 @@ def _check_reachable(cf: CompiledFlow, src: SourceFile) -> list[Problem]:
         for i, sid in enumerate(cf.step_ids)
         if sid not in seen
     ]
+
+
+def _check_synonyms(src: SourceFile) -> list[Problem]:
+    """A word that names two options of one question cannot tell them apart."""
+    problems = []
+    for name, slot in src.content.slots.items():
+        owner: dict[str, str] = {}
+        for j, option in enumerate(slot.options):
+            for phrase in phrases(option):
+                other = owner.setdefault(phrase, option.value)
+                if other != option.value:
+                    problems.append(
+                        Problem(
+                            src.name,
+                            src.line("slots", name, "options", j, "synonyms")
+                            or src.line("slots", name, "options", j),
+                            f"slots.{name}: {phrase!r} names both option {other!r} and "
+                            f"option {option.value!r}; keep it at one of them",
+                        )
+                    )
+    return problems
 
 
 def _texts_of(content: FlowFile) -> Iterator[tuple[tuple[str | int, ...], Text]]:

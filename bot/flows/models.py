@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -64,7 +65,22 @@ class SlotType(StrEnum):
 class ChoiceOption(_Model):
     value: str = Field(pattern=IDENTIFIER)
     label: Text
-    keywords: list[str] = Field(default_factory=list)
+    # Words and phrases people use for this option, in any language ("bel me", "savonds");
+    # `keywords` is the older name of the same list.
+    synonyms: list[str] = Field(
+        default_factory=list, validation_alias=AliasChoices("synonyms", "keywords")
+    )
+    # A time option: the hours it covers, [from, to) on a 24-hour clock ("na 6 uur" → 18).
+    hours: tuple[int, int] | None = None
+    # Where an answer that fits no other option goes ("in Polen technische school").
+    other: bool = False
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
+        if value is not None and not 0 <= value[0] < value[1] <= 24:
+            raise ValueError("hours: [from, to] with 0 <= from < to <= 24")
+        return value
 
 
 class SlotDef(_Model):
@@ -103,6 +119,8 @@ class SlotDef(_Model):
         values = [o.value for o in self.options]
         if len(values) != len(set(values)):
             raise ValueError("option values must be unique")
+        if sum(o.other for o in self.options) > 1:
+            raise ValueError("only one option can be `other: true`")
         return self
 
 
