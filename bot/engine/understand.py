@@ -38,13 +38,24 @@ from bot.engine.commands import (
     Retry,
     SetLanguage,
     SetSlots,
+    ShowAgain,
     ShowMenu,
     StaleButton,
     StartCorrection,
     StartFlow,
+    WayForward,
     Welcome,
 )
-from bot.engine.dialogue import P_CMD, P_DOUBT, P_FIX, P_FLOW, P_INTENT, P_LANG, P_VALUE
+from bot.engine.dialogue import (
+    P_AGAIN,
+    P_CMD,
+    P_DOUBT,
+    P_FIX,
+    P_FLOW,
+    P_INTENT,
+    P_LANG,
+    P_VALUE,
+)
 from bot.engine.executor import pending_step
 from bot.engine.extract import Found, find_values
 from bot.engine.language import detect_language
@@ -162,6 +173,10 @@ def _button(flows: FlowSet, state: ConversationState, payload: str) -> list[Comm
         return [StartCorrection(payload[len(P_FIX) :])]
     if payload.startswith(P_LANG) and payload[len(P_LANG) :] in ("nl", "en"):
         return [SetLanguage(payload[len(P_LANG) :], chosen=True)]
+    if payload.startswith(P_AGAIN) and payload[len(P_AGAIN) :] in flows.texts:
+        return [ShowAgain(payload[len(P_AGAIN) :])]
+    if payload in {P_CMD + "skip", P_CMD + "handover", P_CMD + "chat"}:
+        return [WayForward(payload[len(P_CMD) :])]
     if payload == P_CMD + "cancel":
         return [Cancel()]
     if payload == P_CMD + "retry":
@@ -432,8 +447,13 @@ def _interruption(
             return HumanHandoff()
         return _digression(cf) if cf.flow.digression else None
     if state.stack[0].flow == flows.settings.welcome_flow and not parsed.ok:
-        # What someone writes before answering the consent question is what they came for:
-        # it is taken up right after the welcome.
+        # At the consent question a general question (cost, budget, who are you) is answered
+        # and the consent question comes back; a topic that needs personal data ("ik ben
+        # ontslagen") is taken up right after the welcome.
+        if looks_like_question(text) and nlu.confidence >= flows.settings.interrupt_confidence:
+            answer = flows.flow_for_intent(nlu.intent, nlu.confidence, mid_question=True)
+            if answer is not None and answer.flow.digression:
+                return _digression(answer)
         topic = flows.flow_for_intent(nlu.intent, nlu.confidence)
         if topic is not None and not topic.flow.digression:
             return StartFlow(topic.id)
@@ -524,7 +544,12 @@ def _split(
         if current is None:
             fills.update({slot: items[0].value, **items[0].extra})
             continue
-        changed = [item for item in items if item.value != current]
+        # "eigenlijk in Naaldwijk" when Westland is known: the same municipality, another place
+        changed = [
+            item
+            for item in items
+            if item.value != current or any(known.get(k) != v for k, v in item.extra.items())
+        ]
         if changed and (cue or flows.slots[slot].type in _SELF_EVIDENT):
             corrections.update({slot: changed[-1].value, **changed[-1].extra})
     return fills, corrections

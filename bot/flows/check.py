@@ -14,12 +14,12 @@ from pathlib import Path
 
 import yaml
 
+from bot.engine.options import phrases
 from bot.flows.catalogue import (
     PLACEHOLDER,
     RUNTIME_PLACEHOLDERS,
     SLOT_DOUBT_PLACEHOLDERS,
 )
-from bot.engine.options import phrases
 from bot.flows.flowset import CompiledFlow, FlowSet
 from bot.flows.loader import LoadResult, Problem, SourceFile, display_name, load_flows
 from bot.flows.models import (
