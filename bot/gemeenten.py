@@ -21,6 +21,8 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
+from bot.engine.words import word_set
+
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 MUNICIPALITY_CSV = REFERENCE_DIR / "gemeenten_arbeidsmarktregio.csv"
 TOWN_ALIAS_CSV = REFERENCE_DIR / "plaatsen.csv"
@@ -285,53 +287,17 @@ _MAX_WORDS = 4  # "Hof van Twente", "Land van Cuijk", "Bergen op Zoom"
 
 
 # Villages whose name is also an everyday word: only read when introduced as a place.
-_WORD_LIKE = frozenset(
-    [
-        "best",
-        "echt",
-        "born",
-        "well",
-        "lent",
-        "nes",
-        "mill",
-        "heide",
-        "berg",
-        "veen",
-        "oost",
-        "west",
-        "noord",
-        "zuid",
-        "ee",
-        "wijk",
-        "haren",
-        "bergen",
-        "ons",
-        "nu",
-        "op",
-        "goor",
-        "kortenhoef",
-        "hall",
-        "hoorn",
-        "sint",
-        "lage",
-        "zand",
-        "dieren",
-        "haaren",
-        "laren",
-        "elst",
-        "eck",
-        "made",
-        "baak",
-        "beek",
-        "stad",
-        "buren",
-        "boven",
-        "ophemert",
-        "dorst",
-        "epe",
-        "lunteren",
-        "dam",
-    ]
+_WORD_LIKE = word_set(
+    "best echt born well lent nes mill heide berg veen oost west noord zuid ee wijk haren "
+    "bergen ons nu op goor kortenhoef hall hoorn sint lage zand dieren haaren laren elst eck "
+    "made baak beek stad buren boven ophemert dorst epe lunteren dam werk thuis huis kerk bos "
+    "dijk meer zee holland goed kamp horst hoek lier mark nieuw oud oude winkel haven markt "
+    "brug sluis polder veld ven water weg"
+)
+# Villages named like the smallest words ("Een" in Drenthe): never read from a sentence.
+_FUNCTION_WORDS = word_set(
+    "een de het en aan om te van voor met is al er maar dan dus ook nog wel niet geen hier "
+    "daar waar wat hoe op nu ons in uit bij"
 )
 
 
@@ -367,6 +333,8 @@ def find_gemeenten(text: str) -> list[Mention]:
             continue
         for size in range(min(_MAX_WORDS, len(words) - i), 0, -1):
             key = " ".join(w[2] for w in words[i : i + size] if w[2])
+            if key in _FUNCTION_WORDS:
+                continue
             municipalities = table.by_key.get(key)
             if not municipalities and key not in table.places:
                 continue

@@ -47,6 +47,8 @@ class ConfirmValue:
     extra: SlotValues = field(default_factory=dict)
     # offered when the answer is no (the other municipalities a border village may belong to)
     options: tuple[str, ...] = ()
+    check: str | None = None  # the catalogue text to ask with, else the slot's `doubt`
+    shown: str | None = None  # how the value is shown in it, else the value itself
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,10 +114,13 @@ def _for_slot(name: str, slot: SlotDef, text: str, nlu: NluResult | None) -> Ite
                 cue = bool(_TOWN_CUE.search(before))
                 capital = text[mention.start].isupper()
                 if mention.word_like or not mention.municipality_name:
-                    # "Echt niet", "Best wel": a village that is also a word needs a cue or
-                    # a capital in the middle of a sentence.
-                    capital = capital and bool(before.strip()) and not mention.word_like
-                if not (capital or cue) or _WORK_PLACE.search(before) or mention.match.confirm:
+                    # "Echt niet", "Anna de Vries": a village said in passing needs a cue
+                    # ("ik woon in Vries"); thousands of village names are also words or
+                    # surnames.
+                    capital = False
+                if not (capital or cue) or _WORK_PLACE.search(before):
+                    continue
+                if mention.match.confirm:
                     continue  # a village near a border is asked back at the question itself
                 yield _found_gemeente(name, slot, mention.match, mention.start, mention.end)
         case SlotType.TEXT if slot.format == "name":

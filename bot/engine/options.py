@@ -149,14 +149,19 @@ def time_option(slot: SlotDef, text: str) -> str | None:
 
 
 def typo_option(slot: SlotDef, text: str) -> str | None:
-    """A word that is a typo of a one-word synonym of exactly one option."""
+    """A word that is a typo of a one-word synonym of exactly one option, or another form of a
+    long one ("reorganiseren" for "reorganisatie": the same first 7 letters)."""
     words = [w for w in fold(text).split() if len(w) >= 4 and w not in _STOP]
     found: set[str] = set()
     for option in slot.options:
         for phrase in phrases(option):
             if " " in phrase or len(phrase) < 4:
                 continue
-            if any(fuzz.ratio(word, phrase) >= 85 for word in words):
+            if any(
+                fuzz.ratio(word, phrase) >= 85
+                or (len(word) >= 8 and len(phrase) >= 8 and word[:7] == phrase[:7])
+                for word in words
+            ):
                 found.add(option.value)
     return found.pop() if len(found) == 1 else None
 

@@ -82,12 +82,13 @@ def _apply(d: Dialogue, command: Command) -> None:
             _correct(d, values)
         case StartCorrection(slot):
             _start_correction(d, slot)
-        case ConfirmValue(slot, value, extra, options):
+        case ConfirmValue(slot, value, extra, options, check, shown_as):
             d.state.doubt = Doubt(slot=slot, value=value, extra=extra, options=list(options))
             definition = d.flows.slots[slot]
             shown = {k: str(v) for k, v in extra.items() if v is not None}
-            shown["value"] = str(value)
-            d.say(d.text(definition.doubt or "doubt", shown), d.yes_no_buttons(P_DOUBT))
+            shown["value"] = shown_as or str(value)
+            question = check or definition.doubt or "doubt"
+            d.say(d.text(question, shown), d.yes_no_buttons(P_DOUBT))
         case ResolveDoubt(keep):
             _resolve_doubt(d, keep)
         case InvalidAnswer(slot, reason, suggestions):

@@ -26,6 +26,7 @@ from bot.engine.words import word_set
 from bot.flows.models import SlotDef, SlotType
 from bot.gemeenten import (
     GemeenteMatch,
+    find_gemeenten,
     is_valid_postcode,
     normalise,
     normalise_postcode,
@@ -54,6 +55,9 @@ class Parsed:
     reason: str | None = None
     exact: bool = False
     doubtful: bool = False
+    # The catalogue text that checks a doubtful value back, when not the slot's own `doubt`
+    # ("Bedoel je Nijmegen?" for "Nijmegn").
+    check: str | None = None
 
 
 INVALID = Parsed(ok=False)
@@ -73,17 +77,27 @@ CHATTER_WORDS = word_set(
     "sorry huh wat what ok oke okay"
 )
 _NAME_INTRO = re.compile(
-    r"^(?:(?:hoi|hallo|hi|hey|hello)[,! ]+)?(?:ik ben|ik heet|mijn naam is|mn naam is|"
-    r"m'n naam is|my name is|my name's|i am|i'm|im|naam:|naam is|name:|dit is|this is|met)\s+",
+    r"^(?:(?:hoi|hallo|hi|hey|hello|goedemorgen|goedemiddag|goedenavond)[,!. ]+)?"
+    r"(?:ik ben|ikben|ik heet|ikheet|(?:mijn|mn|m'n|de|my|the) (?:voor)?naam is|"
+    r"(?:voor)?naam is|my (?:first )?name is|my name's|i am|i'm|im|(?:voor)?naam:|name:|"
+    r"dit is|this is|it's|it is|het is|met|noem me maar|noem me|zeg maar|je mag me|"
+    r"call me|you can call me)\s+",
     re.IGNORECASE,
 )
+# "je kan me Bas noemen", "you can call me Mo"
+_NAME_CALL = re.compile(r"^(?:je|u) (?:kan|kunt|mag) me (?P<name>\S+) noemen\b", re.IGNORECASE)
+# Smileys and decorations around a name: "Kasia :)", "Yusuf!!"
+_DECORATION = re.compile(r"[:;=]-?[()dDpP]+|[()]|[\U0001F300-\U0001FAFF\u2600-\u27BF]")
 # A name ends where the sentence goes on: "Fatima uit Zaandam", "Sam en ik woon in Tiel".
 _NAME_END = word_set(
-    "en uit van from and but maar ik i woon live werk work ben am wil want heb have die dus so ,"
+    "en uit van from and but maar ik i woon live werk work ben am wil want heb have die dus so , "
+    "noemen here hier"
 )
+# Words a surname starts with ("de Vries", "van Dijk", "El Amrani").
+_SURNAME_START = word_set("de van der den ter ten el al bin ben da dos di le la von du")
 _GEMEENTE_INTRO = re.compile(
     r"^(?:ik woon in|ik woon|ik kom uit|woon in|i live in|i live|in|gemeente|de gemeente|"
-    r"municipality|from|uit)\s+",
+    r"municipality|from|uit)\s+(?:het\s+|de\s+|the\s+)?",
     re.IGNORECASE,
 )
 _MONTHS = {
@@ -262,7 +276,10 @@ def _yes_no(raw: str, nlu: NluResult | None) -> Parsed:
 
 def parse_name(raw: str) -> str | None:
     """ "ik ben fatima", "Fatima uit Zaandam" → "Fatima"; None when it is not a name."""
-    value = _NAME_INTRO.sub("", " ".join(raw.split())).strip(" .,!?;:")
+    value = _DECORATION.sub(" ", " ".join(raw.split()))
+    if called := _NAME_CALL.match(value.strip()):
+        value = called.group("name")
+    value = _NAME_INTRO.sub("", " ".join(value.split())).strip(" .,!?;:")
     parts: list[str] = []
     for token in re.split(r"(\s+|,)", value):
         word = token.strip()
@@ -271,8 +288,12 @@ def parse_name(raw: str) -> str | None:
         if word.lower() in _NAME_END or word == ",":
             break
         parts.append(word.strip(".!?;:"))
+        if word.endswith((".", "!", "?", ";", ":")):
+            break  # "Fatima. Ik woon in Tilburg": the sentence ends
     if not parts or len(parts) > 3:
         return None
+    if len(parts) > 1 and parts[1].lower() in _SURNAME_START:
+        parts = parts[:1]  # "Anna de Vries": the first name is asked
     name = " ".join(parts)
     if any(ch.isdigit() or ch in "@/\\#<>{}[]=_*" for ch in name):
         return None
@@ -426,33 +447,77 @@ def gemeente_extra(slot: SlotDef, match: GemeenteMatch) -> dict[str, JsonScalar]
     return extra
 
 
+def _found(slot: SlotDef, match: GemeenteMatch) -> Parsed:
+    assert match.municipality is not None
+    return Parsed(
+        True,
+        match.municipality.name,
+        gemeente_extra(slot, match),
+        # a village near a border: "Kwintsheul hoort bij Westland, klopt dat?"
+        suggestions=tuple(_choice_of(match.place, m.name) for m in match.alternatives),
+        doubtful=match.confirm,
+    )
+
+
 def _gemeente(slot: SlotDef, raw: str, entity: str | None) -> Parsed:
     suggestions: tuple[str, ...] = ()
-    for candidate in (raw, _GEMEENTE_INTRO.sub("", raw.strip(" .!?")), entity):
-        if not candidate:
-            continue
+    stripped = _GEMEENTE_INTRO.sub("", raw.strip(" .!?"))
+    for candidate in (raw, stripped):
         match = _resolve_gemeente(candidate)
         if match.municipality is not None:
-            return Parsed(
-                True,
-                match.municipality.name,
-                gemeente_extra(slot, match),
-                # a village near a border: "Kwintsheul hoort bij Westland, klopt dat?"
-                suggestions=tuple(_choice_of(match.place, m.name) for m in match.alternatives),
-                doubtful=match.confirm,
-            )
+            return _found(slot, match)
         suggestions = suggestions or match.suggestions
+    # "ik woon in Wateringen maar werk in Delft", "Almere Buiten", "in het westland"
+    mention = _home_mention(raw)
+    if mention is not None:
+        return _found(slot, mention)
+    if entity and (match := _resolve_gemeente(entity)).municipality is not None:
+        return _found(slot, match)
+    typed = normalise(stripped)
+    chatter = typed in CHATTER_WORDS or typed in YES_WORDS or typed in NO_WORDS
+    scores = sorted((fuzz.ratio(typed, normalise(s)), s) for s in suggestions)[::-1]
+    clear = len(scores) == 1 or (len(scores) > 1 and scores[1][0] < scores[0][0] - 5)
+    likely = _resolve_gemeente(scores[0][1]) if scores else None
+    if not chatter and clear and scores[0][0] >= _SURE_TYPO and likely and likely.municipality:
+        # "Nijmegn": checked back ("Bedoel je Nijmegen?") instead of a list to choose from
+        found = _found(slot, likely)
+        return Parsed(
+            True,
+            found.value,
+            found.extra,
+            suggestions=(scores[0][1],),
+            doubtful=True,
+            check="doubt_spelling",
+        )
     # A near miss ("Amsterdm") is a typo of a town: an answer, never a change of topic.
     # Loose suggestions ("hallo" ~ Almelo) are still offered, but do not make it one.
-    typed = normalise(_GEMEENTE_INTRO.sub("", raw.strip(" .!?")))
-    chatter = typed in CHATTER_WORDS or typed in YES_WORDS or typed in NO_WORDS
-    close = not chatter and any(fuzz.ratio(typed, normalise(s)) >= 80 for s in suggestions)
+    close = not chatter and any(score >= 80 for score, _ in scores)
     return Parsed(
         False,
         suggestions=suggestions,
         attempted=close,
         reason="unknown" if suggestions else None,
     )
+
+
+_SURE_TYPO = 85  # a spelling this close to one known name is checked back as that name
+_NEAR = re.compile(r"\b(?:bij|buurt van|near|close to|naast|tussen|werk\w*\s+(?:in|bij|at))\s+$")
+
+
+def _home_mention(raw: str) -> GemeenteMatch | None:
+    """The place a sentence says someone lives in: not one they work in, nor one they live
+    near ("een dorpje bij Zwolle, Hattem" → Hattem); a village that is also a word ("echt")
+    only after "in"."""
+    best: GemeenteMatch | None = None
+    for mention in find_gemeenten(raw):
+        before = raw[: mention.start].lower()
+        if mention.word_like and not re.search(r"\b(?:in|uit|te)\s+$", before):
+            continue  # "ik weet het echt niet" is not Echt; "ik woon in Echt" is
+        if _NEAR.search(before):
+            best = best or None
+            continue
+        return mention.match
+    return best
 
 
 def _choice_of(place: str | None, municipality: str) -> str:

@@ -272,6 +272,10 @@ def _at_question(
     parsed = parse_value(slot, text=text, payload_value=None, nlu=nlu)
     if slot.type in _CLOSED and parsed.exact:
         return [_answer(step, parsed)]
+    if slot.type in _CLOSED and parsed.ok and looks_like_question(text):
+        # "wat is het verschil tussen tijdelijk en vast?": a question that names options is
+        # answered, never stored as an answer
+        parsed = Parsed(False)
     own = {step.collect, slot.region_slot, slot.place_slot}
     others = [f for f in found if f.slot not in own]
     fills, corrections = _split(flows, state, others, text, correcting=bool(step.corrections))
@@ -280,23 +284,23 @@ def _at_question(
         # "nee, ik woon niet in Amsterdam maar in Utrecht": the message is about the change.
         return [*commands, CorrectSlots(corrections)]
     if slot.type in _TYPED and (parsed.ok or parsed.attempted):
+        if parsed.ok and parsed.doubtful:
+            return [*commands, _confirm(step, parsed)]
         return [*commands, _answer(step, parsed)]
     if fills and slot.type is SlotType.TEXT and _mostly(others, fills, text):
         return [*commands, Reask()]  # "Den Haag" at the name question is a town, not a name
     if slot.type in _CLOSED and not parsed.ok and not step.corrections:
         # The pending question first: an answer in other words is never a new topic.
-        unfit = _unfit_answer(flows, state, step, slot, text, parsed)
+        unfit = _unfit_answer(flows, state, step, slot, text, parsed, nlu)
         if unfit is not None:
             return [*commands, unfit]
-    interruption = _interruption(flows, state, slot, text, nlu, parsed)
+    named = slot.format == "name" and parsed.ok and _NAME_SAID.search(text) is not None
+    interruption = None if named else _interruption(flows, state, slot, text, nlu, parsed)
     if interruption is not None:
         return [*commands, interruption]
     if parsed.ok:
         if parsed.doubtful:
-            return [
-                *commands,
-                ConfirmValue(step.collect, parsed.value, parsed.extra, parsed.suggestions),
-            ]
+            return [*commands, _confirm(step, parsed)]
         if slot.type is SlotType.TEXT and looks_like_question(text):
             return [*commands, _unknown_question(flows, nlu)]
         return [*commands, _answer(step, parsed)]
@@ -308,6 +312,26 @@ def _at_question(
     return [InvalidAnswer(step.collect, parsed.reason, parsed.suggestions)]
 
 
+# "ik heet ...", "call me ...": at the name question, a name however the NLU reads it
+_NAME_SAID = re.compile(
+    r"\b(?:ik heet|heet ik|naam is|name is|call me|noem me|ik ben|i'm|i am|me \S+ noemen)\b",
+    re.IGNORECASE,
+)
+
+
+def _confirm(step: CollectStep, parsed: Parsed) -> Command:
+    """Check a doubtful answer back: "Is 'Ja' je naam?", "Bedoel je Nijmegen?", "Kwintsheul
+    hoort bij de gemeente Westland, klopt dat?" (with the other candidates for a no)."""
+    return ConfirmValue(
+        step.collect,
+        parsed.value,
+        parsed.extra,
+        () if parsed.check else parsed.suggestions,
+        parsed.check,
+        parsed.suggestions[0] if parsed.check and parsed.suggestions else None,
+    )
+
+
 def _unfit_answer(
     flows: FlowSet,
     state: ConversationState,
@@ -315,6 +339,7 @@ def _unfit_answer(
     slot: SlotDef,
     text: str,
     parsed: Parsed,
+    nlu: NluResult | None,
 ) -> Command | None:
     """A message about what was asked that fits no button ("in polen heb ik technische school
     gedaan, hier niks"): the `other` option, or the buttons again with a short word. None
@@ -322,7 +347,13 @@ def _unfit_answer(
     if looks_like_question(text):
         return None
     question = render_question(flows, state, step)
-    if not (parsed.attempted or about_the_question(slot, text, question)):
+    on_topic = (
+        nlu is not None
+        and nlu.available
+        and nlu.intent in slot.intents
+        and nlu.confidence >= flows.settings.clarify_min_confidence
+    )
+    if not (parsed.attempted or on_topic or about_the_question(slot, text, question)):
         return None
     other = other_option(slot) if slot.type is SlotType.CHOICE else None
     if other is not None and parsed.reason != "ambiguous":
@@ -414,8 +445,11 @@ def _asked_before(flows: FlowSet, state: ConversationState) -> list[str]:
 
 def _mostly(found: list[Found], used: dict[str, JsonScalar], text: str) -> bool:
     """Whether the values taken from the message make up most of it."""
-    covered = sum(f.end - f.start for f in found if f.slot in used)
-    return covered * 2 >= len(text.strip())
+    covered: set[int] = set()
+    for f in found:
+        if f.slot in used:
+            covered.update(range(f.start, f.end))  # the NLU and a detector may both find it
+    return len(covered) * 2 >= len(text.strip())
 
 
 def _answer(step: CollectStep, parsed: Parsed) -> Command:

@@ -50,6 +50,7 @@ class Key(StrEnum):
     PLACE_DISPLAY_NO_REGION = "place_display_no_region"
     MUNICIPALITY_DISPLAY = "municipality_display"
     PLACE_WHICH_MUNICIPALITY = "place_which_municipality"
+    DOUBT_SPELLING = "doubt_spelling"
     ALREADY_TOLD = "already_told"
     ALREADY_TOLD_TOPIC = "already_told_topic"
     READ_AGAIN = "read_again"
@@ -169,6 +170,7 @@ RUNTIME_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
     Key.PLACE_DISPLAY_NO_REGION: frozenset({"place", "municipality"}),
     Key.MUNICIPALITY_DISPLAY: frozenset({"municipality", "region"}),
     Key.ALREADY_TOLD_TOPIC: frozenset({"topic"}),
+    Key.DOUBT_SPELLING: frozenset({"value"}),
     Key.DOUBT: frozenset({"value"}),
     Key.HANDOFF_ASSIGNED: frozenset({"coach_name", "union"}),
     Key.COACH_REPLACED: frozenset({"coach", "old", "union"}),

@@ -104,6 +104,10 @@ class SlotDef(_Model):
     personal: bool = False
     # Check an implausible answer back ("ja" as a name): "Is '{value}' je naam?"
     doubt: TextRef | None = None
+    # NLU intents that mean a message is about this question ("het bedrijf gaat dicht" at
+    # "what fits your situation?" is job_loss): such a message is an answer in other words,
+    # never a new topic; when no option fits it, the buttons are shown again.
+    intents: list[str] = Field(default_factory=list)
     # Fill from any message that mentions it (NLU entity or a detector for the type), so the
     # participant is not asked what they already said.
     prefill: bool = True
