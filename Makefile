@@ -77,6 +77,12 @@ places: app-env
 places-eval: app-env
 	@$(PY) scripts/places_eval.py
 
+# Answers typed at the questions, scored with the real Rasa (aggregates only; frozen set).
+# ANSWERS_EVAL_ARGS: --rasa-url URL, --before /path/to/older/checkout
+ANSWERS_EVAL_ARGS ?=
+answers-eval: model
+	@$(PY) scripts/answers_eval.py $(ANSWERS_EVAL_ARGS)
+
 # --- database ----------------------------------------------------------------------------
 db: app-env
 	@$(BOT) db upgrade

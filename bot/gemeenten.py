@@ -103,7 +103,7 @@ def normalise(text: str) -> str:
     """Lower-case, strip accents and punctuation: "'s-Hertogenbosch" → "s hertogenbosch"."""
     decomposed = unicodedata.normalize("NFKD", text)
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
-    plain = re.sub(r"[^a-z0-9]+", " ", plain).strip()
+    plain = re.sub(r"[^a-z0-9]+", " ", plain).strip().replace("ij", "y")  # Naaldwyk = Naaldwijk
     return re.sub(r"^(gemeente|gem|regio|in|te)\s+", "", plain)
 
 

@@ -218,7 +218,9 @@ def _table(results: dict[str, list[dict[str, Any]]]) -> str:
     for value in sorted({r["slot"] for rows in not_answers.values() for r in rows}):
         lines.append(
             f"  {value:<26}"
-            + "".join(share([r for r in not_answers[n] if r["slot"] == value], "stored") for n in names)
+            + "".join(
+                share([r for r in not_answers[n] if r["slot"] == value], "stored") for n in names
+            )
         )
     group("per slot", "slot")
     group("per kind", "kind")

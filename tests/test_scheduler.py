@@ -74,7 +74,7 @@ async def chat_until_town_question(url: str) -> Chat:
     await chat.say("ik ben mijn baan kwijt")
     await chat.press("Ja")
     await chat.say("Sam")
-    assert chat.asked("gemeente")
+    assert chat.asked("woonplaats")
     return chat
 
 

@@ -34,7 +34,7 @@ _STOP = word_set(
 )
 _HOUR = re.compile(
     r"(?P<pre>\b(?:na|vanaf|om|rond|voor|tot|tussen|na|after|from|at|around|before|until|by)\s+)?"
-    r"(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?\s*"
+    r"(?P<half>half\s+)?(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?\s*"
     r"(?P<suffix>uur|u\b|h\b|am\b|pm\b|a\.m\.|p\.m\.|o'?clock)?",
     re.IGNORECASE,
 )
@@ -119,7 +119,7 @@ def time_option(slot: SlotDef, text: str) -> str | None:
     folded = text.lower()
     hours: list[float] = []
     for m in _HOUR.finditer(folded):
-        if not (m.group("pre") or m.group("suffix")):
+        if not (m.group("pre") or m.group("suffix") or m.group("half")):
             continue  # a bare number is not a time
         hour = int(m.group("h"))
         if hour > 24:
@@ -130,7 +130,7 @@ def time_option(slot: SlotDef, text: str) -> str | None:
             hour += 12
         elif hour <= 6 and suffix != "am" and not _MORNING.search(context):
             hour += 12  # "na 6 uur": nobody means six in the morning
-        exact = hour + int(m.group("m") or 0) / 60
+        exact = hour + int(m.group("m") or 0) / 60 - (0.5 if m.group("half") else 0)
         pre = (m.group("pre") or "").strip()
         if pre in {"na", "vanaf", "after", "from"}:
             exact += 0.5
