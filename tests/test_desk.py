@@ -272,3 +272,26 @@ def test_one_open_case_when_requests_race(postgres_schema_url):
     for thread in threads:
         thread.join()
     assert len(set(ids)) == 1
+
+
+def test_the_coordinator_reassigns_an_accepted_case_and_everyone_is_told(db):
+    register(db, "Anna de Vries", 1, ["AM13"])
+    register(db, "Bram Jansen", 2, ["AM13"])
+    handoff = request(db, "AM13", "p1")
+    anna, bram = coach(db, 1), coach(db, 2)
+    act(db, desk.accept, case_id=handoff.case_id, coach=anna)
+    notices = act(db, desk.reassign, case_id=handoff.case_id, coach_id=bram.id)
+    assert status(db, handoff.case_id) == (CaseStatus.ASSIGNED, bram.id)
+    told = {(n.to, n.key) for n in notices}
+    assert (To.COACH, "desk_case_new") in told  # Bram gets the card with Accept / Decline
+    assert (To.COACH, "desk_reassigned_away") in told  # Anna hears where it went
+    assert (To.PARTICIPANT, "coach_replaced") in told  # the participant is told the truth
+    with session_scope(db) as session:
+        relay = session.get(CaseRelay, handoff.case_id)
+        assert relay is not None and not relay.active  # Anna's live chat ended
+    # Bram cannot be given the case he already has; a closed case cannot be moved.
+    [refused] = act(db, desk.reassign, case_id=handoff.case_id, coach_id=bram.id)
+    assert refused.key == "desk_assign_coach_gone"
+    act(db, desk.close, case_id=handoff.case_id, coach=bram, outcome="werk gevonden")
+    [stale] = act(db, desk.reassign, case_id=handoff.case_id, coach_id=anna.id)
+    assert stale.key == "desk_assign_stale"

@@ -181,6 +181,29 @@ async def test_weekends_and_dutch_holidays_do_not_count(url: str) -> None:
     assert counts["coach reminders and escalations"] == 1
 
 
+async def test_sla_settings_are_honoured_whatever_their_value(url: str) -> None:
+    """COACH_REMINDER_WORKING_DAYS=0 reminds at once, escalation after 1 working day: the sweep
+    does not wait a fixed day before it looks."""
+    from bot.config import Settings, timings
+
+    engine = create_db_engine(url)
+    await handed_off(url)
+    set_case(engine, assigned_at=at("2026-12-07 15:00"))  # a Monday
+    settings = Settings(coach_reminder_working_days=0, coach_escalation_working_days=1)
+    fast = timings(settings)
+    clock = FakeClock(at("2026-12-07 15:05"))  # five minutes later
+    counts = await Scheduler(
+        engine=engine, flows=FlowRegistry(FLOWS_DIR), clock=clock, timings=fast
+    ).run_once()
+    assert counts["coach reminders and escalations"] == 1
+    assert "Herinnering: zaak #1" in sent_to(engine, 7001)[-1]
+    clock = FakeClock(at("2026-12-08 15:01"))  # one working day
+    await Scheduler(
+        engine=engine, flows=FlowRegistry(FLOWS_DIR), clock=clock, timings=fast
+    ).run_once()
+    assert case(engine).coach_id == 2  # escalated to Bram
+
+
 # -- four weeks later ----------------------------------------------------------------------------
 
 

@@ -140,6 +140,7 @@ class Key(StrEnum):
     DESK_OPEN_CASES = "desk_open_cases"
     DESK_HELP = "desk_help"
     DESK_COACH_STOPPED = "desk_coach_stopped"
+    DESK_REASSIGNED_AWAY = "desk_reassigned_away"
     ADMIN_RELOADED = "admin_reloaded"
     ADMIN_RELOAD_FAILED = "admin_reload_failed"
     ADMIN_RELOAD_UNCHANGED = "admin_reload_unchanged"
@@ -183,6 +184,7 @@ RUNTIME_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
     Key.DESK_BUTTON_ASSIGN: frozenset({"coach", "open"}),
     Key.DESK_FOR_COORDINATOR: frozenset({"case", "reason"}),
     Key.DESK_ASSIGNED: frozenset({"case", "coach"}),
+    Key.DESK_REASSIGNED_AWAY: frozenset({"case", "coach"}),
     Key.DESK_ASSIGN_STALE: frozenset({"case"}),
     Key.DESK_ASSIGN_COACH_GONE: frozenset({"case"}),
     Key.DESK_REQUESTED_AGAIN: frozenset({"case"}),

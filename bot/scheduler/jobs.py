@@ -14,14 +14,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot import privacy
-from bot.desk import service as desk
+from bot.desk import people, routing
 from bot.desk.cards import CaseCard
 from bot.desk.notices import Action, Notice, ParticipantRef, To, Verb
+from bot.desk.states import record
 from bot.engine.engine import begin, remind
 from bot.engine.executor import in_intake
 from bot.engine.messages import Reply
@@ -148,12 +149,22 @@ def remind_and_escalate_coaches(session: Session, ctx: JobContext) -> JobResult:
     next coach of the region or the coordinator (and the participant is told)."""
     result = JobResult()
     timings = ctx.timings
+    # Only cases that may be due: N working days later is at least N calendar days later, less
+    # an hour when the clocks go forward in between (0 working days: due at once).
+    remind_by = ctx.now - _at_least(timings.coach_reminder_working_days)
+    escalate_by = ctx.now - _at_least(timings.coach_escalation_working_days)
     statement = (
         select(Case)
         .where(
             Case.status == CaseStatus.ASSIGNED,
             col(Case.assigned_at).is_not(None),
-            col(Case.assigned_at) <= ctx.now - timedelta(hours=23),  # a working day or more
+            or_(
+                and_(
+                    col(Case.coach_reminded_at).is_(None),
+                    col(Case.assigned_at) <= remind_by,
+                ),
+                col(Case.assigned_at) <= escalate_by,
+            ),
         )
         .order_by(col(Case.assigned_at))
         .limit(ctx.batch)
@@ -165,7 +176,7 @@ def remind_and_escalate_coaches(session: Session, ctx: JobContext) -> JobResult:
         escalate_at = add_working_days(assigned_at, timings.coach_escalation_working_days)
         remind_at = add_working_days(assigned_at, timings.coach_reminder_working_days)
         if ctx.now >= escalate_at and not ctx.quiet:
-            notices = desk.escalate(session, case_id=case.id, assigned_at=assigned_at)
+            notices = routing.escalate(session, case_id=case.id, assigned_at=assigned_at)
             if notices:
                 result.handled += 1
                 result.deliveries.extend(notices)
@@ -186,20 +197,25 @@ def remind_and_escalate_coaches(session: Session, ctx: JobContext) -> JobResult:
             if coach is None:
                 continue
             result.handled += 1
-            add_case_event(session, case=case, kind=CaseEventKind.COACH_REMINDED, coach_id=coach.id)
+            record(session, case, CaseEventKind.COACH_REMINDED, coach=coach.id)
             since = local(assigned_at).strftime("%d-%m %H:%M")
             result.deliveries.append(
                 Notice(
                     To.COACH,
                     "desk_sla_reminder",
                     {"case": str(case.id), "since": since},
-                    coach=desk.coach_ref(coach),
+                    coach=people.coach_ref(coach),
                     case_id=case.id,
-                    card=desk.card_of(case),
+                    card=people.card_of(case),
                     actions=(Action(Verb.ACCEPT, case.id), Action(Verb.DECLINE, case.id)),
                 )
             )
     return result
+
+
+def _at_least(working_days: int) -> timedelta:
+    """The shortest wall-clock time `working_days` working days can take."""
+    return timedelta(hours=max(0, 24 * working_days - 1))
 
 
 # -- four weeks later ----------------------------------------------------------------------------
@@ -288,8 +304,8 @@ def send_digests(session: Session, ctx: JobContext) -> JobResult:
         cases = open_cases_of_coach(session, coach_id=coach.id)
         if not cases:
             continue
-        lines = [_digest_line(ctx, desk.card_of(case), case) for case in cases]
-        ref = desk.coach_ref(coach)
+        lines = [_digest_line(ctx, people.card_of(case), case) for case in cases]
+        ref = people.coach_ref(coach)
         result.deliveries.append(
             Notice(
                 To.COACH,
