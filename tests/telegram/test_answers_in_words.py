@@ -48,7 +48,10 @@ async def test_the_issue_transcript_in_words_ends_in_the_right_card(world: World
         labels[:] = [b["text"] for m in replies for b in buttons_of(m)]
         return shown
 
-    await say("hoi, ik werk via een uitzendbureau in de kassen, ik weet niet hoe lang nog", "Vind je het goed")
+    await say(
+        "hoi, ik werk via een uitzendbureau in de kassen, ik weet niet hoe lang nog",
+        "Vind je het goed",
+    )
     replies = await piotr.press("Ja")
     assert AGENCY in "\n".join(m["text"] for m in replies)  # the agency rules, once
     await say("ja graag", "Hoe mag ik je noemen")
