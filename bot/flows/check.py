@@ -66,7 +66,9 @@ def check_flows(directory: Path, *, nlu_dir: Path | None = None) -> LoadResult:
     origin = {fid: src for src in sources for fid in src.content.flows}
     problems = list(result.problems)
     if nlu_dir is not None:
-        problems += _check_intents(fs, origin, nlu_intents(nlu_dir), nlu_dir)
+        known = nlu_intents(nlu_dir)
+        problems += _check_intents(fs, origin, known, nlu_dir)
+        problems += _check_slot_intents(sources, known)
     for fid, cf in fs.flows.items():
         problems += _check_reachable(cf, origin[fid])
     for src in sources:
@@ -105,6 +107,22 @@ def _check_intents(
             Problem(first.name, None, f"NLU intent {intent!r} triggers no flow", "warning")
         )
     return problems
+
+
+def _check_slot_intents(sources: list[SourceFile], known: frozenset[str]) -> list[Problem]:
+    if not known:
+        return []
+    return [
+        Problem(
+            src.name,
+            src.line("slots", name, "intents", i),
+            f"slot {name!r}: intent {intent!r} is not in the NLU data",
+        )
+        for src in sources
+        for name, slot in src.content.slots.items()
+        for i, intent in enumerate(slot.intents)
+        if intent not in known
+    ]
 
 
 def _targets(cf: CompiledFlow, index: int) -> Iterator[str]:
