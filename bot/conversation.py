@@ -35,6 +35,7 @@ from bot.engine.messages import Inbound, Reply
 from bot.engine.render import render
 from bot.engine.slot_values import clean_text
 from bot.engine.state import ConversationState
+from bot.flows.catalogue import Key
 from bot.flows.flowset import FlowSet
 from bot.flows.registry import FlowSource
 from bot.nlu.client import NluParser, NluResult
@@ -141,7 +142,7 @@ class ConversationService:
                 for f in reversed(traceback.extract_tb(exc.__traceback__)[-4:])
             )
             log.error("engine failed: %s at %s", type(exc).__name__, where)
-            return TurnOutcome([Reply(render(flows, "error", state.language, {}))])
+            return TurnOutcome([Reply(render(flows, Key.ERROR, state.language, {}))])
         outcome = self._save(session, flows, loaded, inbound, result)
         log.info(
             "turn participant=%s flow=%s intent=%s confidence=%s nlu=%s replies=%d ms=%.1f",
@@ -164,7 +165,7 @@ class ConversationService:
             except (NeedsNlu, StaleConversation):
                 continue
         log.error("participant turn abandoned after %d attempts", MAX_ATTEMPTS)
-        return TurnOutcome([Reply(render(self.flows, "error", "nl", {}))])
+        return TurnOutcome([Reply(render(self.flows, Key.ERROR, "nl", {}))])
 
     def _apply_in_transaction(self, prepared: Prepared) -> TurnOutcome:
         with session_scope(self._db) as session:
@@ -276,10 +277,12 @@ class ConversationService:
             who = (
                 handoff.coach.first_name
                 if handoff.coach
-                else render(flows, "our_team", state.language, {})
+                else render(flows, Key.OUR_TEAM, state.language, {})
             )
-            return Reply(render(flows, "request_already_open", state.language, slots, {"who": who}))
+            return Reply(
+                render(flows, Key.REQUEST_ALREADY_OPEN, state.language, slots, {"who": who})
+            )
         if handoff.coach is not None:
             extra = {"coach_name": handoff.coach.name, "union": handoff.coach.union}
-            return Reply(render(flows, "handoff_assigned", state.language, slots, extra))
-        return Reply(render(flows, "handoff_coordinator", state.language, slots))
+            return Reply(render(flows, Key.HANDOFF_ASSIGNED, state.language, slots, extra))
+        return Reply(render(flows, Key.HANDOFF_COORDINATOR, state.language, slots))

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from bot.desk import service as desk
 from bot.desk.notices import Notice, To
+from bot.flows.catalogue import Key
 from storage import privacy
 from storage.cases import add_case_event, open_case_of_participant, set_relay
 from storage.coaches import get_coach
@@ -43,7 +44,7 @@ def erase(session: Session, *, participant: Participant, reason: str) -> list[No
                 notices.append(
                     Notice(
                         To.COACH,
-                        "desk_participant_erased",
+                        Key.DESK_PARTICIPANT_ERASED,
                         {"case": str(case.id)},
                         coach=desk.coach_ref(coach),
                         case_id=case.id,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.flows.check import check_flows
 from bot.flows.graph import mermaid
+from bot.flows.loader import load_flows
 from tests.conversation_helpers import FLOWS_DIR, NLU_DIR
 
 
@@ -28,11 +28,11 @@ def write(directory: Path, name: str, body: str) -> Path:
 
 
 def messages(directory: Path) -> list[str]:
-    return [str(p) for p in check_flows(directory, nlu_dir=NLU_DIR).errors]
+    return [str(p) for p in load_flows(directory, nlu_dir=NLU_DIR).errors]
 
 
 def test_shipped_flows_are_clean():
-    result = check_flows(FLOWS_DIR, nlu_dir=NLU_DIR)
+    result = load_flows(FLOWS_DIR, nlu_dir=NLU_DIR)
     assert result.flowset is not None, [str(p) for p in result.problems]
     assert result.errors == []
 
@@ -98,7 +98,7 @@ def test_unknown_slot_flow_step_text_and_intent(flows_copy):
     }
     for line, message in expected.items():
         assert any(f"refs.yml:{line}:" in e and message in e for e in errors), (line, errors)
-    # Intents are only checked once references resolve.
+    # An unknown intent alone is reported too.
     write(
         flows_copy,
         "refs.yml",
@@ -161,7 +161,7 @@ def test_graph_prints_mermaid(capsys):
     out = capsys.readouterr().out
     assert out.startswith("flowchart TD")
     assert '-->|"slots.wants_coach == true"| s_intake' in out
-    result = check_flows(FLOWS_DIR)
+    result = load_flows(FLOWS_DIR)
     assert result.flowset is not None
     assert "call intake" in mermaid(result.flowset.flows["job_loss"])
     assert main(["flows", "graph", "nope"]) == 1

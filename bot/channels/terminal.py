@@ -12,6 +12,7 @@ from collections.abc import Callable
 from bot.desk import render as words
 from bot.desk.notices import Notice, To
 from bot.engine.messages import Button, Inbound, Reply
+from bot.flows.catalogue import Key
 from bot.flows.flowset import FlowSet
 from bot.wiring import Conversation
 
@@ -41,7 +42,7 @@ def show_notices(flows: FlowSet, notices: list[Notice], write: Write = print) ->
     for notice in notices:
         if notice.to is To.PARTICIPANT:
             continue  # the participant here is the person at the keyboard: shown as replies
-        heading = "terminal_to_coach" if notice.to is To.COACH else "terminal_to_coordinator"
+        heading = Key.TERMINAL_TO_COACH if notice.to is To.COACH else Key.TERMINAL_TO_COORDINATOR
         body = words.plain(flows, notice).replace("\n", "\n   | ")
         write(f"\n   {words.say(flows, heading, 'nl')}\n   | {body}\n")
 
@@ -57,8 +58,8 @@ async def chat(conversation: Conversation, user: str, *, rasa_url: str) -> int:
     service = conversation.service
     flows = service.flows
     if not await conversation.nlu.is_ready():
-        print(words.say(flows, "terminal_nlu_down", "nl", {"url": rasa_url}))
-    print(words.say(flows, "terminal_hint", "nl") + "\n")
+        print(words.say(flows, Key.TERMINAL_NLU_DOWN, "nl", {"url": rasa_url}))
+    print(words.say(flows, Key.TERMINAL_HINT, "nl") + "\n")
     outcome = await service.handle(CHANNEL, user, Inbound(text="/start"))
     buttons = show(outcome.replies)
     while True:

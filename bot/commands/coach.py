@@ -8,6 +8,7 @@ import sys
 from sqlalchemy import Engine
 
 from bot.config import get_settings
+from bot.flows.catalogue import Key
 from bot.gemeenten import resolve_region
 from storage.coaches import CoachExists, add_coach, coach_by_telegram_id, list_coaches
 from storage.database import create_db_engine, session_scope, upgrade
@@ -127,7 +128,7 @@ def _deactivate(args: argparse.Namespace) -> int:
             print(f"coach {args.telegram_id} was already deactivated")
             return 0
         notices = desk.deactivate(session, coach=coach)
-        farewell = Notice(To.COACH, "desk_coach_stopped", coach=desk.coach_ref(coach))
+        farewell = Notice(To.COACH, Key.DESK_COACH_STOPPED, coach=desk.coach_ref(coach))
         outgoing = render.notices(
             flows, [*notices, farewell], coordinator_chat_id=settings.coordinator_chat_id
         )

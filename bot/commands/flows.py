@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from bot.config import get_settings
-from bot.flows.check import check_flows
 from bot.flows.graph import mermaid
+from bot.flows.loader import load_flows
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _check(args: argparse.Namespace) -> int:
     settings = get_settings()
-    result = check_flows(args.dir or settings.flows_dir, nlu_dir=args.nlu or settings.nlu_dir)
+    result = load_flows(args.dir or settings.flows_dir, nlu_dir=args.nlu or settings.nlu_dir)
     for problem in result.problems:
         print(problem, file=sys.stderr if problem.severity == "error" else sys.stdout)
     if result.flowset is None:
@@ -41,7 +41,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _graph(args: argparse.Namespace) -> int:
-    result = check_flows(args.dir or get_settings().flows_dir)
+    result = load_flows(args.dir or get_settings().flows_dir)
     if result.flowset is None:
         for problem in result.errors:
             print(problem, file=sys.stderr)

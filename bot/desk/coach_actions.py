@@ -12,6 +12,7 @@ from bot.desk.notices import CoachRef, Notice, To
 from bot.desk.people import card_of, participant_ref, to_coach, to_participant
 from bot.desk.routing import move_on
 from bot.desk.states import NOT_YOURS, REFUSAL, allowed, locked_case, record
+from bot.flows.catalogue import Key
 from storage import cases as store
 from storage.coaches import get_coach
 from storage.models import Case, CaseEventKind, CaseStatus, utcnow
@@ -44,7 +45,9 @@ def accept(session: Session, *, case_id: int, coach: CoachRef) -> list[Notice]:
     store.set_relay(session, case=case, coach_id=coach.id, active=True)
     who = participant_ref(session, case)
     card = card_of(case)
-    note = "desk_accepted_live" if who and who.channel == "telegram" else "desk_accepted_offline"
+    note = (
+        Key.DESK_ACCEPTED_LIVE if who and who.channel == "telegram" else Key.DESK_ACCEPTED_OFFLINE
+    )
     notices = [
         Notice(To.COACH, note, {"case": str(case_id)}, coach=coach, case_id=case_id, card=card)
     ]
@@ -53,7 +56,7 @@ def accept(session: Session, *, case_id: int, coach: CoachRef) -> list[Notice]:
         notices.append(
             Notice(
                 To.PARTICIPANT,
-                "coach_accepted",
+                Key.COACH_ACCEPTED,
                 {"coach": coach.first_name, "union": coach.union, "via": via},
                 participant=who,
             )
@@ -69,8 +72,8 @@ def decline(session: Session, *, case_id: int, coach: CoachRef) -> list[Notice]:
         return refusal
     me = get_coach(session, coach_id=coach.id)
     assert me is not None
-    told = [to_coach(coach, "desk_declined", case=str(case_id))]
-    return told + move_on(session, case, me, CaseEventKind.DECLINED, "desk_reason_declined")
+    told = [to_coach(coach, Key.DESK_DECLINED, case=str(case_id))]
+    return told + move_on(session, case, me, CaseEventKind.DECLINED, Key.DESK_REASON_DECLINED)
 
 
 def hand_back(session: Session, *, case_id: int, coach: CoachRef) -> list[Notice]:
@@ -79,11 +82,11 @@ def hand_back(session: Session, *, case_id: int, coach: CoachRef) -> list[Notice
     if case is None:
         return refusal
     if not store.set_relay(session, case=case, coach_id=coach.id, active=False):
-        return [to_coach(coach, "desk_already_with_bot", case=str(case_id))]
+        return [to_coach(coach, Key.DESK_ALREADY_WITH_BOT, case=str(case_id))]
     record(session, case, CaseEventKind.HANDED_BACK, coach=coach)
     return [
-        to_coach(coach, "desk_handed_back", case=str(case_id)),
-        *to_participant(session, case, "handed_back", coach=coach.first_name),
+        to_coach(coach, Key.DESK_HANDED_BACK, case=str(case_id)),
+        *to_participant(session, case, Key.HANDED_BACK, coach=coach.first_name),
     ]
 
 
@@ -93,15 +96,15 @@ def close(session: Session, *, case_id: int, coach: CoachRef, outcome: str) -> l
         return refusal
     outcome = " ".join(outcome.split())[:OUTCOME_MAX]
     if not outcome:
-        return [to_coach(coach, "desk_close_usage", case=str(case_id))]
+        return [to_coach(coach, Key.DESK_CLOSE_USAGE, case=str(case_id))]
     was_accepted = case.status == CaseStatus.ACCEPTED
     case.status = CaseStatus.CLOSED
     case.closed_at = utcnow()
     record(session, case, CaseEventKind.CLOSED, coach=coach, detail={"outcome": outcome})
     store.set_relay(session, case=case, coach_id=coach.id, active=False)
-    told = "case_closed" if was_accepted else "case_request_closed"
+    told = Key.CASE_CLOSED if was_accepted else Key.CASE_REQUEST_CLOSED
     return [
-        to_coach(coach, "desk_closed", case=str(case_id), outcome=outcome),
+        to_coach(coach, Key.DESK_CLOSED, case=str(case_id), outcome=outcome),
         *to_participant(session, case, told, coach=coach.first_name),
     ]
 
@@ -113,7 +116,7 @@ def show_case(session: Session, *, case_id: int, coach: CoachRef) -> list[Notice
     return [
         Notice(
             To.COACH,
-            "desk_case",
+            Key.DESK_CASE,
             {"case": str(case_id)},
             coach=coach,
             case_id=case_id,

@@ -10,6 +10,7 @@ from bot.desk.coach_actions import case_for
 from bot.desk.notices import CoachRef, Notice, To
 from bot.desk.people import card_of, coach_ref, participant_ref, to_coach, to_participant
 from bot.desk.states import record
+from bot.flows.catalogue import Key
 from storage import cases as store
 from storage.models import Case, CaseEventKind
 
@@ -28,13 +29,13 @@ def message_participant(
         return refusal
     who = participant_ref(session, case)
     if who is None or who.channel != "telegram":
-        return [to_coach(coach, "desk_not_reachable_here", case=str(case_id))]
+        return [to_coach(coach, Key.DESK_NOT_REACHABLE_HERE, case=str(case_id))]
     if store.set_relay(session, case=case, coach_id=coach.id, active=True):
         record(session, case, CaseEventKind.RELAY_RESUMED, coach=coach)
     return [
         Notice(
             To.PARTICIPANT,
-            "from_coach",
+            Key.FROM_COACH,
             {"coach": coach.first_name, "union": coach.union},
             participant=who,
             quote=text,
@@ -54,7 +55,7 @@ def relay_to_coach(session: Session, *, participant_id: int, text: str) -> list[
     return [
         Notice(
             To.COACH,
-            "desk_from_participant",
+            Key.DESK_FROM_PARTICIPANT,
             {"case": str(case.id), "name": card.first_name},
             coach=coach,
             case_id=case.id,
@@ -73,6 +74,6 @@ def participant_leaves(session: Session, *, participant_id: int) -> list[Notice]
     store.set_relay(session, case=case, coach_id=coach.id, active=False)
     record(session, case, CaseEventKind.PARTICIPANT_LEFT, coach=coach)
     return [
-        to_coach(coach, "desk_participant_left", case.id, case=str(case.id)),
-        *to_participant(session, case, "left_live_chat", coach=coach.first_name),
+        to_coach(coach, Key.DESK_PARTICIPANT_LEFT, case.id, case=str(case.id)),
+        *to_participant(session, case, Key.LEFT_LIVE_CHAT, coach=coach.first_name),
     ]

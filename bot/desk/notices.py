@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bot.desk.cards import CaseCard
+from bot.flows.catalogue import Key
 
 
 class To(StrEnum):
@@ -54,7 +55,7 @@ class Action:
 @dataclass(frozen=True, slots=True)
 class Notice:
     to: To
-    key: str  # catalogue text (flows/texts.yml)
+    key: Key  # catalogue text (flows/texts.yml)
     # Placeholder values; "@name" stands for the catalogue text `name` in the reader's language.
     params: Mapping[str, str] = field(default_factory=dict)
     coach: CoachRef | None = None  # the recipient when to == COACH

@@ -7,6 +7,7 @@ from sqlmodel import Session
 
 from bot.desk.cards import CaseCard
 from bot.desk.notices import CoachRef, Notice, ParticipantRef, To
+from bot.flows.catalogue import Key
 from storage import cases as store
 from storage.models import Case, Coach
 
@@ -31,10 +32,10 @@ def participant_ref(session: Session, case: Case) -> ParticipantRef | None:
     return ParticipantRef(participant.id, participant.channel, participant.external_id, language)
 
 
-def to_coach(coach: CoachRef, key: str, case_id: int | None = None, **params: str) -> Notice:
+def to_coach(coach: CoachRef, key: Key, case_id: int | None = None, **params: str) -> Notice:
     return Notice(To.COACH, key, params, coach=coach, case_id=case_id)
 
 
-def to_participant(session: Session, case: Case, key: str, **params: str) -> list[Notice]:
+def to_participant(session: Session, case: Case, key: Key, **params: str) -> list[Notice]:
     who = participant_ref(session, case)
     return [Notice(To.PARTICIPANT, key, params, participant=who)] if who else []

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from bot.desk.cards import CaseCard
 from bot.desk.notices import Action, Notice, To, Verb
 from bot.engine.render import render
+from bot.flows.catalogue import Key
 from bot.flows.flowset import FlowSet
 from bot.flows.models import Language
 
@@ -23,7 +24,7 @@ def language_of(notice: Notice) -> Language:
 
 
 def say(
-    flows: FlowSet, key: str, language: Language, params: Mapping[str, str] | None = None
+    flows: FlowSet, key: Key, language: Language, params: Mapping[str, str] | None = None
 ) -> str:
     """A catalogue text; a parameter "@name" is itself the catalogue text `name`."""
     values = {
@@ -33,8 +34,15 @@ def say(
     return render(flows, key, language, {}, values)
 
 
-def _lookup(flows: FlowSet, key: str, language: Language) -> str:
-    return render(flows, key, language, {}) if key in flows.texts else ""
+def _lookup(flows: FlowSet, name: str, language: Language) -> str:
+    key = Key.named(name)
+    return render(flows, key, language, {}) if key is not None else ""
+
+
+def status_text(flows: FlowSet, status: str, language: Language) -> str:
+    """A case status as people read it (desk_status_<status>), else the status as stored."""
+    key = Key.named(f"desk_status_{status}")
+    return say(flows, key, language) if key is not None else status
 
 
 def headline(flows: FlowSet, notice: Notice) -> str:
@@ -46,13 +54,12 @@ def card_lines(
 ) -> list[tuple[str, str]]:
     """(label, value) pairs: name, region, then the intake in the flow's order."""
     lines = [
-        (say(flows, "desk_label_name", language), card.first_name),
-        (say(flows, "desk_label_region", language), card.region),
+        (say(flows, Key.DESK_LABEL_NAME, language), card.first_name),
+        (say(flows, Key.DESK_LABEL_REGION, language), card.region),
     ]
     if status:
-        key = f"desk_status_{card.status}"
-        shown = say(flows, key, language) if key in flows.texts else card.status
-        lines.append((say(flows, "desk_label_status", language), shown))
+        shown = status_text(flows, card.status, language)
+        lines.append((say(flows, Key.DESK_LABEL_STATUS, language), shown))
     lines += [(line.label, line.value) for line in card.details()]
     return lines
 
@@ -60,12 +67,12 @@ def card_lines(
 def footer(flows: FlowSet, notice: Notice) -> str | None:
     """What follows the card: how to act on it."""
     language = language_of(notice)
-    if notice.key == "desk_case_new":
-        return say(flows, "desk_case_new_footer", language, notice.params)
-    if notice.to is To.COORDINATOR and notice.key == "desk_for_coordinator":
+    if notice.key == Key.DESK_CASE_NEW:
+        return say(flows, Key.DESK_CASE_NEW_FOOTER, language, notice.params)
+    if notice.to is To.COORDINATOR and notice.key == Key.DESK_FOR_COORDINATOR:
         return say(
             flows,
-            "desk_coordinator_choose" if notice.actions else "desk_coordinator_nobody",
+            Key.DESK_COORDINATOR_CHOOSE if notice.actions else Key.DESK_COORDINATOR_NOBODY,
             language,
         )
     return None
@@ -73,12 +80,12 @@ def footer(flows: FlowSet, notice: Notice) -> str | None:
 
 def button_label(flows: FlowSet, action: Action, language: Language = COACH_LANGUAGE) -> str:
     if action.verb is Verb.ACCEPT:
-        return say(flows, "desk_button_accept", language)
+        return say(flows, Key.DESK_BUTTON_ACCEPT, language)
     if action.verb is Verb.DECLINE:
-        return say(flows, "desk_button_decline", language)
+        return say(flows, Key.DESK_BUTTON_DECLINE, language)
     name = action.coach.name if action.coach else "?"
     return say(
-        flows, "desk_button_assign", language, {"coach": name, "open": str(action.open_cases)}
+        flows, Key.DESK_BUTTON_ASSIGN, language, {"coach": name, "open": str(action.open_cases)}
     )
 
 

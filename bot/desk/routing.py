@@ -16,6 +16,7 @@ from sqlmodel import Session
 from bot.desk.notices import Action, CoachRef, Notice, To, Verb
 from bot.desk.people import card_of, coach_ref, to_participant
 from bot.desk.states import locked_case, record
+from bot.flows.catalogue import Key
 from storage import cases as store
 from storage.coaches import CoachLoad, coaches_for_region, get_coach, list_coaches, pick_coach
 from storage.database import lock_key
@@ -58,7 +59,7 @@ def handoff(
         ref = coach_ref(coach) if coach is not None else None
         notice = Notice(
             To.COACH if ref else To.COORDINATOR,
-            "desk_requested_again",
+            Key.DESK_REQUESTED_AGAIN,
             {"case": str(existing.id)},
             coach=ref,
             case_id=existing.id,
@@ -73,14 +74,14 @@ def handoff(
         language=language,
         summary=summary,
     )
-    reason = "desk_reason_no_region" if region_code is None else "desk_reason_no_coach"
+    reason = Key.DESK_REASON_NO_REGION if region_code is None else Key.DESK_REASON_NO_COACH
     notices = route(session, case, exclude=set(), reason=reason)
     assert case.id is not None
     coach = get_coach(session, coach_id=case.coach_id) if case.coach_id else None
     return Handoff(case.id, coach_ref(coach) if coach else None, False, notices)
 
 
-def route(session: Session, case: Case, *, exclude: set[int], reason: str) -> list[Notice]:
+def route(session: Session, case: Case, *, exclude: set[int], reason: Key) -> list[Notice]:
     """Give the case to the least loaded coach of its region with room, else the coordinator."""
     assert case.id is not None
     coach = None
@@ -107,7 +108,7 @@ def card_for_coach(case: Case, coach: CoachRef) -> Notice:
     assert case.id is not None
     return Notice(
         To.COACH,
-        "desk_case_new",
+        Key.DESK_CASE_NEW,
         {"case": str(case.id)},
         coach=coach,
         case_id=case.id,
@@ -141,7 +142,7 @@ def candidates(session: Session, case: Case, *, exclude: set[int] | None = None)
     return options
 
 
-def _card_for_coordinator(session: Session, case: Case, reason: str, exclude: set[int]) -> Notice:
+def _card_for_coordinator(session: Session, case: Case, reason: Key, exclude: set[int]) -> Notice:
     """The case for the coordinator, with a button per coach who could take it (by load)."""
     assert case.id is not None
     actions = tuple(
@@ -150,7 +151,7 @@ def _card_for_coordinator(session: Session, case: Case, reason: str, exclude: se
     )
     return Notice(
         To.COORDINATOR,
-        "desk_for_coordinator",
+        Key.DESK_FOR_COORDINATOR,
         {"case": str(case.id), "reason": f"@{reason}"},
         case_id=case.id,
         card=card_of(case),
@@ -166,16 +167,16 @@ def assign(session: Session, *, case_id: int, coach_id: int) -> list[Notice]:
     case = locked_case(session, case_id)
     coach = get_coach(session, coach_id=coach_id)
     if case is None or case.status != CaseStatus.NEW:
-        return [Notice(To.COORDINATOR, "desk_assign_stale", {"case": str(case_id)})]
+        return [Notice(To.COORDINATOR, Key.DESK_ASSIGN_STALE, {"case": str(case_id)})]
     if coach is None or not coach.active:
-        return [Notice(To.COORDINATOR, "desk_assign_coach_gone", {"case": str(case_id)})]
+        return [Notice(To.COORDINATOR, Key.DESK_ASSIGN_COACH_GONE, {"case": str(case_id)})]
     lock_key(session, f"coach:{coach_id}")
     _give(case, coach)
     record(session, case, CaseEventKind.ASSIGNED, coach=coach.id, detail={"by": "coordinator"})
     return [
         Notice(
             To.COORDINATOR,
-            "desk_assigned",
+            Key.DESK_ASSIGNED,
             {"case": str(case_id), "coach": coach.name},
             case_id=case_id,
         ),
@@ -191,9 +192,9 @@ def reassign(session: Session, *, case_id: int, coach_id: int) -> list[Notice]:
     if case is None or case.status not in (CaseStatus.ASSIGNED, CaseStatus.ACCEPTED):
         if case is not None and case.status == CaseStatus.NEW:
             return assign(session, case_id=case_id, coach_id=coach_id)
-        return [Notice(To.COORDINATOR, "desk_assign_stale", {"case": str(case_id)})]
+        return [Notice(To.COORDINATOR, Key.DESK_ASSIGN_STALE, {"case": str(case_id)})]
     if coach is None or not coach.active or coach.id == case.coach_id:
-        return [Notice(To.COORDINATOR, "desk_assign_coach_gone", {"case": str(case_id)})]
+        return [Notice(To.COORDINATOR, Key.DESK_ASSIGN_COACH_GONE, {"case": str(case_id)})]
     previous = get_coach(session, coach_id=case.coach_id) if case.coach_id else None
     was = CaseStatus(case.status)
     lock_key(session, f"coach:{coach_id}")
@@ -211,7 +212,7 @@ def reassign(session: Session, *, case_id: int, coach_id: int) -> list[Notice]:
     notices: list[Notice] = [
         Notice(
             To.COORDINATOR,
-            "desk_assigned",
+            Key.DESK_ASSIGNED,
             {"case": str(case_id), "coach": coach.name},
             case_id=case_id,
         ),
@@ -221,7 +222,7 @@ def reassign(session: Session, *, case_id: int, coach_id: int) -> list[Notice]:
         notices.append(
             Notice(
                 To.COACH,
-                "desk_reassigned_away",
+                Key.DESK_REASSIGNED_AWAY,
                 {"case": str(case_id), "coach": coach.name},
                 coach=coach_ref(previous),
             )
@@ -230,7 +231,7 @@ def reassign(session: Session, *, case_id: int, coach_id: int) -> list[Notice]:
         notices += to_participant(
             session,
             case,
-            "coach_replaced",
+            Key.COACH_REPLACED,
             old=previous.name.split()[0],
             coach=new.first_name,
             union=new.union,
@@ -250,7 +251,7 @@ def deactivate(session: Session, *, coach: Coach) -> list[Notice]:
     notices: list[Notice] = []
     for case in store.open_cases_of_coach(session, coach_id=coach.id):
         notices += move_on(
-            session, case, coach, CaseEventKind.COACH_DEACTIVATED, "desk_reason_deactivated"
+            session, case, coach, CaseEventKind.COACH_DEACTIVATED, Key.DESK_REASON_DEACTIVATED
         )
     return notices
 
@@ -266,7 +267,9 @@ def coach_unreachable(session: Session, *, case_id: int, coach_telegram_id: int)
         return []  # the case moved on already
     coach.unreachable_since = coach.unreachable_since or utcnow()
     session.add(coach)
-    return move_on(session, case, coach, CaseEventKind.COACH_UNREACHABLE, "desk_reason_unreachable")
+    return move_on(
+        session, case, coach, CaseEventKind.COACH_UNREACHABLE, Key.DESK_REASON_UNREACHABLE
+    )
 
 
 def coach_reachable(session: Session, *, coach: Coach) -> None:
@@ -290,11 +293,11 @@ def escalate(session: Session, *, case_id: int, assigned_at: datetime) -> list[N
     coach = get_coach(session, coach_id=case.coach_id)
     if coach is None:
         return []
-    return move_on(session, case, coach, CaseEventKind.ESCALATED, "desk_reason_no_answer")
+    return move_on(session, case, coach, CaseEventKind.ESCALATED, Key.DESK_REASON_NO_ANSWER)
 
 
 def move_on(
-    session: Session, case: Case, coach: Coach, kind: CaseEventKind, reason: str
+    session: Session, case: Case, coach: Coach, kind: CaseEventKind, reason: Key
 ) -> list[Notice]:
     """The case leaves `coach` (declined, stopped, unreachable, too late) for the next one."""
     assert case.id is not None and coach.id is not None
@@ -311,8 +314,8 @@ def move_on(
         if following is not None:
             new = coach_ref(following)
             notices += to_participant(
-                session, case, "coach_replaced", old=old, coach=new.first_name, union=new.union
+                session, case, Key.COACH_REPLACED, old=old, coach=new.first_name, union=new.union
             )
         else:
-            notices += to_participant(session, case, "coach_searching", old=old)
+            notices += to_participant(session, case, Key.COACH_SEARCHING, old=old)
     return notices

@@ -18,6 +18,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.desk.notices import CoachRef
+from bot.flows.catalogue import Key
 from storage import cases as store
 from storage.database import lock_key
 from storage.models import Case, CaseEventKind, CaseStatus
@@ -34,12 +35,12 @@ ALLOWED: dict[str, frozenset[str]] = {
 }
 
 # Why an action is refused, by the state the case is in (catalogue texts, flows/texts.yml).
-REFUSAL: dict[str, str] = {
-    CaseStatus.ASSIGNED: "desk_accept_first",
-    CaseStatus.ACCEPTED: "desk_already_accepted",
-    CaseStatus.CLOSED: "desk_case_is_closed",
+REFUSAL: dict[str, Key] = {
+    CaseStatus.ASSIGNED: Key.DESK_ACCEPT_FIRST,
+    CaseStatus.ACCEPTED: Key.DESK_ALREADY_ACCEPTED,
+    CaseStatus.CLOSED: Key.DESK_CASE_IS_CLOSED,
 }
-NOT_YOURS = "desk_not_yours"
+NOT_YOURS = Key.DESK_NOT_YOURS
 
 
 def allowed(action: str, status: str) -> bool:

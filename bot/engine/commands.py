@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.engine.state import JsonScalar
+from bot.flows.catalogue import Key
 
 SlotValues = dict[str, JsonScalar]
 
@@ -47,7 +48,7 @@ class ConfirmValue:
     extra: SlotValues = field(default_factory=dict)
     # offered when the answer is no (the other municipalities a border village may belong to)
     options: tuple[str, ...] = ()
-    check: str | None = None  # the catalogue text to ask with, else the slot's `doubt`
+    check: Key | None = None  # the catalogue text to ask with, else the slot's `doubt`
     shown: str | None = None  # how the value is shown in it, else the value itself
 
 

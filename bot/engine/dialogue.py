@@ -11,6 +11,8 @@ from bot.engine.effects import Effect
 from bot.engine.messages import Button, Reply
 from bot.engine.render import render
 from bot.engine.state import ConversationState, JsonScalar
+from bot.flows import trace
+from bot.flows.catalogue import Key
 from bot.flows.flowset import FlowSet
 from bot.flows.models import Language, TextRef
 
@@ -37,13 +39,15 @@ class Dialogue:
     def lang(self) -> Language:
         return self.state.language
 
-    def text(self, ref: TextRef, extra: Mapping[str, str] | None = None) -> str:
+    def text(self, ref: Key | TextRef, extra: Mapping[str, str] | None = None) -> str:
+        if isinstance(ref, Key):
+            trace.said(ref)
         return render(self.flows, ref, self.lang, self.state.known(), extra)
 
     def say(self, text: str, buttons: tuple[Button, ...] = ()) -> None:
         self.replies.append(Reply(text, buttons))
 
-    def say_key(self, key: str, buttons: tuple[Button, ...] = (), **extra: str) -> None:
+    def say_key(self, key: Key, buttons: tuple[Button, ...] = (), **extra: str) -> None:
         self.say(self.text(key, extra), buttons)
 
     def menu_buttons(self) -> tuple[Button, ...]:
@@ -54,12 +58,12 @@ class Dialogue:
         )
 
     def human_button(self) -> Button:
-        return Button(self.text("offer_human_button"), P_FLOW + self.flows.settings.human_flow)
+        return Button(self.text(Key.OFFER_HUMAN_BUTTON), P_FLOW + self.flows.settings.human_flow)
 
     def yes_no_buttons(self, prefix: str = P_VALUE) -> tuple[Button, ...]:
         return (
-            Button(self.text("yes"), prefix + "yes"),
-            Button(self.text("no"), prefix + "no"),
+            Button(self.text(Key.YES), prefix + "yes"),
+            Button(self.text(Key.NO), prefix + "no"),
         )
 
     def remember(self, values: Mapping[str, JsonScalar]) -> None:

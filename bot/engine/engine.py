@@ -18,6 +18,8 @@ from bot.engine.messages import Inbound, Reply
 from bot.engine.processor import execute
 from bot.engine.state import ConversationState
 from bot.engine.understand import needs_nlu, understand
+from bot.flows import trace
+from bot.flows.catalogue import Key
 from bot.flows.flowset import FlowSet
 from bot.nlu.client import NluResult
 
@@ -48,12 +50,14 @@ def turn(
     if not _position_exists(flows, d.state):
         recover(d)  # the flows were edited under a running conversation: start afresh
     commands = understand(flows, d.state, inbound, nlu)
+    if trace.active():
+        trace.understood([type(c).__name__ for c in commands], _pending_id(flows, d.state))
     if inbound.text and len(inbound.text.split()) >= 3:
         d.state.language_heard = True  # from now on only a clear switch changes the language
     execute(d, commands)
     # The service adds the "what happens next" message after a handoff.
     if not d.replies and not any(isinstance(e, HandoffRequested) for e in d.effects):
-        d.say_key("menu_prompt", buttons=d.menu_buttons())
+        d.say_key(Key.MENU_PROMPT, buttons=d.menu_buttons())
     return TurnResult(
         d.state,
         d.replies,
@@ -62,6 +66,11 @@ def turn(
         nlu.confidence if nlu is not None else None,
         commands,
     )
+
+
+def _pending_id(flows: FlowSet, state: ConversationState) -> str | None:
+    step = pending_step(flows, state)
+    return f"{state.stack[-1].flow}.{state.stack[-1].step}" if step is not None else None
 
 
 def _position_exists(flows: FlowSet, state: ConversationState) -> bool:
@@ -81,7 +90,7 @@ def remind(flows: FlowSet, state: ConversationState, *, channel: str) -> list[Re
     step = pending_step(flows, d.state)
     if step is None:
         return []
-    d.say_key("reminder_intake")
+    d.say_key(Key.REMINDER_INTAKE)
     ask(d, step, with_prefix=False)
     return d.replies
 

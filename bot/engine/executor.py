@@ -16,6 +16,8 @@ from bot.engine.effects import (
 from bot.engine.messages import Button
 from bot.engine.render import display_value
 from bot.engine.state import ConversationState, Frame
+from bot.flows import trace
+from bot.flows.catalogue import Key
 from bot.flows.conditions import compile_condition
 from bot.flows.flowset import CompiledFlow, FlowSet
 from bot.flows.models import (
@@ -24,8 +26,6 @@ from bot.flows.models import (
     ActionStep,
     CallStep,
     CollectStep,
-    ElseBranch,
-    IfBranch,
     LinkStep,
     SayStep,
     SetSlotsStep,
@@ -82,14 +82,14 @@ def digress(d: Dialogue, cf: CompiledFlow) -> None:
 
 
 def show_menu(d: Dialogue) -> None:
-    d.say_key("menu_prompt", buttons=d.menu_buttons())
+    d.say_key(Key.MENU_PROMPT, buttons=d.menu_buttons())
 
 
 def recover(d: Dialogue) -> None:
     """The saved position no longer exists (flows were edited): start afresh, politely."""
     d.state.stack.clear()
     d.state.correcting = None
-    d.say_key("flows_changed", buttons=d.menu_buttons())
+    d.say_key(Key.FLOWS_CHANGED, buttons=d.menu_buttons())
 
 
 def reask_or_menu(d: Dialogue, *, with_prefix: bool = False) -> None:
@@ -104,9 +104,9 @@ def reask_or_menu(d: Dialogue, *, with_prefix: bool = False) -> None:
 
 def ask(d: Dialogue, step: CollectStep, *, with_prefix: bool) -> None:
     slot = d.flows.slots[step.collect]
-    question = d.text(step.ask or slot.ask or "invalid_generic")
+    question = d.text(step.ask or slot.ask or Key.INVALID_GENERIC)
     if with_prefix:
-        question = f"{d.text('resume')}\n{question}"
+        question = f"{d.text(Key.RESUME)}\n{question}"
     buttons: tuple[Button, ...] = ()
     if slot.type is SlotType.CHOICE:
         buttons = tuple(Button(o.label.get(d.lang), P_VALUE + o.value) for o in slot.options)
@@ -118,27 +118,21 @@ def ask(d: Dialogue, step: CollectStep, *, with_prefix: bool) -> None:
 # -- running steps -----------------------------------------------------------------------------
 
 
-def next_of(d: Dialogue, cf: CompiledFlow, sid: str, step: Step) -> str:
-    nxt = step.next
-    if nxt is None:
-        return cf.following(sid)
-    if isinstance(nxt, str):
-        return nxt
-    known = d.state.known()
-    for branch in nxt:
-        if isinstance(branch, ElseBranch):
-            return branch.else_
-        if isinstance(branch, IfBranch) and compile_condition(branch.if_).evaluate(
-            known, d.context()
-        ):
-            return branch.then
-    return cf.following(sid)
+def next_of(d: Dialogue, cf: CompiledFlow, sid: str) -> str:
+    """Where step `sid` goes: the first of its links (links.py) that holds, else END."""
+    known, context = d.state.known(), d.context()
+    chosen = cf.next_link(sid, lambda source: compile_condition(source).evaluate(known, context))
+    if chosen is None:
+        return END
+    index, link = chosen
+    trace.took(cf.id, sid, index)
+    return link.target
 
 
 def advance(d: Dialogue, step: Step) -> None:
     frame = d.state.stack[-1]
     cf = d.flows.flows[frame.flow]
-    target = next_of(d, cf, frame.step, step)
+    target = next_of(d, cf, frame.step)
     if target == END:
         end_flow(d)
     else:
@@ -167,6 +161,7 @@ def run(d: Dialogue) -> None:
         if cf is None or step is None:
             recover(d)
             return
+        trace.reached(cf.id, frame.step)
         if isinstance(step, CollectStep):
             if _collect(d, frame, step):
                 return
@@ -194,7 +189,7 @@ def run(d: Dialogue) -> None:
             advance(d, step)
     # A flow that loops without asking anything: stop it rather than hang the bot.
     d.state.stack.clear()
-    d.say_key("error", buttons=d.menu_buttons())
+    d.say_key(Key.ERROR, buttons=d.menu_buttons())
 
 
 def is_long(d: Dialogue, key: str) -> bool:
@@ -210,8 +205,10 @@ def _say(d: Dialogue, cf: CompiledFlow, step: SayStep) -> None:
         if key in d.state.shown:
             topic = cf.flow.label.get(d.lang) if cf.flow.label else None
             d.say(
-                d.text("already_told_topic", {"topic": topic}) if topic else d.text("already_told"),
-                (Button(d.text("read_again"), P_AGAIN + key),),
+                d.text(Key.ALREADY_TOLD_TOPIC, {"topic": topic})
+                if topic
+                else d.text(Key.ALREADY_TOLD),
+                (Button(d.text(Key.READ_AGAIN), P_AGAIN + key),),
             )
             return
         d.state.shown.append(key)

@@ -39,10 +39,10 @@ from bot.engine.dialogue import P_CMD, P_DOUBT, P_FIX, P_FLOW, P_LANG, P_VALUE, 
 from bot.engine.messages import Button
 from bot.engine.render import display_value
 from bot.engine.state import Doubt, JsonScalar
-from bot.flows.catalogue import invalid_key
+from bot.flows.catalogue import Key, invalid_key
 from bot.flows.conditions import compile_condition
 from bot.flows.flowset import CompiledFlow
-from bot.flows.models import CollectStep, SlotType
+from bot.flows.models import CollectStep, SlotType, TextName
 
 
 def execute(d: Dialogue, commands: Sequence[Command]) -> None:
@@ -61,14 +61,14 @@ def _apply(d: Dialogue, command: Command) -> None:
             d.state.language_heard = True
             if chosen:
                 d.state.language_chosen = True
-                d.say_key("language_set")
+                d.say_key(Key.LANGUAGE_SET)
                 if not d.state.welcomed:
                     executor.start_welcome(d)
                 else:
                     executor.reask_or_menu(d)
         case PickLanguage():
             d.say_key(
-                "language_pick",
+                Key.LANGUAGE_PICK,
                 buttons=(Button("Nederlands", P_LANG + "nl"), Button("English", P_LANG + "en")),
             )
         case Welcome(then):
@@ -87,7 +87,7 @@ def _apply(d: Dialogue, command: Command) -> None:
             definition = d.flows.slots[slot]
             shown = {k: str(v) for k, v in extra.items() if v is not None}
             shown["value"] = shown_as or str(value)
-            question = check or definition.doubt or "doubt"
+            question = check or definition.doubt or Key.DOUBT
             d.say(d.text(question, shown), d.yes_no_buttons(P_DOUBT))
         case ResolveDoubt(keep):
             _resolve_doubt(d, keep)
@@ -105,16 +105,16 @@ def _apply(d: Dialogue, command: Command) -> None:
             _misunderstood(d, options)
         case CannotHandle(question):
             if executor.pending_step(d.flows, d.state) is not None:
-                d.say_key("question_unknown" if question else "invalid_generic")
+                d.say_key(Key.QUESTION_UNKNOWN if question else Key.INVALID_GENERIC)
                 executor.reask_or_menu(d)
             else:
                 _misunderstood(d, ())
         case NluDown():
             if executor.pending_step(d.flows, d.state) is not None:
-                d.say_key("nlu_unavailable")
+                d.say_key(Key.NLU_UNAVAILABLE)
                 executor.reask_or_menu(d)
             else:
-                d.say_key("nlu_unavailable", buttons=d.menu_buttons())
+                d.say_key(Key.NLU_UNAVAILABLE, buttons=d.menu_buttons())
         case Reask():
             executor.reask_or_menu(d)
         case ShowMenu():
@@ -127,14 +127,14 @@ def _apply(d: Dialogue, command: Command) -> None:
             else:
                 executor.show_menu(d)
         case ShowAgain(key):
-            d.say(d.text(key))
+            d.say(d.text(TextName(key)))
             executor.reask_or_menu(
                 d, with_prefix=executor.pending_step(d.flows, d.state) is not None
             )
         case WayForward(how):
             _way_forward(d, how)
         case StaleButton():
-            d.say_key("stale_button")
+            d.say_key(Key.STALE_BUTTON)
             executor.reask_or_menu(d)
 
 
@@ -170,16 +170,16 @@ def _resolve_doubt(d: Dialogue, keep: bool) -> None:
     d.state.doubt = None
     step = executor.pending_step(d.flows, d.state)
     if doubt is None or step is None or step.collect != doubt.slot:
-        d.say_key("stale_button")
+        d.say_key(Key.STALE_BUTTON)
         executor.reask_or_menu(d)
         return
     if keep:
         _answer(d, {doubt.slot: doubt.value, **doubt.extra}, doubt.slot)
     elif doubt.options:
         buttons = tuple(Button(option, P_VALUE + option[:60]) for option in doubt.options)
-        d.say_key("place_which_municipality", buttons=buttons)
+        d.say_key(Key.PLACE_WHICH_MUNICIPALITY, buttons=buttons)
     else:
-        d.say_key("doubt_retry")
+        d.say_key(Key.DOUBT_RETRY)
         executor.ask(d, step, with_prefix=False)
 
 
@@ -199,19 +199,19 @@ def _invalid(d: Dialogue, slot_name: str, reason: str | None, suggestions: tuple
             _offer_way_forward(d, step)
             return
         d.say_key(
-            "offer_human",
-            buttons=(d.human_button(), Button(d.text("try_again"), P_CMD + "retry")),
+            Key.OFFER_HUMAN,
+            buttons=(d.human_button(), Button(d.text(Key.TRY_AGAIN), P_CMD + "retry")),
         )
         return
     specific = invalid_key(slot.type.value, reason)
     text = step.invalid or (specific if specific in d.flows.texts else None) or slot.invalid
     if suggestions:
         d.say(
-            d.text(text or "invalid_generic"),
+            d.text(text or Key.INVALID_GENERIC),
             tuple(Button(s, P_VALUE + s[:60]) for s in suggestions),
         )
         return
-    d.say(d.text(text or "invalid_generic"))
+    d.say(d.text(text or Key.INVALID_GENERIC))
     executor.ask(d, step, with_prefix=False)
 
 
@@ -223,8 +223,8 @@ def _offer_corrections(d: Dialogue, step: CollectStep) -> None:
     for name in step.corrections:
         label = d.flows.slots[name].label
         buttons.append(Button(label.get(d.lang) if label else name, P_FIX + name))
-    buttons.append(Button(d.text("correction_done_button"), P_VALUE + "yes"))
-    d.say_key("choose_correction", buttons=tuple(buttons))
+    buttons.append(Button(d.text(Key.CORRECTION_DONE_BUTTON), P_VALUE + "yes"))
+    d.say_key(Key.CHOOSE_CORRECTION, buttons=tuple(buttons))
 
 
 def _start_correction(d: Dialogue, slot_name: str) -> None:
@@ -241,7 +241,7 @@ def _start_correction(d: Dialogue, slot_name: str) -> None:
         or target is None
         or cf.index_by_id[target] > cf.index_by_id.get(frame.step, 0)
     ):
-        d.say_key("stale_button")
+        d.say_key(Key.STALE_BUTTON)
         executor.reask_or_menu(d)
         return
     slot = d.flows.slots[slot_name]
@@ -270,7 +270,7 @@ def _correct(d: Dialogue, values: dict[str, JsonScalar]) -> None:
     for name in shown:
         slot = d.flows.slots[name]
         d.say_key(
-            "corrected",
+            Key.CORRECTED,
             label=slot.label.get(d.lang) if slot.label else name,
             value=display_value(d.flows, slot, values[name], d.lang, d.state.known()),
         )
@@ -307,7 +307,7 @@ def _digress(d: Dialogue, cf: CompiledFlow | None) -> None:
 
 def _start(d: Dialogue, cf: CompiledFlow | None) -> None:
     if cf is None:
-        d.say_key("stale_button")
+        d.say_key(Key.STALE_BUTTON)
         executor.reask_or_menu(d)
         return
     if not d.state.welcomed:
@@ -318,7 +318,7 @@ def _start(d: Dialogue, cf: CompiledFlow | None) -> None:
     welcome = d.flows.settings.welcome_flow
     if d.state.stack and d.state.stack[0].flow == welcome and not cf.flow.digression:
         d.state.deferred_flow = cf.id  # after the consent question
-        d.say_key("consent_first")
+        d.say_key(Key.CONSENT_FIRST)
         executor.reask_or_menu(d)
     elif cf.id == d.flows.settings.human_flow:
         _human(d)
@@ -333,7 +333,7 @@ def _human(d: Dialogue) -> None:
     "shall a coach contact you?" question it means yes; otherwise the short intake starts."""
     flows, state = d.flows, d.state
     if executor.in_intake(flows, state):
-        d.say_key("human_in_intake")
+        d.say_key(Key.HUMAN_IN_INTAKE)
         executor.reask_or_menu(d)
         return
     step = executor.pending_step(flows, state)
@@ -349,13 +349,13 @@ def _offer_way_forward(d: Dialogue, step: CollectStep) -> None:
     question, be contacted through this chat (at a phone or e-mail question), or hand over
     what is known now; or try once more."""
     contact = d.flows.settings.roles.contact_method
-    buttons = [Button(d.text("skip_question"), P_CMD + "skip")]
+    buttons = [Button(d.text(Key.SKIP_QUESTION), P_CMD + "skip")]
     if step.collect != contact and _asks_contact_detail(d, step):
-        buttons.append(Button(d.text("contact_by_chat"), P_CMD + "chat"))
+        buttons.append(Button(d.text(Key.CONTACT_BY_CHAT), P_CMD + "chat"))
     if _summary_step(d) is not None:
-        buttons.append(Button(d.text("hand_over_now"), P_CMD + "handover"))
-    buttons.append(Button(d.text("try_again"), P_CMD + "retry"))
-    d.say_key("way_forward", buttons=tuple(buttons))
+        buttons.append(Button(d.text(Key.HAND_OVER_NOW), P_CMD + "handover"))
+    buttons.append(Button(d.text(Key.TRY_AGAIN), P_CMD + "retry"))
+    d.say_key(Key.WAY_FORWARD, buttons=tuple(buttons))
 
 
 def _asks_contact_detail(d: Dialogue, step: CollectStep) -> bool:
@@ -380,7 +380,7 @@ def _way_forward(d: Dialogue, how: str) -> None:
     step = executor.pending_step(d.flows, d.state)
     frame = d.state.stack[-1] if d.state.stack else None
     if step is None or frame is None or not executor.in_intake(d.flows, d.state):
-        d.say_key("stale_button")
+        d.say_key(Key.STALE_BUTTON)
         executor.reask_or_menu(d)
         return
     d.state.retries = 0
@@ -400,12 +400,12 @@ def _way_forward(d: Dialogue, how: str) -> None:
 
 def _cancel(d: Dialogue) -> None:
     if not d.state.stack:
-        d.say_key("nothing_to_cancel", buttons=d.menu_buttons())
+        d.say_key(Key.NOTHING_TO_CANCEL, buttons=d.menu_buttons())
         return
     d.state.stack.clear()
     d.state.correcting = None
     d.state.retries = 0
-    d.say_key("cancelled", buttons=d.menu_buttons())
+    d.say_key(Key.CANCELLED, buttons=d.menu_buttons())
 
 
 def _misunderstood(d: Dialogue, options: tuple[str, ...]) -> None:
@@ -419,7 +419,7 @@ def _misunderstood(d: Dialogue, options: tuple[str, ...]) -> None:
         if step is not None and executor.in_intake(d.flows, state):
             _offer_way_forward(d, step)  # already on the way to a coach: not a coach again
             return
-        d.say_key("offer_human", buttons=(d.human_button(), *d.menu_buttons()))
+        d.say_key(Key.OFFER_HUMAN, buttons=(d.human_button(), *d.menu_buttons()))
         return
     labelled = [
         (fid, cf.flow.label.get(d.lang))
@@ -430,11 +430,11 @@ def _misunderstood(d: Dialogue, options: tuple[str, ...]) -> None:
         buttons = (
             *(Button(label, P_FLOW + fid) for fid, label in labelled),
             # With a question pending, "something else" goes back to it, not to the menu.
-            Button(d.text("something_else"), P_CMD + ("back" if pending else "menu")),
+            Button(d.text(Key.SOMETHING_ELSE), P_CMD + ("back" if pending else "menu")),
         )
-        d.say_key("clarify", buttons=buttons)
+        d.say_key(Key.CLARIFY, buttons=buttons)
     elif pending:
-        d.say_key("invalid_generic")
+        d.say_key(Key.INVALID_GENERIC)
         executor.reask_or_menu(d)
     else:
-        d.say_key("misunderstood", buttons=d.menu_buttons())
+        d.say_key(Key.MISUNDERSTOOD, buttons=d.menu_buttons())

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 
 from bot.engine.state import JsonScalar
-from bot.flows.catalogue import PLACEHOLDER, fill
+from bot.flows.catalogue import PLACEHOLDER, Key, fill
 from bot.flows.flowset import FlowSet
 from bot.flows.models import Language, SlotDef, SlotType, Text, TextRef
 from bot.gemeenten import resolve_region
@@ -27,14 +27,14 @@ def display_value(
     other `known` values a municipality shows its town and region: "Naaldwijk (gemeente
     Westland, regio Haaglanden)"."""
     if value is None or value == "":
-        return flows.text("empty_value").get(language)
+        return flows.text(Key.EMPTY_VALUE).get(language)
     if slot.type is SlotType.GEMEENTE and known is not None:
         return _place(flows, slot, str(value), language, known)
     if slot.type is SlotType.CHOICE:
         option = next((o for o in slot.options if o.value == value), None)
         return option.label.get(language) if option else str(value)
     if slot.type is SlotType.YES_NO:
-        return flows.text("yes" if value else "no").get(language)
+        return flows.text(Key.YES if value else Key.NO).get(language)
     if slot.type is SlotType.REGION and isinstance(value, str):
         region = resolve_region(value)
         return region.name if region else value
@@ -57,17 +57,17 @@ def _place(
         "region": region.name if region else "",
     }
     if place and region:
-        key = "place_display"
+        key = Key.PLACE_DISPLAY
     elif place:
-        key = "place_display_no_region"
+        key = Key.PLACE_DISPLAY_NO_REGION
     elif region:
-        key = "municipality_display"
+        key = Key.MUNICIPALITY_DISPLAY
     else:
         return municipality
     return fill(flows.text(key).get(language), values)
 
 
-def both_languages(flows: FlowSet, ref: TextRef) -> str:
+def both_languages(flows: FlowSet, ref: Key) -> str:
     """Dutch, then English: for messages sent before a person's language is known."""
     text = flows.text(ref)
     return text.nl if not text.en or text.en == text.nl else f"{text.nl}\n\n{text.en}"
@@ -75,7 +75,7 @@ def both_languages(flows: FlowSet, ref: TextRef) -> str:
 
 def render(
     flows: FlowSet,
-    ref: TextRef,
+    ref: Key | TextRef,
     language: Language,
     slots: Mapping[str, JsonScalar],
     extra: Mapping[str, str] | None = None,

@@ -23,6 +23,7 @@ from bot.engine import similarity
 from bot.engine.options import exact_option, said_options, time_option, typo_option
 from bot.engine.options import fold as fold_option
 from bot.engine.words import word_set
+from bot.flows.catalogue import Key
 from bot.flows.models import SlotDef, SlotType
 from bot.gemeenten import (
     GemeenteMatch,
@@ -57,7 +58,7 @@ class Parsed:
     doubtful: bool = False
     # The catalogue text that checks a doubtful value back, when not the slot's own `doubt`
     # ("Bedoel je Nijmegen?" for "Nijmegn").
-    check: str | None = None
+    check: Key | None = None
 
 
 INVALID = Parsed(ok=False)
@@ -487,7 +488,7 @@ def _gemeente(slot: SlotDef, raw: str, entity: str | None) -> Parsed:
             found.extra,
             suggestions=(scores[0][1],),
             doubtful=True,
-            check="doubt_spelling",
+            check=Key.DOUBT_SPELLING,
         )
     # A near miss ("Amsterdm") is a typo of a town: an answer, never a change of topic.
     # Loose suggestions ("hallo" ~ Almelo) are still offered, but do not make it one.

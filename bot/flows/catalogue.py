@@ -15,6 +15,17 @@ PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 
 
 class Key(StrEnum):
+    """Every text the code says, by its name in texts.yml. Code passes a `Key`, never a string,
+    so that mypy finds a name the catalogue does not have."""
+
+    @classmethod
+    def named(cls, name: str) -> Key | None:
+        """The key named `name` (built from data: a case status, a slot type), if there is one."""
+        try:
+            return cls(name)
+        except ValueError:
+            return None
+
     # -- the engine, to participants
     MENU_PROMPT = "menu_prompt"
     CANCELLED = "cancelled"
@@ -219,9 +230,9 @@ RUNTIME_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
 SLOT_DOUBT_PLACEHOLDERS = frozenset({"value"})
 
 
-def invalid_key(slot_type: str, reason: str | None) -> str | None:
+def invalid_key(slot_type: str, reason: str | None) -> Key | None:
     """The catalogue key for a specific invalid answer, e.g. invalid_phone_too_short."""
-    return f"invalid_{slot_type}_{reason}" if reason else None
+    return Key.named(f"invalid_{slot_type}_{reason}") if reason else None
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.flows.catalogue import Key
+from bot.flows.links import Link, choose, links_of
 from bot.flows.models import (
     END,
     ActionName,
@@ -48,20 +51,33 @@ class CompiledFlow:
     flow: Flow
     step_ids: tuple[str, ...]
     index_by_id: dict[str, int]
+    # Per step position: where it can go next (see links.py). Built for any flow, also one
+    # with mistakes (unknown targets stay as written), so the validator can walk it.
+    step_links: tuple[tuple[Link, ...], ...] = ()
 
     @classmethod
     def build(cls, flow_id: str, flow: Flow) -> CompiledFlow:
         ids = tuple(step_id(step, i) for i, step in enumerate(flow.steps))
-        return cls(flow_id, flow, ids, {sid: i for i, sid in enumerate(ids)})
+        following = (*ids[1:], END)
+        links = tuple(
+            links_of(step, after) for step, after in zip(flow.steps, following, strict=True)
+        )
+        index: dict[str, int] = {}
+        for i, sid in enumerate(ids):
+            index.setdefault(sid, i)  # a duplicate id is reported; the first one counts
+        return cls(flow_id, flow, ids, index, links)
 
     def step(self, sid: str) -> Step | None:
         index = self.index_by_id.get(sid)
         return None if index is None else self.flow.steps[index]
 
-    def following(self, sid: str) -> str:
-        """The step after `sid` in file order, or END."""
-        index = self.index_by_id[sid] + 1
-        return self.step_ids[index] if index < len(self.step_ids) else END
+    def links(self, sid: str) -> tuple[Link, ...]:
+        """Where step `sid` can go next, in the order the executor tries them."""
+        return self.step_links[self.index_by_id[sid]]
+
+    def next_link(self, sid: str, holds: Callable[[str], bool]) -> tuple[int, Link] | None:
+        """The link step `sid` takes when `holds(condition)` says which conditions hold."""
+        return choose(self.links(sid), holds)
 
     @property
     def hands_off(self) -> bool:
@@ -122,8 +138,9 @@ class FlowSet:
             },
         )
 
-    def text(self, ref: TextRef) -> Text:
-        """Resolve a text reference; the loader guarantees named texts exist."""
+    def text(self, ref: Key | TextRef) -> Text:
+        """A text the code names (`Key`), or one a flow names or writes inline. The validator
+        guarantees that every name exists."""
         if isinstance(ref, Text):
             return ref
         return self.texts[ref]

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from bot.flows.flowset import CompiledFlow
+from bot.flows.links import ElseLink, IfLink
 from bot.flows.models import (
     END,
     ActionStep,
     CallStep,
     CollectStep,
-    ElseBranch,
-    IfBranch,
     LinkStep,
     SayStep,
     SetSlotsStep,
@@ -39,6 +38,9 @@ def _escape(text: str) -> str:
 
 
 def mermaid(cf: CompiledFlow) -> str:
+    """The flow's steps as nodes (questions as hexagons) and its links (links.py) as arrows:
+    a condition on its arrow, a hand-over (`link:`) as a dotted arrow to the end."""
+
     def node(sid: str) -> str:
         return "finish" if sid == END else f"s_{sid}"
 
@@ -46,22 +48,16 @@ def mermaid(cf: CompiledFlow) -> str:
     for sid, step in zip(cf.step_ids, cf.flow.steps, strict=True):
         shape = ('{{"%s"}}' if isinstance(step, CollectStep) else '["%s"]') % _escape(_label(step))
         lines.append(f"    {node(sid)}{shape}")
-        nxt = step.next
-        if isinstance(step, LinkStep) and nxt is None:
+        links = cf.links(sid)
+        if not links:
             lines.append(f"    {node(sid)} -.-> finish")
-        elif nxt is None:
-            lines.append(f"    {node(sid)} --> {node(cf.following(sid))}")
-        elif isinstance(nxt, str):
-            lines.append(f"    {node(sid)} --> {node(nxt)}")
-        else:
-            for branch in nxt:
-                if isinstance(branch, IfBranch):
-                    lines.append(
-                        f'    {node(sid)} -->|"{_escape(branch.if_)}"| {node(branch.then)}'
-                    )
-                elif isinstance(branch, ElseBranch):
-                    lines.append(f"    {node(sid)} -->|else| {node(branch.else_)}")
-            if not isinstance(nxt[-1], ElseBranch):
-                lines.append(f"    {node(sid)} --> {node(cf.following(sid))}")
+        for link in links:
+            if isinstance(link, IfLink):
+                arrow = f'-->|"{_escape(link.condition)}"|'
+            elif isinstance(link, ElseLink) and not link.implicit:
+                arrow = "-->|else|"
+            else:
+                arrow = "-->"
+            lines.append(f"    {node(sid)} {arrow} {node(link.target)}")
     lines.append("    finish([END])")
     return "\n".join(lines) + "\n"

@@ -2,33 +2,26 @@
 
 One file may hold any of the top-level sections; all files are merged into one `FlowSet`.
 See flows/README.md for the admin-facing description of every field.
+
+The models describe the shape only (fields, types, ranges). Every rule about what values mean
+together (a choice slot has options, `else` comes last, a referenced flow exists) lives in
+`validate.py`, so that all of an admin's mistakes are reported in one run.
 """
 
 from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NewType
 
-from pydantic import (
-    AliasChoices,
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    Tag,
-    field_validator,
-    model_validator,
-)
-
-from bot.flows.conditions import compile_condition
+from pydantic import AliasChoices, BaseModel, ConfigDict, Discriminator, Field, Tag
 
 Language = Literal["nl", "en"]
 LANGUAGES: tuple[Language, ...] = ("nl", "en")
 END = "END"
 # Payloads travel as Telegram callback data (64 bytes), so identifiers stay short and plain.
 IDENTIFIER = r"^[a-z][a-z0-9_]{0,39}$"
-_IDENTIFIER_RE = re.compile(IDENTIFIER)
+IDENTIFIER_RE = re.compile(IDENTIFIER)
 
 
 class _Model(BaseModel):
@@ -45,8 +38,11 @@ class Text(_Model):
         return self.en if language == "en" and self.en else self.nl
 
 
+# A text named in a flow file (`say: privacy_notice`): a key of the `texts:` section. Code never
+# makes one from a string; the texts the code itself says are named by `catalogue.Key`.
+TextName = NewType("TextName", str)
 # A text is written inline ({nl: ..., en: ...}) or named by its key in the `texts:` section.
-TextRef = Text | str
+TextRef = Text | TextName
 
 
 class SlotType(StrEnum):
@@ -74,13 +70,6 @@ class ChoiceOption(_Model):
     hours: tuple[int, int] | None = None
     # Where an answer that fits no other option goes ("in Polen technische school").
     other: bool = False
-
-    @field_validator("hours")
-    @classmethod
-    def _hours(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
-        if value is not None and not 0 <= value[0] < value[1] <= 24:
-            raise ValueError("hours: [from, to] with 0 <= from < to <= 24")
-        return value
 
 
 class SlotDef(_Model):
@@ -112,31 +101,10 @@ class SlotDef(_Model):
     # participant is not asked what they already said.
     prefill: bool = True
 
-    @model_validator(mode="after")
-    def _options_match_type(self) -> SlotDef:
-        if self.type is SlotType.CHOICE and not self.options:
-            raise ValueError("a choice slot needs options")
-        if self.type is not SlotType.CHOICE and self.options:
-            raise ValueError("only choice slots have options")
-        if (self.region_slot or self.place_slot) and self.type is not SlotType.GEMEENTE:
-            raise ValueError("region_slot and place_slot only apply to gemeente slots")
-        values = [o.value for o in self.options]
-        if len(values) != len(set(values)):
-            raise ValueError("option values must be unique")
-        if sum(o.other for o in self.options) > 1:
-            raise ValueError("only one option can be `other: true`")
-        return self
-
 
 class IfBranch(_Model):
     if_: str = Field(alias="if")
     then: str
-
-    @field_validator("if_")
-    @classmethod
-    def _parses(cls, value: str) -> str:
-        compile_condition(value)  # raises ConditionError (a ValueError) with the reason
-        return value
 
 
 class ElseBranch(_Model):
@@ -151,29 +119,12 @@ class _Step(_Model):
     id: str | None = Field(default=None, pattern=IDENTIFIER)
     next: Next | None = None
 
-    @field_validator("next")
-    @classmethod
-    def _else_last(cls, value: Next | None) -> Next | None:
-        if isinstance(value, list):
-            if not value:
-                raise ValueError("next: needs at least one branch")
-            for branch in value[:-1]:
-                if isinstance(branch, ElseBranch):
-                    raise ValueError("`else` must be the last branch")
-        return value
-
 
 class Rejection(_Model):
     """CALM-style extra validation: when the condition holds for the new value, say `text`."""
 
     if_: str = Field(alias="if")
     text: TextRef
-
-    @field_validator("if_")
-    @classmethod
-    def _parses(cls, value: str) -> str:
-        compile_condition(value)
-        return value
 
 
 class CollectStep(_Step):
@@ -194,12 +145,6 @@ class FlowButton(_Model):
     label: Text
     flow: str | None = None
     intent: str | None = None
-
-    @model_validator(mode="after")
-    def _one_target(self) -> FlowButton:
-        if (self.flow is None) == (self.intent is None):
-            raise ValueError("a button needs exactly one of `flow` or `intent`")
-        return self
 
 
 class SayStep(_Step):
@@ -327,13 +272,3 @@ class FlowFile(_Model):
     values: dict[str, str | Text] = Field(default_factory=dict)  # e.g. budget_amount
     menu: list[MenuItem] = Field(default_factory=list)
     settings: EngineSettings | None = None
-
-    @field_validator("flows", "slots", "texts", "values")
-    @classmethod
-    def _identifiers(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for key in value:
-            if not _IDENTIFIER_RE.match(key):
-                raise ValueError(
-                    f"{key!r} is not a valid name: use lower-case letters, digits and _"
-                )
-        return value

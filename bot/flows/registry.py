@@ -11,8 +11,8 @@ import logging
 from pathlib import Path
 from typing import Protocol
 
-from bot.flows.check import check_flows
 from bot.flows.flowset import FlowSet
+from bot.flows.loader import load_flows
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class FlowRegistry:
         self.directory = directory
         self.nlu_dir = nlu_dir
         self._fingerprint = _fingerprint(directory)
-        result = check_flows(directory, nlu_dir=nlu_dir)
+        result = load_flows(directory, nlu_dir=nlu_dir)
         if result.flowset is None:
             raise FlowsInvalid([str(p) for p in result.errors])
         self._current: FlowSet = result.flowset
@@ -61,7 +61,7 @@ class FlowRegistry:
         if fingerprint == self._fingerprint:
             return False
         self._fingerprint = fingerprint
-        result = check_flows(self.directory, nlu_dir=self.nlu_dir)
+        result = load_flows(self.directory, nlu_dir=self.nlu_dir)
         if result.flowset is None:
             log.error(
                 "flows changed but are invalid; keeping the previous flows:\n%s",

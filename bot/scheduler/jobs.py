@@ -22,11 +22,13 @@ from bot import privacy
 from bot.desk import people, routing
 from bot.desk.cards import CaseCard
 from bot.desk.notices import Action, Notice, ParticipantRef, To, Verb
+from bot.desk.render import status_text
 from bot.desk.states import record
 from bot.engine.engine import begin, remind
 from bot.engine.executor import in_intake
 from bot.engine.messages import Reply
 from bot.engine.state import ConversationState
+from bot.flows.catalogue import Key
 from bot.flows.flowset import FlowSet
 from bot.scheduler.calendar import add_working_days, is_working_day, local, quiet
 from bot.scheduler.timings import Timings
@@ -202,7 +204,7 @@ def remind_and_escalate_coaches(session: Session, ctx: JobContext) -> JobResult:
             result.deliveries.append(
                 Notice(
                     To.COACH,
-                    "desk_sla_reminder",
+                    Key.DESK_SLA_REMINDER,
                     {"case": str(case.id), "since": since},
                     coach=people.coach_ref(coach),
                     case_id=case.id,
@@ -309,7 +311,7 @@ def send_digests(session: Session, ctx: JobContext) -> JobResult:
         result.deliveries.append(
             Notice(
                 To.COACH,
-                "desk_digest",
+                Key.DESK_DIGEST,
                 {"name": ref.first_name, "count": str(len(cases))},
                 coach=ref,
                 quote="\n".join(lines),
@@ -319,7 +321,7 @@ def send_digests(session: Session, ctx: JobContext) -> JobResult:
 
 
 def _digest_line(ctx: JobContext, card: CaseCard, case: Case) -> str:
-    status = ctx.flows.text(f"desk_status_{card.status}").nl
+    status = status_text(ctx.flows, card.status, "nl")
     since = case.assigned_at or case.created_at
     days = max(0, (ctx.now - since).days)
     return f"#{card.case_id} · {card.first_name} · {card.region} · {status} · {days} d"

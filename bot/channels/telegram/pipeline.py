@@ -29,6 +29,7 @@ from bot.channels.telegram.routers.relay import live_participant
 from bot.conversation import NeedsNlu, Prepared, TurnService
 from bot.engine.render import both_languages
 from bot.faults import crash_point
+from bot.flows.catalogue import Key
 from bot.flows.registry import FlowSource
 from bot.logsafe import describe
 from storage import inbox, telegram_state
@@ -180,7 +181,7 @@ class UpdatePipeline:
 
     def _give_up(self, session: Session, claimed: Claimed, update: Update) -> Enqueued:
         chat = update.effective_chat
-        notice = both_languages(self._flows.current, "turn_failed")
+        notice = both_languages(self._flows.current, Key.TURN_FAILED)
         outgoing = render.plain_messages(chat.id, notice) if chat else []
         if not inbox.finish(session, row_id=claimed.id, worker_id=self._worker):
             raise OutOfTurn
@@ -192,7 +193,7 @@ class UpdatePipeline:
         try:
             text = None
             if pressed:
-                chosen = self._flows.current.text("already_chosen")
+                chosen = self._flows.current.text(Key.ALREADY_CHOSEN)
                 text = f"{chosen.nl} / {chosen.en or chosen.nl}"
             await asyncio.wait_for(query.answer(text), timeout=5)
         except Exception as exc:

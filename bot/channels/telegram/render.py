@@ -14,6 +14,7 @@ from bot.channels.telegram.text import MAX_TEXT, escape, html_chunks
 from bot.desk import render as words
 from bot.desk.notices import Notice, To
 from bot.engine.messages import Button, Reply
+from bot.flows.catalogue import Key
 from bot.flows.flowset import FlowSet
 from storage.telegram_state import Outgoing
 
@@ -145,7 +146,7 @@ def notice_messages(
     head = escape(words.headline(flows, notice))
     lines = [f"<b>{head}</b>" if notice.to is not To.PARTICIPANT else head]
     if notice.card is not None:
-        status = notice.key == "desk_case"
+        status = notice.key == Key.DESK_CASE
         lines += [
             f"<b>{escape(label)}:</b> {escape(value)}"
             for label, value in words.card_lines(flows, notice.card, language, status=status)

@@ -13,7 +13,8 @@ from bot import stats
 from bot.channels.telegram import render
 from bot.channels.telegram.routers import UpdateContext
 from bot.desk.render import say
-from bot.flows.check import check_flows
+from bot.flows.catalogue import Key
+from bot.flows.loader import load_flows
 from bot.flows.registry import FlowRegistry
 from storage import telegram_state
 from storage.telegram_state import Outgoing
@@ -55,17 +56,17 @@ class AdminRouter:
         registry = self._registry
         if registry is None:
             return say(
-                ctx.flows, "admin_reload_unchanged", "nl", {"flows": str(len(ctx.flows.flows))}
+                ctx.flows, Key.ADMIN_RELOAD_UNCHANGED, "nl", {"flows": str(len(ctx.flows.flows))}
             )
         if registry.reload_if_changed():
             log.info("flows reloaded by an admin")
             return say(
-                ctx.flows, "admin_reloaded", "nl", {"flows": str(len(registry.current.flows))}
+                ctx.flows, Key.ADMIN_RELOADED, "nl", {"flows": str(len(registry.current.flows))}
             )
-        result = check_flows(registry.directory, nlu_dir=registry.nlu_dir)
+        result = load_flows(registry.directory, nlu_dir=registry.nlu_dir)
         if result.flowset is None:
             problems = "\n".join(str(p) for p in result.errors[:15])
-            return say(ctx.flows, "admin_reload_failed", "nl", {"problems": problems})
+            return say(ctx.flows, Key.ADMIN_RELOAD_FAILED, "nl", {"problems": problems})
         return say(
-            ctx.flows, "admin_reload_unchanged", "nl", {"flows": str(len(registry.current.flows))}
+            ctx.flows, Key.ADMIN_RELOAD_UNCHANGED, "nl", {"flows": str(len(registry.current.flows))}
         )

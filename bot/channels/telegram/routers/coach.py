@@ -21,8 +21,9 @@ from bot.channels.telegram import callbacks, render
 from bot.channels.telegram.routers import UpdateContext
 from bot.desk import service as desk
 from bot.desk.notices import CoachRef, Notice, To, Verb
-from bot.desk.render import card_lines, say
+from bot.desk.render import card_lines, status_text
 from bot.engine.slot_values import clean_text
+from bot.flows.catalogue import Key
 from storage import telegram_state
 from storage.coaches import active_coach_by_telegram_id
 from storage.telegram_state import Outgoing
@@ -58,7 +59,7 @@ class CoachRouter:
 
     def _message(self, ctx: UpdateContext, coach: CoachRef, message: Message) -> list[Notice]:
         if message.text is None:
-            return [Notice(To.COACH, "desk_only_text", coach=coach)]
+            return [Notice(To.COACH, Key.DESK_ONLY_TEXT, coach=coach)]
         text = clean_text(message.text)
         if text.startswith("/"):
             command, _, rest = text.partition(" ")
@@ -73,7 +74,7 @@ class CoachRouter:
                 return desk.message_participant(
                     ctx.session, case_id=case_id, coach=coach, text=text
                 )
-        return [Notice(To.COACH, "desk_help", coach=coach)]
+        return [Notice(To.COACH, Key.DESK_HELP, coach=coach)]
 
     def _command(
         self, ctx: UpdateContext, coach: CoachRef, command: str, rest: str
@@ -82,18 +83,20 @@ class CoachRouter:
         if command == "/zaken":
             return [self._case_list(ctx, coach)]
         if command not in _CASE_COMMANDS:
-            return [Notice(To.COACH, "desk_help", coach=coach)]
+            return [Notice(To.COACH, Key.DESK_HELP, coach=coach)]
         number, _, tail = rest.partition(" ")
         match = _NUMBER.fullmatch(number)
         if match is None:
-            return [Notice(To.COACH, "desk_help", coach=coach)]
+            return [Notice(To.COACH, Key.DESK_HELP, coach=coach)]
         case_id = int(match.group(1))
         tail = tail.strip()
         if command == "/zaak":
             return desk.show_case(session, case_id=case_id, coach=coach)
         if command == "/bericht":
             if not tail:
-                return [Notice(To.COACH, "desk_message_usage", {"case": str(case_id)}, coach=coach)]
+                return [
+                    Notice(To.COACH, Key.DESK_MESSAGE_USAGE, {"case": str(case_id)}, coach=coach)
+                ]
             return desk.message_participant(session, case_id=case_id, coach=coach, text=tail)
         if command == "/terug":
             return desk.hand_back(session, case_id=case_id, coach=coach)
@@ -102,13 +105,13 @@ class CoachRouter:
     def _case_list(self, ctx: UpdateContext, coach: CoachRef) -> Notice:
         cards = desk.list_open(ctx.session, coach=coach)
         if not cards:
-            return Notice(To.COACH, "desk_no_open_cases", coach=coach)
+            return Notice(To.COACH, Key.DESK_NO_OPEN_CASES, coach=coach)
         lines = []
         for card in cards:
-            status = say(ctx.flows, f"desk_status_{card.status}", "nl")
+            status = status_text(ctx.flows, card.status, "nl")
             name, region = (value for _, value in card_lines(ctx.flows, card, "nl")[:2])
             lines.append(f"#{card.case_id} · {name} · {region} · {status}")
-        return Notice(To.COACH, "desk_open_cases", coach=coach, quote="\n".join(lines))
+        return Notice(To.COACH, Key.DESK_OPEN_CASES, coach=coach, quote="\n".join(lines))
 
     @staticmethod
     def _out(ctx: UpdateContext, notices: list[Notice]) -> list[Outgoing]:

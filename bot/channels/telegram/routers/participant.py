@@ -16,6 +16,7 @@ from bot.conversation import NeedsNlu, TurnService
 from bot.engine.messages import Inbound
 from bot.engine.render import both_languages
 from bot.engine.slot_values import clean_text
+from bot.flows.catalogue import Key
 from storage import telegram_state
 from storage.telegram_state import Outgoing
 
@@ -51,7 +52,7 @@ class ParticipantRouter:
     def route(self, ctx: UpdateContext) -> list[Outgoing] | None:
         message = ctx.update.message
         if message is not None and message.chat.type == ChatType.PRIVATE and not message.text:
-            notice = both_languages(ctx.flows, "non_text_message")
+            notice = both_languages(ctx.flows, Key.NON_TEXT_MESSAGE)
             return render.plain_messages(message.chat.id, notice)
         turn = participant_turn(ctx.session, ctx.update)
         if turn is None:

@@ -10,6 +10,7 @@ from bot import privacy
 from bot.channels.telegram import render
 from bot.channels.telegram.routers import CHANNEL, UpdateContext
 from bot.desk.render import say
+from bot.flows.catalogue import Key
 from bot.flows.models import Language
 from storage import privacy as stored
 from storage.telegram_state import Outgoing
@@ -40,12 +41,12 @@ class PrivacyRouter:
             markup = render.keyboard(
                 [
                     [
-                        (say(ctx.flows, "privacy_erase_button", language), ERASE),
-                        (say(ctx.flows, "privacy_keep_button", language), KEEP),
+                        (say(ctx.flows, Key.PRIVACY_ERASE_BUTTON, language), ERASE),
+                        (say(ctx.flows, Key.PRIVACY_KEEP_BUTTON, language), KEEP),
                     ]
                 ]
             )
-            text = say(ctx.flows, "privacy_confirm_erase", language)
+            text = say(ctx.flows, Key.PRIVACY_CONFIRM_ERASE, language)
             return render.plain_messages(chat.id, text, markup=markup)
         return None
 
@@ -56,10 +57,10 @@ class PrivacyRouter:
     def _export(self, ctx: UpdateContext, external_id: str, chat_id: int) -> list[Outgoing]:
         participant = privacy.find(ctx.session, channel=CHANNEL, external_id=external_id)
         if participant is None:
-            return render.plain_messages(chat_id, say(ctx.flows, "privacy_nothing", "nl"))
+            return render.plain_messages(chat_id, say(ctx.flows, Key.PRIVACY_NOTHING, "nl"))
         language: Language = "en" if participant.language == "en" else "nl"
         content = privacy.export_json(ctx.session, participant=participant)
-        caption = say(ctx.flows, "privacy_export_caption", language)
+        caption = say(ctx.flows, Key.PRIVACY_EXPORT_CAPTION, language)
         return [
             render.document(
                 chat_id, filename="mijn-gegevens.json", content=content, caption=caption
@@ -72,7 +73,7 @@ class PrivacyRouter:
         participant = privacy.find(ctx.session, channel=CHANNEL, external_id=external_id)
         language: Language = "en" if participant and participant.language == "en" else "nl"
         if not erase:
-            return render.plain_messages(chat_id, say(ctx.flows, "privacy_kept", language))
+            return render.plain_messages(chat_id, say(ctx.flows, Key.PRIVACY_KEPT, language))
         out: list[Outgoing] = []
         if participant is not None:
             notices = privacy.erase(ctx.session, participant=participant, reason="request")
@@ -80,7 +81,7 @@ class PrivacyRouter:
             engine = ctx.session.get_bind()
             ctx.after_commit.append(lambda: stored.checkpoint(engine))  # type: ignore[arg-type]
         # The confirmation goes out and is then deleted, like the rest of their chat.
-        confirmation = render.plain_messages(chat_id, say(ctx.flows, "privacy_erased", language))
+        confirmation = render.plain_messages(chat_id, say(ctx.flows, Key.PRIVACY_ERASED, language))
         return out + [
             Outgoing(m.chat_id, m.method, m.params, kind=render.EPHEMERAL_KIND)
             for m in confirmation

@@ -11,6 +11,7 @@ from bot.desk import service as desk
 from bot.desk.notices import Notice
 from bot.engine.render import both_languages
 from bot.engine.slot_values import clean_text
+from bot.flows.catalogue import Key
 from storage.participants import get_participant
 from storage.telegram_state import Outgoing
 
@@ -40,7 +41,7 @@ class RelayRouter:
             return []  # an old bot button pressed during the live chat: the flows stay quiet
         notices: list[Notice] | None
         if message.text is None:
-            notice = both_languages(ctx.flows, "only_text_to_coach")
+            notice = both_languages(ctx.flows, Key.ONLY_TEXT_TO_COACH)
             return render.plain_messages(message.chat.id, notice)
         command = message.text.split()[0].split("@")[0].lower() if message.text.strip() else ""
         if command in LEAVE_COMMANDS:
