@@ -21,6 +21,8 @@ help:
 	@echo "make bench-telegram [BENCH_ARGS=...] — whole bot: open loop 12 and 30 msg/s, capacity,"
 	@echo "             CPU ms/turn per process, py-spy profile (reports/); bench-telegram-pg: PostgreSQL"
 	@echo "make nlu-eval / nlu-compare — held-out NLU figures over 3 seeds / the same for every config"
+	@echo "make answers-eval — answers typed at the questions, read right? (frozen set, real Rasa)"
+	@echo "make places / places-eval — rebuild the town → municipality table / score it on the sample"
 
 # --- environments ------------------------------------------------------------------------
 $(STAMP_APP): requirements.lock pyproject.toml
