@@ -12,7 +12,8 @@ LOOKUP    := nlu/data/lookup_gemeente.yml
 PIP_QUIET := --quiet --disable-pip-version-check
 
 .PHONY: help run test lint types pytest setup app-env nlu-env nlu-data model db bench bench-nlu \
-        bench-engine bench-telegram bench-telegram-pg bench-scheduler nlu-eval nlu-compare clean places places-eval answers-eval
+        bench-engine bench-telegram bench-telegram-pg bench-scheduler bench-web nlu-eval nlu-compare \
+        browser clean places places-eval answers-eval
 
 help:
 	@echo "make run    — set everything up, start Rasa, then Telegram (token set) or the terminal chat"
@@ -23,6 +24,7 @@ help:
 	@echo "make nlu-eval / nlu-compare — held-out NLU figures over 3 seeds / the same for every config"
 	@echo "make answers-eval — answers typed at the questions, read right? (frozen set, real Rasa)"
 	@echo "make places / places-eval — rebuild the town → municipality table / score it on the sample"
+	@echo "make bench-web — the web desk with 50 coaches browsing at once (page time p50/p95/p99)"
 
 # --- environments ------------------------------------------------------------------------
 $(STAMP_APP): requirements.lock pyproject.toml
@@ -44,6 +46,19 @@ $(STAMP_NLU): nlu/requirements-rasa.lock
 	$(NLU_VENV)/bin/python -m pip install $(PIP_QUIET) --no-deps -r nlu/requirements-rasa.lock 2>&1 | grep -v "^WARNING: Location" || true
 	@$(NLU_VENV)/bin/rasa --version >/dev/null 2>&1 || { echo "careerbot: Rasa install failed" >&2; exit 1; }
 	@touch $@
+
+# Debian's chromium for the web desk's browser tests (Playwright drives it; its own browser
+# download cannot reach the internet). Installed once; skipped when present.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ -x $(CHROMIUM) ]; then exit 0; fi; \
+	echo "Installing Debian's chromium for the browser tests (apt-get)…"; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+	  echo "careerbot: $(CHROMIUM) is missing; install it as root: apt-get install -y chromium" >&2; exit 1; fi; \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	  { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; } || \
+	  { echo "careerbot: could not install chromium with apt-get (needed by tests/web)" >&2; exit 1; }; \
+	[ -x $(CHROMIUM) ] || { echo "careerbot: chromium installed but $(CHROMIUM) is missing" >&2; exit 1; }
 
 app-env: $(STAMP_APP)
 nlu-env: $(STAMP_NLU)
@@ -90,9 +105,14 @@ db: app-env
 	@$(BOT) db upgrade
 
 # --- the two commands --------------------------------------------------------------------
+# The web desk runs beside the bot (its address is printed); it stops when the bot stops.
 run: model db
 	@$(BOT) nlu serve --background
-	@if $(PY) -c "import sys; from bot.config import get_settings; sys.exit(not get_settings().telegram_bot_token)"; then \
+	@mkdir -p data; $(BOT) web > data/web.log 2>&1 & web=$$!; trap 'kill $$web 2>/dev/null' EXIT INT TERM; \
+	sleep 2; if kill -0 $$web 2>/dev/null; then \
+	  echo "Web desk: $$($(PY) -c 'from bot.config import get_settings as g; s = g(); print(f"http://{s.web_host}:{s.web_port}")') (log: data/web.log; log in with /login to the bot)"; \
+	else echo "The web desk did not start; see data/web.log"; fi; \
+	if $(PY) -c "import sys; from bot.config import get_settings; sys.exit(not get_settings().telegram_bot_token)"; then \
 	  $(BOT) run; else echo "No TELEGRAM_BOT_TOKEN set: starting the terminal chat."; $(BOT) chat; fi
 
 test: setup lint types pytest
@@ -107,7 +127,7 @@ types: app-env
 # The model is trained before the workers start (once, not once per worker); two workers,
 # since most tests wait on bot processes, Rasa and the fake Bot API rather than on the CPU.
 PYTEST_ARGS ?= -n 2 --dist worksteal
-pytest: model
+pytest: model browser
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # --- benchmarks --------------------------------------------------------------------------
@@ -134,6 +154,12 @@ bench-telegram-pg: model
 
 bench-scheduler: app-env
 	@$(PY) scripts/bench_scheduler.py
+
+# The web desk under 50 coaches browsing their lists at once (p50/p95/p99 page time), SQLite and
+# PostgreSQL; BENCH_WEB_ARGS: e.g. --coaches 20 --seconds 10.
+BENCH_WEB_ARGS ?=
+bench-web: app-env
+	@$(PY) scripts/bench_web.py $(BENCH_WEB_ARGS)
 
 clean:
 	rm -rf $(VENV) $(NLU_VENV) models reports .mypy_cache .ruff_cache .pytest_cache

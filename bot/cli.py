@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.commands.scheduler",
     "bot.commands.participant",
     "bot.commands.stats",
+    "bot.commands.web",
 )
 
 

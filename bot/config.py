@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     admin_telegram_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     coordinator_chat_id: int | None = None
     webhook_secret: str | None = None
+    # The web desk (`careerbot web`): where it listens, and the address in the login links.
+    web_base_url: str = "http://127.0.0.1:8080"
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    web_link_requests_per_10_min: int = 3  # /login links one person may ask for
 
     # Not in the public contract, but useful to tune per deployment.
     nlu_timeout_seconds: float = 2.0  # for one parse, retries included

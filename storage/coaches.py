@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func
+from sqlalchemy import delete, func
 from sqlalchemy.sql.selectable import Subquery
 from sqlmodel import Session, col, select
 
-from storage.models import OPEN_STATUSES, Case, Coach, CoachRegion, Union
+from storage.models import OPEN_STATUSES, Case, Coach, CoachRegion, Role, Union
 
 
 class CoachExists(Exception):
@@ -31,17 +31,23 @@ def add_coach(
     union: Union,
     regions: Iterable[str],
     capacity: int = 10,
+    role: Role = Role.COACH,
 ) -> Coach:
     if session.exec(select(Coach).where(Coach.telegram_id == telegram_id)).first():
         raise CoachExists(str(telegram_id))
-    coach = Coach(name=name, telegram_id=telegram_id, union=union, capacity=capacity)
+    coach = Coach(name=name, telegram_id=telegram_id, union=union, capacity=capacity, role=role)
     session.add(coach)
     session.flush()
     assert coach.id is not None
-    for code in sorted(set(regions)):
-        session.add(CoachRegion(coach_id=coach.id, region_code=code))
-    session.flush()
+    set_regions(session, coach_id=coach.id, regions=regions)
     return coach
+
+
+def set_regions(session: Session, *, coach_id: int, regions: Iterable[str]) -> None:
+    session.execute(delete(CoachRegion).where(col(CoachRegion.coach_id) == coach_id))
+    for code in sorted(set(regions)):
+        session.add(CoachRegion(coach_id=coach_id, region_code=code))
+    session.flush()
 
 
 def coach_by_telegram_id(session: Session, *, telegram_id: int) -> Coach | None:
@@ -109,6 +115,7 @@ def coaches_for_region(
         .outerjoin(counts, counts.c.coach_id == col(Coach.id))
         .where(
             col(Coach.active).is_(True),
+            col(Coach.role) == Role.COACH,
             col(Coach.unreachable_since).is_(None),
             CoachRegion.region_code == region_code,
             load < col(Coach.capacity),

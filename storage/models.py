@@ -84,6 +84,11 @@ class MessageLog(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
+class Role(StrEnum):
+    COACH = "coach"
+    COORDINATOR = "coordinator"
+
+
 class Union(StrEnum):
     FNV = "FNV"
     CNV = "CNV"
@@ -98,6 +103,9 @@ class Coach(SQLModel, table=True):
     union: str = Field(max_length=3)
     capacity: int = Field(default=10)
     active: bool = Field(default=True)
+    # "coach" takes cases; "coordinator" oversees the regions below on the web desk and takes
+    # no cases of their own.
+    role: str = Field(default="coach", max_length=16)
     # Telegram refused to deliver to this coach (never pressed Start, or blocked the bot): no
     # new cases until they write to the bot again.
     unreachable_since: datetime | None = Field(default=None)

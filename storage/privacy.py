@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, update
 from sqlmodel import Session, col, select
 
+from storage import web
 from storage.models import (
     Case,
     CaseEvent,
@@ -114,6 +115,7 @@ def anonymise(session: Session, *, participant: Participant) -> None:
             update(FollowUp).where(col(FollowUp.case_id).in_(case_ids)).values(remark=None)
         )
         session.exec(delete(CaseRelay).where(col(CaseRelay.case_id).in_(case_ids)))
+        web.delete_notes(session, case_ids=case_ids)  # the coaches' notes about them
     session.exec(update(MessageLog).where(col(MessageLog.participant_id) == pid).values(text=None))
     session.exec(delete(Conversation).where(col(Conversation.participant_id) == pid))
     session.exec(

@@ -20,7 +20,7 @@ from bot.flows.catalogue import Key
 from storage import cases as store
 from storage.coaches import CoachLoad, coaches_for_region, get_coach, list_coaches, pick_coach
 from storage.database import lock_key
-from storage.models import Case, CaseEventKind, CaseStatus, Coach, utcnow
+from storage.models import Case, CaseEventKind, CaseStatus, Coach, Role, utcnow
 
 MAX_ASSIGN_BUTTONS = 5
 
@@ -134,6 +134,7 @@ def candidates(session: Session, case: Case, *, exclude: set[int] | None = None)
                 load
                 for load in list_coaches(session, include_inactive=False)
                 if load.coach.id not in excluded
+                and load.coach.role == Role.COACH
                 and load.coach.unreachable_since is None
                 and load.open_cases < load.coach.capacity
             ),

@@ -2,7 +2,7 @@
 
 settings ─► bot.wiring.build_conversation (migrated DB, flows, NLU client, service)
          ─► TelegramBot (intake, inbox dispatcher, pipeline, outbox drainer, heartbeat)
-             routers, in order: AdminRouter (/stats, /reload), CoachRouter (coach commands,
+             routers, in order: WebLoginRouter (/login links for the web desk), AdminRouter (/stats, /reload), CoachRouter (coach commands,
              Accept/Decline, replies), CoordinatorRouter (assign buttons), RelayRouter
              (participant → coach), then the conversation for everyone else
 """
@@ -20,14 +20,22 @@ from bot.channels.telegram.routers.coach import CoachRouter
 from bot.channels.telegram.routers.coordinator import CoordinatorRouter
 from bot.channels.telegram.routers.privacy import PrivacyRouter
 from bot.channels.telegram.routers.relay import RelayRouter
+from bot.channels.telegram.routers.web_login import WebLoginRouter
 from bot.config import Settings
 from bot.flows.registry import FlowRegistry
 from bot.tasks import cancel_and_wait
 from bot.wiring import Conversation, build_conversation
 
 
-def routers(*, admin_ids: frozenset[int], flows: FlowRegistry | None) -> list[Router]:
+def routers(
+    *,
+    admin_ids: frozenset[int],
+    flows: FlowRegistry | None,
+    web_base_url: str = "",
+    web_links: int = 3,
+) -> list[Router]:
     return [
+        WebLoginRouter(base_url=web_base_url, admin_ids=admin_ids, per_window=web_links),
         AdminRouter(admin_ids=admin_ids, flows=flows),
         CoachRouter(),
         CoordinatorRouter(),
@@ -65,7 +73,12 @@ async def build_telegram_bot(settings: Settings, **options: Any) -> AssembledBot
         engine=conversation.db,
         conversation=conversation.service,
         flows=conversation.flows,
-        routers=routers(admin_ids=settings.admin_telegram_ids, flows=conversation.flows),
+        routers=routers(
+            admin_ids=settings.admin_telegram_ids,
+            flows=conversation.flows,
+            web_base_url=settings.web_base_url,
+            web_links=settings.web_link_requests_per_10_min,
+        ),
         coordinator_chat_id=settings.coordinator_chat_id,
     )
     watcher = asyncio.create_task(conversation.flows.watch(), name="flows-watch")

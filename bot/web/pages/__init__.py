@@ -1,0 +1,1 @@
+"""Page routes of the web desk, one module per kind of user."""
