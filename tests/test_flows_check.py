@@ -232,3 +232,49 @@ def test_adding_a_step_never_moves_a_running_conversation(flows_copy):
     after = turn(FlowRegistry(flows_copy).current, state, Inbound(text="/start"), None, channel="t")
     assert before.replies[-1].text == after.replies[-1].text
     assert "Wat voor werk" in after.replies[-1].text
+
+
+def test_a_synonym_of_two_options_and_an_unknown_slot_intent_are_errors(flows_copy):
+    write(
+        flows_copy,
+        "extra_slot.yml",
+        """
+        slots:
+          shift:
+            type: choice
+            intents: [no_such_intent]
+            options:
+              - value: early
+                label: {nl: Vroeg, en: Early}
+                synonyms: [ochtend, vroeg op]
+              - value: late
+                label: {nl: Laat, en: Late}
+                synonyms: [avond, Vroeg Op]
+                hours: [17, 24]
+        """,
+    )
+    errors = messages(flows_copy)
+    assert any(
+        "extra_slot.yml:11" in e and "'vroeg op' names both option 'early' and option 'late'" in e
+        for e in errors
+    ), errors
+    assert any("extra_slot.yml:4" in e and "'no_such_intent'" in e for e in errors), errors
+
+
+def test_option_hours_and_other_are_checked(flows_copy):
+    body = """
+        slots:
+          shift:
+            type: choice
+            options:
+              - value: early
+                label: {nl: Vroeg, en: Early}
+                %s
+              - value: late
+                label: {nl: Laat, en: Late}
+                other: true
+        """
+    write(flows_copy, "extra_slot.yml", body % "hours: [12, 6]")
+    assert "hours: [from, to]" in " ".join(messages(flows_copy))
+    write(flows_copy, "extra_slot.yml", body % "other: true")
+    assert "only one option can be `other: true`" in " ".join(messages(flows_copy))

@@ -23,7 +23,7 @@ from bot.gemeenten import (
         ("Den Bosch", "'s-Hertogenbosch", "AM27"),
         ("zaandam", "Zaanstad", "AM17"),  # a town, not a municipality
         ("Hengelo", "Hengelo (Overijssel)", "AM05"),  # CBS writes "Hengelo (O.)"
-        ("Weesp", "Weesp", "AM18"),  # merged into Amsterdam in 2022
+        ("Weesp", "Amsterdam", "AM18"),  # merged into Amsterdam in 2022
         ("sudwest fryslan", "Súdwest-Fryslân", "AM02"),
         ("gemeente Utrecht", "Utrecht", "AM13"),
     ],

@@ -74,7 +74,7 @@ async def chat_until_town_question(url: str) -> Chat:
     await chat.say("ik ben mijn baan kwijt")
     await chat.press("Ja")
     await chat.say("Sam")
-    assert chat.asked("gemeente")
+    assert chat.asked("woonplaats")
     return chat
 
 
@@ -126,7 +126,7 @@ async def test_an_unfinished_intake_is_reminded_once_after_a_day_and_resumes(url
     counts = await scheduler(engine, clock).run_once()
     assert counts["intake reminders"] == 1
     reminder = sent_to(engine, int(SAM))
-    assert "nog bezig met je aanvraag" in reminder[0] and "gemeente" in reminder[1].lower()
+    assert "nog bezig met je aanvraag" in reminder[0] and "woonplaats" in reminder[1].lower()
     # Again, and after a restart (a new scheduler): nothing more.
     assert (await scheduler(engine, clock).run_once())["intake reminders"] == 0
     assert len(sent_to(engine, int(SAM))) == 2

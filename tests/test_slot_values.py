@@ -60,7 +60,9 @@ def test_gemeente_with_region_short_forms_old_names_and_suggestions():
     parsed = parse_value(gemeente, text="Weesp", payload_value=None, nlu=None)
     assert parsed.ok and parsed.extra == {"region": "AM18"}
     parsed = parse_value(gemeente, text="Amsterdm", payload_value=None, nlu=None)
-    assert not parsed.ok and parsed.suggestions == ("Amsterdam",)
+    assert parsed.ok and parsed.doubtful and parsed.value == "Amsterdam"  # "Bedoel je ...?"
+    parsed = parse_value(gemeente, text="Rotterdm of Amsterdm", payload_value=None, nlu=None)
+    assert not parsed.ok
     nlu = NluResult("inform", 0.9, entities=(Entity("gemeente", "Groningen"),))
     parsed = parse_value(
         slot(SlotType.GEMEENTE, entity="gemeente"),

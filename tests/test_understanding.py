@@ -190,7 +190,7 @@ async def answer_until_summary(chat: Chat, lang: Lang, *, name: str = "Fatima") 
             await chat.press(lang.yes)
         elif "noemen" in low or "call you" in low:
             await chat.say(name)
-        elif "gemeente" in low or "municipality" in low:
+        elif "woonplaats" in low or "town or village" in low:
             await chat.say("Amsterdam")
         elif "situatie" in low or "situation" in low or "contract" in low:
             await chat.press(chat.buttons[1].label)
@@ -246,7 +246,7 @@ async def answer_until_summary_step(chat: Chat, lang: Lang) -> None:
     low = chat.last.lower()
     if "noemen" in low or "call you" in low:
         await chat.say("Fatima")
-    elif "gemeente" in low or "municipality" in low:
+    elif "woonplaats" in low or "town or village" in low:
         await chat.say("Amsterdam")
     else:
         await chat.press(chat.buttons[1].label)
@@ -295,7 +295,7 @@ async def answer_until_summary_without_phone(chat: Chat, lang: Lang) -> None:
     low = chat.last.lower()
     if "noemen" in low or "call you" in low:
         await chat.say("Fatima")
-    elif "gemeente" in low or "municipality" in low:
+    elif "woonplaats" in low or "town or village" in low:
         await chat.say("Amsterdam")
     elif "werk doe" in low or "kind of work" in low:
         await chat.say(lang.sector)
@@ -319,7 +319,7 @@ async def test_the_first_message_is_used_and_the_answer_fits_it(coaches, parser,
     assert "Zaanstad" in chat.last
     await chat.press(lang.yes)
     values = summary(notifier)
-    assert values["gemeente"] == "Zaanstad"
+    assert values["gemeente"].startswith("Zaandam (gemeente Zaanstad, regio Zaanstreek")
     assert values["contract_type"] in ("Uitzendwerk", "Agency work")
     assert notifier.cases[0].region_code == "AM17"
     assert "Chris" in notifier.cases[0].coach.name  # type: ignore[union-attr]
@@ -358,7 +358,7 @@ async def test_several_values_and_a_name_from_one_message(coaches, parser, lang)
     await answer_until_summary(chat, lang)
     assert "Fatima" in chat.last and "Tiel" in chat.last
     await chat.press(lang.yes)
-    assert summary(notifier)["gemeente"] == "Tiel"
+    assert summary(notifier)["gemeente"].startswith("Tiel (regio")
     assert summary(notifier)["contract_type"] in ("Oproep of nuluren", "On-call or zero hours")
 
 
@@ -408,7 +408,7 @@ async def test_naming_a_field_at_the_summary_asks_it_again(coaches, parser, lang
     chat, _ = await begin(coaches, parser, lang.fired, lang)
     await answer_until_summary(chat, lang)
     await chat.say("mijn woonplaats" if lang.code == "nl" else "my town")
-    assert "gemeente" in chat.last.lower() or "municipality" in chat.last.lower()
+    assert "woonplaats" in chat.last.lower() or "town or village" in chat.last.lower()
     await chat.say("Utrecht")
     assert lang.confirm in chat.last and "Utrecht" in chat.last
 

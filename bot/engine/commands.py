@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.engine.state import JsonScalar
+from bot.flows.catalogue import Key
 
 SlotValues = dict[str, JsonScalar]
 
@@ -45,6 +46,10 @@ class ConfirmValue:
     slot: str
     value: JsonScalar
     extra: SlotValues = field(default_factory=dict)
+    # offered when the answer is no (the other municipalities a border village may belong to)
+    options: tuple[str, ...] = ()
+    check: Key | None = None  # the catalogue text to ask with, else the slot's `doubt`
+    shown: str | None = None  # how the value is shown in it, else the value itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +152,21 @@ class Retry:
 
 
 @dataclass(frozen=True, slots=True)
+class ShowAgain:
+    """ "Read it again": a long text that was shortened to a reminder."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class WayForward:
+    """After repeated misunderstanding in an intake: skip the question (`skip`), hand over
+    what is known (`handover`), or be contacted through this chat (`chat`)."""
+
+    how: str
+
+
+@dataclass(frozen=True, slots=True)
 class StaleButton:
     """A button from an earlier point of the conversation."""
 
@@ -172,5 +192,7 @@ Command = (
     | Reask
     | ShowMenu
     | Retry
+    | ShowAgain
+    | WayForward
     | StaleButton
 )

@@ -23,7 +23,8 @@ P_FLOW = "f:"  # start this flow
 P_FIX = "fix:"  # correct this slot at a summary
 P_DOUBT = "d:"  # keep (d:yes) or drop (d:no) a value that was checked back
 P_LANG = "lang:"
-P_CMD = "cmd:"  # menu, cancel, retry
+P_CMD = "cmd:"  # menu, cancel, retry, skip, handover, chat
+P_AGAIN = "again:"  # show this long text again
 
 
 class Dialogue:

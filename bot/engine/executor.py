@@ -5,7 +5,7 @@ is the command processor's job).
 
 from __future__ import annotations
 
-from bot.engine.dialogue import P_FLOW, P_INTENT, P_VALUE, Dialogue
+from bot.engine.dialogue import P_AGAIN, P_FLOW, P_INTENT, P_VALUE, Dialogue
 from bot.engine.effects import (
     ConsentGiven,
     ConsentWithdrawn,
@@ -34,6 +34,8 @@ from bot.flows.models import (
 )
 
 MAX_STEPS_PER_TURN = 200
+# A named text at least this long is a fact text: sent in full once per conversation.
+LONG_TEXT = 250
 
 
 def pending_step(flows: FlowSet, state: ConversationState) -> CollectStep | None:
@@ -165,14 +167,7 @@ def run(d: Dialogue) -> None:
                 return
         elif isinstance(step, SayStep):
             if d.state.correcting is None:
-                buttons = tuple(
-                    Button(
-                        b.label.get(d.lang),
-                        P_FLOW + b.flow if b.flow else P_INTENT + (b.intent or ""),
-                    )
-                    for b in step.buttons
-                )
-                d.say(d.text(step.say), buttons)
+                _say(d, cf, step)
             advance(d, step)
         elif isinstance(step, ActionStep):
             _action(d, step)
@@ -195,6 +190,33 @@ def run(d: Dialogue) -> None:
     # A flow that loops without asking anything: stop it rather than hang the bot.
     d.state.stack.clear()
     d.say_key(Key.ERROR, buttons=d.menu_buttons())
+
+
+def is_long(d: Dialogue, key: str) -> bool:
+    text = d.flows.texts.get(key)
+    return text is not None and len(text.nl) >= LONG_TEXT
+
+
+def _say(d: Dialogue, cf: CompiledFlow, step: SayStep) -> None:
+    """Say a step's text; a long text this person has already read becomes one line with a
+    button to read it again (the agency rules are not sent three times)."""
+    key = step.say if isinstance(step.say, str) else None
+    if key is not None and is_long(d, key):
+        if key in d.state.shown:
+            topic = cf.flow.label.get(d.lang) if cf.flow.label else None
+            d.say(
+                d.text(Key.ALREADY_TOLD_TOPIC, {"topic": topic})
+                if topic
+                else d.text(Key.ALREADY_TOLD),
+                (Button(d.text(Key.READ_AGAIN), P_AGAIN + key),),
+            )
+            return
+        d.state.shown.append(key)
+    buttons = tuple(
+        Button(b.label.get(d.lang), P_FLOW + b.flow if b.flow else P_INTENT + (b.intent or ""))
+        for b in step.buttons
+    )
+    d.say(d.text(step.say), buttons)
 
 
 def _collect(d: Dialogue, frame: Frame, step: CollectStep) -> bool:
@@ -275,7 +297,7 @@ def _handoff(d: Dialogue, step: ActionStep) -> HandoffRequested:
         if value in (None, ""):
             continue  # the coach only sees what is known
         label = slot.label.nl if slot.label else name
-        shown = display_value(flows, slot, value, "nl")
+        shown = display_value(flows, slot, value, "nl", slots)
         lines.append(SummaryLine(name, label, shown, str(value), role_of.get(name)))
     region = next(
         (

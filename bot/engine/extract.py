@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 
 import phonenumbers
 
-from bot.engine.slot_values import normalise_email, parse_name
+from bot.engine.slot_values import gemeente_extra, normalise_email, parse_name
 from bot.engine.state import JsonScalar
 from bot.engine.words import word_set
 from bot.flows.flowset import FlowSet
 from bot.flows.models import SlotDef, SlotType
 from bot.gemeenten import (
+    GemeenteMatch,
     find_gemeenten,
     is_valid_postcode,
     normalise_postcode,
@@ -108,16 +109,20 @@ def _for_slot(name: str, slot: SlotDef, text: str, nlu: NluResult | None) -> Ite
                 if is_valid_postcode(m.group()):
                     yield Found(name, normalise_postcode(m.group()), m.start(), m.end())
         case SlotType.GEMEENTE:
-            for municipality, start, end in find_gemeenten(text):
-                before = text[:start]
-                if not (text[start].isupper() or _TOWN_CUE.search(before)):
+            for mention in find_gemeenten(text):
+                before = text[: mention.start]
+                cue = bool(_TOWN_CUE.search(before))
+                capital = text[mention.start].isupper()
+                if mention.word_like or not mention.municipality_name:
+                    # "Echt niet", "Anna de Vries": a village said in passing needs a cue
+                    # ("ik woon in Vries"); thousands of village names are also words or
+                    # surnames.
+                    capital = False
+                if not (capital or cue) or _WORK_PLACE.search(before):
                     continue
-                if _WORK_PLACE.search(before):
-                    continue
-                extra: dict[str, JsonScalar] = {}
-                if slot.region_slot and municipality.region is not None:
-                    extra[slot.region_slot] = municipality.region.code
-                yield Found(name, municipality.name, start, end, extra)
+                if mention.match.confirm:
+                    continue  # a village near a border is asked back at the question itself
+                yield _found_gemeente(name, slot, mention.match, mention.start, mention.end)
         case SlotType.TEXT if slot.format == "name":
             yield from _names(name, text)
         case _:
@@ -129,19 +134,21 @@ def _entity_value(slot: SlotDef, raw: str) -> tuple[JsonScalar, dict[str, JsonSc
     if slot.type is SlotType.CHOICE:
         key = _fold(raw)
         for option in slot.options:
-            words = (option.value, option.label.nl, option.label.en or "", *option.keywords)
+            words = (option.value, option.label.nl, option.label.en or "", *option.synonyms)
             if key in {_fold(w) for w in words if w}:
                 return option.value, {}
         return None
     if slot.type is SlotType.GEMEENTE:
         match = resolve_gemeente(raw)
-        if match.municipality is None:
+        if match.municipality is None or match.confirm:
             return None
-        extra: dict[str, JsonScalar] = {}
-        if slot.region_slot and match.municipality.region is not None:
-            extra[slot.region_slot] = match.municipality.region.code
-        return match.municipality.name, extra
+        return match.municipality.name, gemeente_extra(slot, match)
     return None
+
+
+def _found_gemeente(name: str, slot: SlotDef, match: GemeenteMatch, start: int, end: int) -> Found:
+    assert match.municipality is not None
+    return Found(name, match.municipality.name, start, end, gemeente_extra(slot, match))
 
 
 def _phones(name: str, text: str) -> Iterator[Found]:

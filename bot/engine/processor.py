@@ -27,10 +27,12 @@ from bot.engine.commands import (
     Retry,
     SetLanguage,
     SetSlots,
+    ShowAgain,
     ShowMenu,
     StaleButton,
     StartCorrection,
     StartFlow,
+    WayForward,
     Welcome,
 )
 from bot.engine.dialogue import P_CMD, P_DOUBT, P_FIX, P_FLOW, P_LANG, P_VALUE, Dialogue
@@ -40,7 +42,7 @@ from bot.engine.state import Doubt, JsonScalar
 from bot.flows.catalogue import Key, invalid_key
 from bot.flows.conditions import compile_condition
 from bot.flows.flowset import CompiledFlow
-from bot.flows.models import CollectStep, SlotType
+from bot.flows.models import CollectStep, SlotType, TextName
 
 
 def execute(d: Dialogue, commands: Sequence[Command]) -> None:
@@ -80,13 +82,13 @@ def _apply(d: Dialogue, command: Command) -> None:
             _correct(d, values)
         case StartCorrection(slot):
             _start_correction(d, slot)
-        case ConfirmValue(slot, value, extra):
-            d.state.doubt = Doubt(slot=slot, value=value, extra=extra)
+        case ConfirmValue(slot, value, extra, options, check, shown_as):
+            d.state.doubt = Doubt(slot=slot, value=value, extra=extra, options=list(options))
             definition = d.flows.slots[slot]
-            shown = str(value)
-            d.say(
-                d.text(definition.doubt or Key.DOUBT, {"value": shown}), d.yes_no_buttons(P_DOUBT)
-            )
+            shown = {k: str(v) for k, v in extra.items() if v is not None}
+            shown["value"] = shown_as or str(value)
+            question = check or definition.doubt or Key.DOUBT
+            d.say(d.text(question, shown), d.yes_no_buttons(P_DOUBT))
         case ResolveDoubt(keep):
             _resolve_doubt(d, keep)
         case InvalidAnswer(slot, reason, suggestions):
@@ -124,6 +126,13 @@ def _apply(d: Dialogue, command: Command) -> None:
                 executor.run(d)
             else:
                 executor.show_menu(d)
+        case ShowAgain(key):
+            d.say(d.text(TextName(key)))
+            executor.reask_or_menu(
+                d, with_prefix=executor.pending_step(d.flows, d.state) is not None
+            )
+        case WayForward(how):
+            _way_forward(d, how)
         case StaleButton():
             d.say_key(Key.STALE_BUTTON)
             executor.reask_or_menu(d)
@@ -166,6 +175,9 @@ def _resolve_doubt(d: Dialogue, keep: bool) -> None:
         return
     if keep:
         _answer(d, {doubt.slot: doubt.value, **doubt.extra}, doubt.slot)
+    elif doubt.options:
+        buttons = tuple(Button(option, P_VALUE + option[:60]) for option in doubt.options)
+        d.say_key(Key.PLACE_WHICH_MUNICIPALITY, buttons=buttons)
     else:
         d.say_key(Key.DOUBT_RETRY)
         executor.ask(d, step, with_prefix=False)
@@ -183,6 +195,9 @@ def _invalid(d: Dialogue, slot_name: str, reason: str | None, suggestions: tuple
         limit = d.flows.settings.default_retries
     if d.state.retries > limit:
         d.state.retries = 0
+        if executor.in_intake(d.flows, d.state):
+            _offer_way_forward(d, step)
+            return
         d.say_key(
             Key.OFFER_HUMAN,
             buttons=(d.human_button(), Button(d.text(Key.TRY_AGAIN), P_CMD + "retry")),
@@ -231,8 +246,9 @@ def _start_correction(d: Dialogue, slot_name: str) -> None:
         return
     slot = d.flows.slots[slot_name]
     d.state.slots.pop(slot_name, None)
-    if slot.region_slot:
-        d.state.slots.pop(slot.region_slot, None)
+    for linked in (slot.region_slot, slot.place_slot):
+        if linked:
+            d.state.slots.pop(linked, None)
     d.state.correcting = slot_name
     d.state.retries = 0
     frame.step = target
@@ -243,17 +259,20 @@ def _correct(d: Dialogue, values: dict[str, JsonScalar]) -> None:
     """Apply new values for slots that had one, say so, and go back to where the changed slot
     is asked (so that what depends on it, like which contact detail, follows), or re-ask."""
     d.remember(values)
+    linked = {s for slot in d.flows.slots.values() for s in (slot.region_slot, slot.place_slot)}
     shown = [
         name
         for name in values
-        if name in d.flows.slots and d.flows.slots[name].type is not SlotType.REGION
+        if name in d.flows.slots
+        and d.flows.slots[name].type is not SlotType.REGION
+        and name not in linked  # the town is shown with its municipality
     ]
     for name in shown:
         slot = d.flows.slots[name]
         d.say_key(
             Key.CORRECTED,
-            label=(slot.label.get(d.lang) if slot.label else name).lower(),
-            value=display_value(d.flows, slot, values[name], d.lang),
+            label=slot.label.get(d.lang) if slot.label else name,
+            value=display_value(d.flows, slot, values[name], d.lang, d.state.known()),
         )
     frame = d.state.stack[-1] if d.state.stack else None
     cf = d.flows.flows.get(frame.flow) if frame else None
@@ -325,6 +344,60 @@ def _human(d: Dialogue) -> None:
     executor.start_flow(d, flows.flows.get(flows.settings.human_flow))
 
 
+def _offer_way_forward(d: Dialogue, step: CollectStep) -> None:
+    """Repeated misunderstanding inside an intake that already ends at a coach: skip this
+    question, be contacted through this chat (at a phone or e-mail question), or hand over
+    what is known now; or try once more."""
+    contact = d.flows.settings.roles.contact_method
+    buttons = [Button(d.text(Key.SKIP_QUESTION), P_CMD + "skip")]
+    if step.collect != contact and _asks_contact_detail(d, step):
+        buttons.append(Button(d.text(Key.CONTACT_BY_CHAT), P_CMD + "chat"))
+    if _summary_step(d) is not None:
+        buttons.append(Button(d.text(Key.HAND_OVER_NOW), P_CMD + "handover"))
+    buttons.append(Button(d.text(Key.TRY_AGAIN), P_CMD + "retry"))
+    d.say_key(Key.WAY_FORWARD, buttons=tuple(buttons))
+
+
+def _asks_contact_detail(d: Dialogue, step: CollectStep) -> bool:
+    """A phone or e-mail question (reached through the contact method question)."""
+    slot = d.flows.slots[step.collect]
+    return slot.type in (SlotType.PHONE, SlotType.EMAIL)
+
+
+def _summary_step(d: Dialogue) -> str | None:
+    """The running intake's summary (the step that offers corrections), if it has one."""
+    frame = d.state.stack[-1] if d.state.stack else None
+    cf = d.flows.flows.get(frame.flow) if frame else None
+    if cf is None or not cf.hands_off:
+        return None
+    for sid, step in zip(cf.step_ids, cf.flow.steps, strict=True):
+        if isinstance(step, CollectStep) and step.corrections:
+            return sid
+    return None
+
+
+def _way_forward(d: Dialogue, how: str) -> None:
+    step = executor.pending_step(d.flows, d.state)
+    frame = d.state.stack[-1] if d.state.stack else None
+    if step is None or frame is None or not executor.in_intake(d.flows, d.state):
+        d.say_key(Key.STALE_BUTTON)
+        executor.reask_or_menu(d)
+        return
+    d.state.retries = 0
+    d.state.misunderstood = 0
+    contact = d.flows.settings.roles.contact_method
+    cf = d.flows.flows[frame.flow]
+    if how == "chat" and contact in d.flows.slots and (sid := cf.collect_step_for(contact)):
+        d.remember({contact: "telegram", step.collect: None})
+        frame.step = sid  # its branches skip the phone and e-mail questions now
+    elif how == "handover" and (summary := _summary_step(d)) is not None:
+        frame.step = summary  # the summary shows what is known; the coach asks the rest
+    else:
+        d.remember({step.collect: ""})  # skipped: shown as "–", never asked again
+        executor.advance(d, step)
+    executor.run(d)
+
+
 def _cancel(d: Dialogue) -> None:
     if not d.state.stack:
         d.say_key(Key.NOTHING_TO_CANCEL, buttons=d.menu_buttons())
@@ -342,6 +415,10 @@ def _misunderstood(d: Dialogue, options: tuple[str, ...]) -> None:
     state.misunderstood += 1
     if state.misunderstood > settings.max_misunderstood:
         state.misunderstood = 0
+        step = executor.pending_step(d.flows, state)
+        if step is not None and executor.in_intake(d.flows, state):
+            _offer_way_forward(d, step)  # already on the way to a coach: not a coach again
+            return
         d.say_key(Key.OFFER_HUMAN, buttons=(d.human_button(), *d.menu_buttons()))
         return
     labelled = [

@@ -10,16 +10,26 @@ import re
 from collections.abc import Mapping
 
 from bot.engine.state import JsonScalar
-from bot.flows.catalogue import PLACEHOLDER, Key
+from bot.flows.catalogue import PLACEHOLDER, Key, fill
 from bot.flows.flowset import FlowSet
 from bot.flows.models import Language, SlotDef, SlotType, Text, TextRef
 from bot.gemeenten import resolve_region
 
 
-def display_value(flows: FlowSet, slot: SlotDef, value: JsonScalar, language: Language) -> str:
-    """How a slot value reads for a person (option labels, region names, ja/nee)."""
+def display_value(
+    flows: FlowSet,
+    slot: SlotDef,
+    value: JsonScalar,
+    language: Language,
+    known: Mapping[str, JsonScalar] | None = None,
+) -> str:
+    """How a slot value reads for a person (option labels, region names, ja/nee). With the
+    other `known` values a municipality shows its town and region: "Naaldwijk (gemeente
+    Westland, regio Haaglanden)"."""
     if value is None or value == "":
         return flows.text(Key.EMPTY_VALUE).get(language)
+    if slot.type is SlotType.GEMEENTE and known is not None:
+        return _place(flows, slot, str(value), language, known)
     if slot.type is SlotType.CHOICE:
         option = next((o for o in slot.options if o.value == value), None)
         return option.label.get(language) if option else str(value)
@@ -29,6 +39,32 @@ def display_value(flows: FlowSet, slot: SlotDef, value: JsonScalar, language: La
         region = resolve_region(value)
         return region.name if region else value
     return str(value)
+
+
+def _place(
+    flows: FlowSet,
+    slot: SlotDef,
+    municipality: str,
+    language: Language,
+    known: Mapping[str, JsonScalar],
+) -> str:
+    code = known.get(slot.region_slot) if slot.region_slot else None
+    region = resolve_region(code) if isinstance(code, str) else None
+    place = known.get(slot.place_slot) if slot.place_slot else None
+    values = {
+        "place": str(place or ""),
+        "municipality": municipality,
+        "region": region.name if region else "",
+    }
+    if place and region:
+        key = Key.PLACE_DISPLAY
+    elif place:
+        key = Key.PLACE_DISPLAY_NO_REGION
+    elif region:
+        key = Key.MUNICIPALITY_DISPLAY
+    else:
+        return municipality
+    return fill(flows.text(key).get(language), values)
 
 
 def both_languages(flows: FlowSet, ref: Key) -> str:
@@ -51,7 +87,7 @@ def render(
         if extra and name in extra:
             return extra[name]
         if name in flows.slots:
-            return display_value(flows, flows.slots[name], slots.get(name), language)
+            return display_value(flows, flows.slots[name], slots.get(name), language, slots)
         if name in flows.values:
             value = flows.values[name]
             return value.get(language) if isinstance(value, Text) else value

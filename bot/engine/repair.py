@@ -30,7 +30,7 @@ _CORRECTION_WORDS = re.compile(
 
 
 _QUESTION_WORDS = word_set(
-    "wat wie waar waarom wanneer hoe hoeveel welke welk wat's "
+    "wat wie waar waarom wanneer hoe hoeveel welke welk wat's hoezo waarvoor "
     "what who where why when how which whats what's"
 )
 # A verb first is a question only with a subject after it: "kan ik", "is het", "do you".

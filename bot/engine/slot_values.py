@@ -17,11 +17,22 @@ from functools import lru_cache
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from phonenumbers import NumberParseException, ValidationResult
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 
+from bot.engine import similarity
+from bot.engine.options import exact_option, said_options, time_option, typo_option
+from bot.engine.options import fold as fold_option
 from bot.engine.words import word_set
+from bot.flows.catalogue import Key
 from bot.flows.models import SlotDef, SlotType
-from bot.gemeenten import is_valid_postcode, normalise, normalise_postcode, resolve_gemeente
+from bot.gemeenten import (
+    GemeenteMatch,
+    find_gemeenten,
+    is_valid_postcode,
+    normalise,
+    normalise_postcode,
+    resolve_gemeente,
+)
 from bot.nlu.client import NluResult
 
 JsonScalar = str | int | float | bool | None
@@ -45,6 +56,9 @@ class Parsed:
     reason: str | None = None
     exact: bool = False
     doubtful: bool = False
+    # The catalogue text that checks a doubtful value back, when not the slot's own `doubt`
+    # ("Bedoel je Nijmegen?" for "Nijmegn").
+    check: Key | None = None
 
 
 INVALID = Parsed(ok=False)
@@ -64,17 +78,27 @@ CHATTER_WORDS = word_set(
     "sorry huh wat what ok oke okay"
 )
 _NAME_INTRO = re.compile(
-    r"^(?:(?:hoi|hallo|hi|hey|hello)[,! ]+)?(?:ik ben|ik heet|mijn naam is|mn naam is|"
-    r"m'n naam is|my name is|my name's|i am|i'm|im|naam:|naam is|name:|dit is|this is|met)\s+",
+    r"^(?:(?:hoi|hallo|hi|hey|hello|goedemorgen|goedemiddag|goedenavond)[,!. ]+)?"
+    r"(?:ik ben|ikben|ik heet|ikheet|(?:mijn|mn|m'n|de|my|the) (?:voor)?naam is|"
+    r"(?:voor)?naam is|my (?:first )?name is|my name's|i am|i'm|im|(?:voor)?naam:|name:|"
+    r"dit is|this is|it's|it is|het is|met|noem me maar|noem me|zeg maar|je mag me|"
+    r"call me|you can call me)\s+",
     re.IGNORECASE,
 )
+# "je kan me Bas noemen", "you can call me Mo"
+_NAME_CALL = re.compile(r"^(?:je|u) (?:kan|kunt|mag) me (?P<name>\S+) noemen\b", re.IGNORECASE)
+# Smileys and decorations around a name: "Kasia :)", "Yusuf!!"
+_DECORATION = re.compile(r"[:;=]-?[()dDpP]+|[()]|[\U0001F300-\U0001FAFF\u2600-\u27BF]")
 # A name ends where the sentence goes on: "Fatima uit Zaandam", "Sam en ik woon in Tiel".
 _NAME_END = word_set(
-    "en uit van from and but maar ik i woon live werk work ben am wil want heb have die dus so ,"
+    "en uit van from and but maar ik i woon live werk work ben am wil want heb have die dus so , "
+    "noemen here hier"
 )
+# Words a surname starts with ("de Vries", "van Dijk", "El Amrani").
+_SURNAME_START = word_set("de van der den ter ten el al bin ben da dos di le la von du")
 _GEMEENTE_INTRO = re.compile(
     r"^(?:ik woon in|ik woon|ik kom uit|woon in|i live in|i live|in|gemeente|de gemeente|"
-    r"municipality|from|uit)\s+",
+    r"municipality|from|uit)\s+(?:het\s+|de\s+|the\s+)?",
     re.IGNORECASE,
 )
 _MONTHS = {
@@ -122,7 +146,7 @@ def parse_value(
     entity = nlu.entity(slot.entity) if nlu is not None and slot.entity else None
     match slot.type:
         case SlotType.CHOICE:
-            return _choice(slot, raw, entity)
+            return _choice(slot, raw, entity, nlu)
         case SlotType.YES_NO:
             return _yes_no(raw, nlu)
         case SlotType.TEXT:
@@ -157,43 +181,92 @@ def _fold(text: str) -> str:
     return " ".join(re.sub(r"[^\w@+]", " ", text.lower()).split())
 
 
-def _choice(slot: SlotDef, raw: str, entity: str | None) -> Parsed:
-    folded = _fold(raw)
-    if not folded and entity is None:
+def _choice(slot: SlotDef, raw: str, entity: str | None, nlu: NluResult | None) -> Parsed:
+    """An option by meaning (see options.py): exact, said, a time, a typo, the vector."""
+    if not fold_option(raw) and entity is None:
         return INVALID
-    candidates: dict[str, str] = {}
-    for option in slot.options:
-        for word in (option.value, option.label.nl, option.label.en or "", *option.keywords):
-            if word:
-                candidates[_fold(word)] = option.value
-    if folded in candidates:
-        return Parsed(True, candidates[folded], exact=True)
+    if (value := exact_option(slot, raw)) is not None:
+        return Parsed(True, value, exact=True)
     if entity is not None:
         by_value = {o.value: o.value for o in slot.options}
         if (value := by_value.get(_fold(entity).replace(" ", "_").replace("-", "_"))) is not None:
             return Parsed(True, value)
-    words = set(folded.split())
-    hits = {
-        value
-        for key, value in candidates.items()
-        if key and (key in words or (" " in key and key in folded))
-    }
-    if len(hits) == 1:
-        return Parsed(True, hits.pop())
-    best = process.extractOne(folded, list(candidates), scorer=fuzz.ratio, score_cutoff=85)
-    if best is not None:
-        return Parsed(True, candidates[best[0]])
+    said = {m.value for m in said_options(slot, raw)}
+    if len(said) == 1:
+        return Parsed(True, said.pop())
+    if len(said) > 1:
+        # "chat of bellen, maakt niet uit": meant as an answer; the buttons decide
+        return Parsed(False, attempted=True, reason="ambiguous")
+    value = time_option(slot, raw) or typo_option(slot, raw)
+    if value is not None:
+        return Parsed(True, value)
+    if nlu is not None and nlu.text_vector and nlu.text_vector_model == similarity.MODEL:
+        value = similarity.closest_option(slot, nlu.text_vector)  # None until embedded
+        if value is not None:
+            return Parsed(True, value)
     return INVALID
 
 
+# Answers in a few words that mean yes or no ("is goed", "liever niet").
+_YES_PHRASES = (
+    "is goed",
+    "dat is goed",
+    "vind ik goed",
+    "vind ik prima",
+    "doe maar",
+    "dat mag",
+    "mag wel",
+    "dat wil ik",
+    "ik wil dat",
+    "heel graag",
+    "go ahead",
+    "sounds good",
+    "thats fine",
+    "that is fine",
+    "fine by me",
+    "i agree",
+    "of course",
+    "why not",
+    "waarom niet",
+)
+_NO_PHRASES = (
+    "liever niet",
+    "hoeft niet",
+    "niet nodig",
+    "geen behoefte",
+    "geen interesse",
+    "ik wil niet",
+    "ik wil het niet",
+    "nu niet",
+    "niet nu",
+    "nee dank",
+    "nee dankje",
+    "nee bedankt",
+    "no thanks",
+    "no thank you",
+    "not now",
+    "not needed",
+    "i dont want",
+    "i do not want",
+    "rather not",
+    "not interested",
+    "geen zin",
+)
+
+
 def _yes_no(raw: str, nlu: NluResult | None) -> Parsed:
-    folded = _fold(raw)
+    folded = _fold(raw.replace("'", "").replace("’", ""))
     words = folded.split()
     exact = len(words) <= 2 and all(w in YES_WORDS or w in NO_WORDS for w in words)
+    padded = f" {folded} "
+    if any(f" {p} " in padded for p in _NO_PHRASES):
+        return Parsed(True, False)
     if words and (words[0] in YES_WORDS or raw.lower() in {"v:yes", "yes"}):
         return Parsed(True, True, exact=exact)
     if words and words[0] in NO_WORDS:
         return Parsed(True, False, exact=exact)
+    if any(f" {p} " in padded for p in _YES_PHRASES):
+        return Parsed(True, True)
     if nlu is not None and nlu.available and nlu.confidence >= 0.6:
         if nlu.intent == "affirm":
             return Parsed(True, True)
@@ -204,7 +277,10 @@ def _yes_no(raw: str, nlu: NluResult | None) -> Parsed:
 
 def parse_name(raw: str) -> str | None:
     """ "ik ben fatima", "Fatima uit Zaandam" → "Fatima"; None when it is not a name."""
-    value = _NAME_INTRO.sub("", " ".join(raw.split())).strip(" .,!?;:")
+    value = _DECORATION.sub(" ", " ".join(raw.split()))
+    if called := _NAME_CALL.match(value.strip()):
+        value = called.group("name")
+    value = _NAME_INTRO.sub("", " ".join(value.split())).strip(" .,!?;:")
     parts: list[str] = []
     for token in re.split(r"(\s+|,)", value):
         word = token.strip()
@@ -213,8 +289,12 @@ def parse_name(raw: str) -> str | None:
         if word.lower() in _NAME_END or word == ",":
             break
         parts.append(word.strip(".!?;:"))
+        if word.endswith((".", "!", "?", ";", ":")):
+            break  # "Fatima. Ik woon in Tilburg": the sentence ends
     if not parts or len(parts) > 3:
         return None
+    if len(parts) > 1 and parts[1].lower() in _SURNAME_START:
+        parts = parts[:1]  # "Anna de Vries": the first name is asked
     name = " ".join(parts)
     if any(ch.isdigit() or ch in "@/\\#<>{}[]=_*" for ch in name):
         return None
@@ -356,25 +436,90 @@ def _postcode(raw: str) -> Parsed:
     return Parsed(False, attempted=_digits(raw) >= 3, reason="format")
 
 
+def gemeente_extra(slot: SlotDef, match: GemeenteMatch) -> dict[str, JsonScalar]:
+    """The slots a resolved place fills besides the municipality: its region and the town or
+    village named (None when the municipality itself was named, so an old one is cleared)."""
+    extra: dict[str, JsonScalar] = {}
+    municipality = match.municipality
+    if slot.region_slot and municipality is not None and municipality.region is not None:
+        extra[slot.region_slot] = municipality.region.code
+    if slot.place_slot:
+        extra[slot.place_slot] = match.place
+    return extra
+
+
+def _found(slot: SlotDef, match: GemeenteMatch) -> Parsed:
+    assert match.municipality is not None
+    return Parsed(
+        True,
+        match.municipality.name,
+        gemeente_extra(slot, match),
+        # a village near a border: "Kwintsheul hoort bij Westland, klopt dat?"
+        suggestions=tuple(_choice_of(match.place, m.name) for m in match.alternatives),
+        doubtful=match.confirm,
+    )
+
+
 def _gemeente(slot: SlotDef, raw: str, entity: str | None) -> Parsed:
     suggestions: tuple[str, ...] = ()
-    for candidate in (raw, _GEMEENTE_INTRO.sub("", raw.strip(" .!?")), entity):
-        if not candidate:
-            continue
+    stripped = _GEMEENTE_INTRO.sub("", raw.strip(" .!?"))
+    for candidate in (raw, stripped):
         match = _resolve_gemeente(candidate)
         if match.municipality is not None:
-            extra: dict[str, JsonScalar] = {}
-            if slot.region_slot and match.municipality.region is not None:
-                extra[slot.region_slot] = match.municipality.region.code
-            return Parsed(True, match.municipality.name, extra)
+            return _found(slot, match)
         suggestions = suggestions or match.suggestions
+    # "ik woon in Wateringen maar werk in Delft", "Almere Buiten", "in het westland"
+    mention = _home_mention(raw)
+    if mention is not None:
+        return _found(slot, mention)
+    if entity and (match := _resolve_gemeente(entity)).municipality is not None:
+        return _found(slot, match)
+    typed = normalise(stripped)
+    chatter = typed in CHATTER_WORDS or typed in YES_WORDS or typed in NO_WORDS
+    scores = sorted((fuzz.ratio(typed, normalise(s)), s) for s in suggestions)[::-1]
+    clear = len(scores) == 1 or (len(scores) > 1 and scores[1][0] < scores[0][0] - 5)
+    likely = _resolve_gemeente(scores[0][1]) if scores else None
+    if not chatter and clear and scores[0][0] >= _SURE_TYPO and likely and likely.municipality:
+        # "Nijmegn": checked back ("Bedoel je Nijmegen?") instead of a list to choose from
+        found = _found(slot, likely)
+        return Parsed(
+            True,
+            found.value,
+            found.extra,
+            suggestions=(scores[0][1],),
+            doubtful=True,
+            check=Key.DOUBT_SPELLING,
+        )
     # A near miss ("Amsterdm") is a typo of a town: an answer, never a change of topic.
     # Loose suggestions ("hallo" ~ Almelo) are still offered, but do not make it one.
-    typed = normalise(_GEMEENTE_INTRO.sub("", raw.strip(" .!?")))
-    close = any(fuzz.ratio(typed, normalise(s)) >= 80 for s in suggestions)
+    close = not chatter and any(score >= 80 for score, _ in scores)
     return Parsed(
         False,
         suggestions=suggestions,
         attempted=close,
         reason="unknown" if suggestions else None,
     )
+
+
+_SURE_TYPO = 85  # a spelling this close to one known name is checked back as that name
+_NEAR = re.compile(r"\b(?:bij|buurt van|near|close to|naast|tussen|werk\w*\s+(?:in|bij|at))\s+$")
+
+
+def _home_mention(raw: str) -> GemeenteMatch | None:
+    """The place a sentence says someone lives in: not one they work in, nor one they live
+    near ("een dorpje bij Zwolle, Hattem" → Hattem); a village that is also a word ("echt")
+    only after "in"."""
+    best: GemeenteMatch | None = None
+    for mention in find_gemeenten(raw):
+        before = raw[: mention.start].lower()
+        if mention.word_like and not re.search(r"\b(?:in|uit|te)\s+$", before):
+            continue  # "ik weet het echt niet" is not Echt; "ik woon in Echt" is
+        if _NEAR.search(before):
+            best = best or None
+            continue
+        return mention.match
+    return best
+
+
+def _choice_of(place: str | None, municipality: str) -> str:
+    return f"{place} ({municipality})" if place else municipality

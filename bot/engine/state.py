@@ -32,6 +32,7 @@ class Doubt(BaseModel):
     slot: str
     value: JsonScalar
     extra: dict[str, JsonScalar] = Field(default_factory=dict)
+    options: list[str] = Field(default_factory=list)  # offered as buttons when it is not
 
 
 class ConversationState(BaseModel):
@@ -52,6 +53,7 @@ class ConversationState(BaseModel):
     misunderstood: int = 0  # messages in a row the bot did not understand
     deferred_flow: str | None = None  # what the first message asked for, started after welcome
     correcting: str | None = None  # slot being corrected from a summary
+    shown: list[str] = Field(default_factory=list)  # long texts already sent (never twice)
     turns: int = 0
 
     @property

@@ -17,6 +17,9 @@ Whatever else the message mentions (a town, a contract type, a name) fills those
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+
 from bot.engine.commands import (
     AnswerQuestion,
     Cancel,
@@ -35,17 +38,29 @@ from bot.engine.commands import (
     Retry,
     SetLanguage,
     SetSlots,
+    ShowAgain,
     ShowMenu,
     StaleButton,
     StartCorrection,
     StartFlow,
+    WayForward,
     Welcome,
 )
-from bot.engine.dialogue import P_CMD, P_DOUBT, P_FIX, P_FLOW, P_INTENT, P_LANG, P_VALUE
+from bot.engine.dialogue import (
+    P_AGAIN,
+    P_CMD,
+    P_DOUBT,
+    P_FIX,
+    P_FLOW,
+    P_INTENT,
+    P_LANG,
+    P_VALUE,
+)
 from bot.engine.executor import pending_step
 from bot.engine.extract import Found, find_values
 from bot.engine.language import detect_language
 from bot.engine.messages import Inbound
+from bot.engine.options import about_the_question, other_option, said_options
 from bot.engine.repair import (
     contains_keyword,
     correction_target,
@@ -158,6 +173,10 @@ def _button(flows: FlowSet, state: ConversationState, payload: str) -> list[Comm
         return [StartCorrection(payload[len(P_FIX) :])]
     if payload.startswith(P_LANG) and payload[len(P_LANG) :] in ("nl", "en"):
         return [SetLanguage(payload[len(P_LANG) :], chosen=True)]
+    if payload.startswith(P_AGAIN) and payload[len(P_AGAIN) :] in flows.texts:
+        return [ShowAgain(payload[len(P_AGAIN) :])]
+    if payload in {P_CMD + "skip", P_CMD + "handover", P_CMD + "chat"}:
+        return [WayForward(payload[len(P_CMD) :])]
     if payload == P_CMD + "cancel":
         return [Cancel()]
     if payload == P_CMD + "retry":
@@ -237,6 +256,12 @@ def _at_question(
     found: list[Found],
 ) -> list[Command]:
     slot = flows.slots[step.collect]
+    if step.corrections:
+        # At a summary: every field the sentence changes is changed ("ik woon eigenlijk in
+        # Naaldwijk en wil liever via de chat"; "woonplaats is naaldwijk").
+        fixes = _changes_said(flows, state, step, text, nlu, found)
+        if fixes:
+            return [CorrectSlots(fixes)]
     # "wijzig mijn woonplaats"; at a summary also just "woonplaats"
     fixable = step.corrections or _asked_before(flows, state)
     target = correction_target(text, flows, fixable, bare=bool(step.corrections))
@@ -247,7 +272,11 @@ def _at_question(
     parsed = parse_value(slot, text=text, payload_value=None, nlu=nlu)
     if slot.type in _CLOSED and parsed.exact:
         return [_answer(step, parsed)]
-    own = {step.collect, slot.region_slot}
+    if slot.type in _CLOSED and parsed.ok and looks_like_question(text):
+        # "wat is het verschil tussen tijdelijk en vast?": a question that names options is
+        # answered, never stored as an answer
+        parsed = Parsed(False)
+    own = {step.collect, slot.region_slot, slot.place_slot}
     others = [f for f in found if f.slot not in own]
     fills, corrections = _split(flows, state, others, text, correcting=bool(step.corrections))
     commands: list[Command] = [SetSlots(fills)] if fills else []
@@ -255,15 +284,23 @@ def _at_question(
         # "nee, ik woon niet in Amsterdam maar in Utrecht": the message is about the change.
         return [*commands, CorrectSlots(corrections)]
     if slot.type in _TYPED and (parsed.ok or parsed.attempted):
+        if parsed.ok and parsed.doubtful:
+            return [*commands, _confirm(step, parsed)]
         return [*commands, _answer(step, parsed)]
     if fills and slot.type is SlotType.TEXT and _mostly(others, fills, text):
         return [*commands, Reask()]  # "Den Haag" at the name question is a town, not a name
-    interruption = _interruption(flows, state, slot, text, nlu, parsed)
+    if slot.type in _CLOSED and not parsed.ok and not step.corrections:
+        # The pending question first: an answer in other words is never a new topic.
+        unfit = _unfit_answer(flows, state, step, slot, text, parsed, nlu)
+        if unfit is not None:
+            return [*commands, unfit]
+    named = slot.format == "name" and parsed.ok and _NAME_SAID.search(text) is not None
+    interruption = None if named else _interruption(flows, state, slot, text, nlu, parsed)
     if interruption is not None:
         return [*commands, interruption]
     if parsed.ok:
         if parsed.doubtful:
-            return [*commands, ConfirmValue(step.collect, parsed.value, parsed.extra)]
+            return [*commands, _confirm(step, parsed)]
         if slot.type is SlotType.TEXT and looks_like_question(text):
             return [*commands, _unknown_question(flows, nlu)]
         return [*commands, _answer(step, parsed)]
@@ -273,6 +310,122 @@ def _at_question(
     if looks_like_question(text):
         return [_unknown_question(flows, nlu)]
     return [InvalidAnswer(step.collect, parsed.reason, parsed.suggestions)]
+
+
+# "ik heet ...", "call me ...": at the name question, a name however the NLU reads it
+_NAME_SAID = re.compile(
+    r"\b(?:ik heet|heet ik|naam is|name is|call me|noem me|ik ben|i'm|i am|me \S+ noemen)\b",
+    re.IGNORECASE,
+)
+
+
+def _confirm(step: CollectStep, parsed: Parsed) -> Command:
+    """Check a doubtful answer back: "Is 'Ja' je naam?", "Bedoel je Nijmegen?", "Kwintsheul
+    hoort bij de gemeente Westland, klopt dat?" (with the other candidates for a no)."""
+    return ConfirmValue(
+        step.collect,
+        parsed.value,
+        parsed.extra,
+        () if parsed.check else parsed.suggestions,
+        parsed.check,
+        parsed.suggestions[0] if parsed.check and parsed.suggestions else None,
+    )
+
+
+def _unfit_answer(
+    flows: FlowSet,
+    state: ConversationState,
+    step: CollectStep,
+    slot: SlotDef,
+    text: str,
+    parsed: Parsed,
+    nlu: NluResult | None,
+) -> Command | None:
+    """A message about what was asked that fits no button ("in polen heb ik technische school
+    gedaan, hier niks"): the `other` option, or the buttons again with a short word. None
+    when it is not about the question (then it may be a question or another topic)."""
+    if looks_like_question(text):
+        return None
+    question = render_question(flows, state, step)
+    on_topic = (
+        nlu is not None
+        and nlu.available
+        and nlu.intent in slot.intents
+        and nlu.confidence >= flows.settings.clarify_min_confidence
+    )
+    if not (parsed.attempted or on_topic or about_the_question(slot, text, question)):
+        return None
+    other = other_option(slot) if slot.type is SlotType.CHOICE else None
+    if other is not None and parsed.reason != "ambiguous":
+        return SetSlots({step.collect: other}, answers=step.collect)
+    return InvalidAnswer(step.collect, parsed.reason or "unclear")
+
+
+def render_question(flows: FlowSet, state: ConversationState, step: CollectStep) -> str:
+    slot = flows.slots[step.collect]
+    ref = step.ask or slot.ask
+    if ref is None:
+        return ""
+    text = flows.text(ref)
+    return f"{text.nl} {text.en or ''}"
+
+
+def _changes_said(
+    flows: FlowSet,
+    state: ConversationState,
+    step: CollectStep,
+    text: str,
+    nlu: NluResult | None,
+    found: list[Found],
+) -> dict[str, JsonScalar]:
+    """The new values a message at a summary gives, for any number of its fields."""
+    known = state.known()
+    mentioned = [f for f in found if f.slot in step.corrections]
+    _, changes = _split(flows, state, mentioned, text, correcting=True)
+    for name in step.corrections:
+        slot = flows.slots[name]
+        if slot.type is not SlotType.CHOICE or name in changes:
+            continue
+        said = {m.value for m in said_options(slot, text)}
+        if len(said) == 1 and (option := said.pop()) != known.get(name):
+            changes[name] = option
+    named = _named_value(flows, step.corrections, text, nlu)
+    if named is not None:
+        field, value, extra = named
+        if value != known.get(field) or any(known.get(k) != v for k, v in extra.items()):
+            changes.update({field: value, **extra})
+    return changes
+
+
+_IS = r"\s*(?:is|=|:|moet zijn|wordt|moet|should be|is actually|is eigenlijk|eigenlijk)\s+"
+_CUT = re.compile(r"\s+(?:en|and|maar|but)\s+|[,;]\s*")
+
+
+def _named_value(
+    flows: FlowSet, candidates: Iterable[str], text: str, nlu: NluResult | None
+) -> tuple[str, JsonScalar, dict[str, JsonScalar]] | None:
+    """ "woonplaats is naaldwijk", "mijn telefoon moet zijn 06 ...": a field named with its
+    new value (the value parsed as that field's answer)."""
+    folded = text.strip()
+    best: tuple[str, JsonScalar, dict[str, JsonScalar]] | None = None
+    for name in candidates:
+        slot = flows.slots[name]
+        names = [*slot.aliases, name.replace("_", " ")]
+        if slot.label is not None:
+            names += [slot.label.nl, slot.label.en or ""]
+        for field_name in sorted({n for n in names if n}, key=len, reverse=True):
+            pattern = re.compile(rf"\b{re.escape(field_name)}{_IS}(?P<rest>.+)$", re.IGNORECASE)
+            m = pattern.search(folded)
+            if m is None:
+                continue
+            rest = _CUT.split(m.group("rest"))[0].strip(" .!?")
+            parsed = parse_value(slot, text=rest, payload_value=None, nlu=None)
+            if parsed.ok and not parsed.doubtful:
+                best = (name, parsed.value, dict(parsed.extra))
+                break
+        if best is not None:
+            return best
+    return None
 
 
 def _asked_before(flows: FlowSet, state: ConversationState) -> list[str]:
@@ -292,8 +445,11 @@ def _asked_before(flows: FlowSet, state: ConversationState) -> list[str]:
 
 def _mostly(found: list[Found], used: dict[str, JsonScalar], text: str) -> bool:
     """Whether the values taken from the message make up most of it."""
-    covered = sum(f.end - f.start for f in found if f.slot in used)
-    return covered * 2 >= len(text.strip())
+    covered: set[int] = set()
+    for f in found:
+        if f.slot in used:
+            covered.update(range(f.start, f.end))  # the NLU and a detector may both find it
+    return len(covered) * 2 >= len(text.strip())
 
 
 def _answer(step: CollectStep, parsed: Parsed) -> Command:
@@ -325,8 +481,13 @@ def _interruption(
             return HumanHandoff()
         return _digression(cf) if cf.flow.digression else None
     if state.stack[0].flow == flows.settings.welcome_flow and not parsed.ok:
-        # What someone writes before answering the consent question is what they came for:
-        # it is taken up right after the welcome.
+        # At the consent question a general question (cost, budget, who are you) is answered
+        # and the consent question comes back; a topic that needs personal data ("ik ben
+        # ontslagen") is taken up right after the welcome.
+        if looks_like_question(text) and nlu.confidence >= flows.settings.interrupt_confidence:
+            answer = flows.flow_for_intent(nlu.intent, nlu.confidence, mid_question=True)
+            if answer is not None and answer.flow.digression:
+                return _digression(answer)
         topic = flows.flow_for_intent(nlu.intent, nlu.confidence)
         if topic is not None and not topic.flow.digression:
             return StartFlow(topic.id)
@@ -417,7 +578,12 @@ def _split(
         if current is None:
             fills.update({slot: items[0].value, **items[0].extra})
             continue
-        changed = [item for item in items if item.value != current]
+        # "eigenlijk in Naaldwijk" when Westland is known: the same municipality, another place
+        changed = [
+            item
+            for item in items
+            if item.value != current or any(known.get(k) != v for k, v in item.extra.items())
+        ]
         if changed and (cue or flows.slots[slot].type in _SELF_EVIDENT):
             corrections.update({slot: changed[-1].value, **changed[-1].extra})
     return fills, corrections

@@ -57,6 +57,21 @@ class Key(StrEnum):
     YES = "yes"
     NO = "no"
     EMPTY_VALUE = "empty_value"
+    PLACE_DISPLAY = "place_display"
+    PLACE_DISPLAY_NO_REGION = "place_display_no_region"
+    MUNICIPALITY_DISPLAY = "municipality_display"
+    PLACE_WHICH_MUNICIPALITY = "place_which_municipality"
+    DOUBT_SPELLING = "doubt_spelling"
+    ALREADY_TOLD = "already_told"
+    ALREADY_TOLD_TOPIC = "already_told_topic"
+    READ_AGAIN = "read_again"
+    WAY_FORWARD = "way_forward"
+    SKIP_QUESTION = "skip_question"
+    CONTACT_BY_CHAT = "contact_by_chat"
+    HAND_OVER_NOW = "hand_over_now"
+    INVALID_CHOICE_UNCLEAR = "invalid_choice_unclear"
+    INVALID_CHOICE_AMBIGUOUS = "invalid_choice_ambiguous"
+    INVALID_YES_NO_UNCLEAR = "invalid_yes_no_unclear"
     # -- specific corrections for typed answers: invalid_<slot type>_<reason>
     INVALID_PHONE_TOO_SHORT = "invalid_phone_too_short"
     INVALID_PHONE_TOO_LONG = "invalid_phone_too_long"
@@ -165,6 +180,11 @@ class Key(StrEnum):
 # Placeholders the code fills in itself, per key (beyond slots and `values:`).
 RUNTIME_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
     Key.CORRECTED: frozenset({"label", "value"}),
+    Key.PLACE_DISPLAY: frozenset({"place", "municipality", "region"}),
+    Key.PLACE_DISPLAY_NO_REGION: frozenset({"place", "municipality"}),
+    Key.MUNICIPALITY_DISPLAY: frozenset({"municipality", "region"}),
+    Key.ALREADY_TOLD_TOPIC: frozenset({"topic"}),
+    Key.DOUBT_SPELLING: frozenset({"value"}),
     Key.DOUBT: frozenset({"value"}),
     Key.HANDOFF_ASSIGNED: frozenset({"coach_name", "union"}),
     Key.COACH_REPLACED: frozenset({"coach", "old", "union"}),

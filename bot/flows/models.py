@@ -14,7 +14,7 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal, NewType
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import AliasChoices, BaseModel, ConfigDict, Discriminator, Field, Tag
 
 Language = Literal["nl", "en"]
 LANGUAGES: tuple[Language, ...] = ("nl", "en")
@@ -61,7 +61,15 @@ class SlotType(StrEnum):
 class ChoiceOption(_Model):
     value: str = Field(pattern=IDENTIFIER)
     label: Text
-    keywords: list[str] = Field(default_factory=list)
+    # Words and phrases people use for this option, in any language ("bel me", "savonds");
+    # `keywords` is the older name of the same list.
+    synonyms: list[str] = Field(
+        default_factory=list, validation_alias=AliasChoices("synonyms", "keywords")
+    )
+    # A time option: the hours it covers, [from, to) on a 24-hour clock ("na 6 uur" → 18).
+    hours: tuple[int, int] | None = None
+    # Where an answer that fits no other option goes ("in Polen technische school").
+    other: bool = False
 
 
 class SlotDef(_Model):
@@ -79,10 +87,16 @@ class SlotDef(_Model):
     min: float | None = None
     max: float | None = None
     region_slot: str | None = None  # gemeente: also set this slot to the region code
+    # gemeente: also set this slot to the town or village named ("Naaldwijk" → Westland)
+    place_slot: str | None = None
     # Personal data: never collected before the participant consents (the engine enforces it).
     personal: bool = False
     # Check an implausible answer back ("ja" as a name): "Is '{value}' je naam?"
     doubt: TextRef | None = None
+    # NLU intents that mean a message is about this question ("het bedrijf gaat dicht" at
+    # "what fits your situation?" is job_loss): such a message is an answer in other words,
+    # never a new topic; when no option fits it, the buttons are shown again.
+    intents: list[str] = Field(default_factory=list)
     # Fill from any message that mentions it (NLU entity or a detector for the type), so the
     # participant is not asked what they already said.
     prefill: bool = True

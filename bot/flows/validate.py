@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
+from bot.engine.options import phrases
 from bot.flows.catalogue import PLACEHOLDER, RUNTIME_PLACEHOLDERS, SLOT_DOUBT_PLACEHOLDERS, Key
 from bot.flows.conditions import ConditionError, compile_condition
 from bot.flows.flowset import CompiledFlow, FlowSet
@@ -217,6 +218,62 @@ def slot_references(ctx: Context) -> Found:
                 yield at(src, where, f"unknown slot {slot.region_slot!r}")
             elif target.type is not SlotType.REGION:
                 yield at(src, where, f"slot {slot.region_slot!r} must have type region")
+
+
+@rule
+def place_slots(ctx: Context) -> Found:
+    """`place_slot` is a text slot of a gemeente slot (the town or village named)."""
+    for src in ctx.sources:
+        for name, slot in src.content.slots.items():
+            if slot.place_slot is None:
+                continue
+            where = ("slots", name, "place_slot")
+            if slot.type is not SlotType.GEMEENTE:
+                yield at(src, where, "place_slot only applies to gemeente slots")
+            target = ctx.flows.slots.get(slot.place_slot)
+            if target is None:
+                yield at(src, where, f"unknown slot {slot.place_slot!r}")
+            elif target.type is not SlotType.TEXT:
+                yield at(src, where, f"slot {slot.place_slot!r} must have type text")
+
+
+@rule
+def option_meanings(ctx: Context) -> Found:
+    """Synonyms tell options apart: a word that names two options of one question is an error;
+    `hours` is [from, to] on a 24-hour clock; at most one option is `other: true`."""
+    for src in ctx.sources:
+        for name, slot in src.content.slots.items():
+            owner: dict[str, str] = {}
+            for j, option in enumerate(slot.options):
+                path = ("slots", name, "options", j)
+                for phrase in phrases(option):
+                    other = owner.setdefault(phrase, option.value)
+                    if other != option.value:
+                        yield at(
+                            src,
+                            (*path, "synonyms"),
+                            f"slots.{name}: {phrase!r} names both option {other!r} and "
+                            f"option {option.value!r}; keep it at one of them",
+                        )
+                if option.hours is not None and not 0 <= option.hours[0] < option.hours[1] <= 24:
+                    yield at(src, (*path, "hours"), "hours: [from, to] with 0 <= from < to <= 24")
+            others = [j for j, option in enumerate(slot.options) if option.other]
+            for j in others[1:]:
+                yield at(src, ("slots", name, "options", j), "only one option can be `other: true`")
+
+
+@rule
+def slot_intents(ctx: Context) -> Found:
+    """The intents that mark a message as about a question are intents of the NLU data."""
+    known = ctx.nlu_intents
+    if not known:
+        return
+    for src in ctx.sources:
+        for name, slot in src.content.slots.items():
+            for i, intent in enumerate(slot.intents):
+                if intent not in known:
+                    path = ("slots", name, "intents", i)
+                    yield at(src, path, f"slot {name!r}: intent {intent!r} is not in the NLU data")
 
 
 def _text_exists(ctx: Context, src: SourceFile, ref: TextRef | None, path: DocPath) -> Found:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -42,6 +43,10 @@ class NluResult:
     entities: tuple[Entity, ...] = ()
     ranking: tuple[IntentScore, ...] = ()  # best first, without nlu_fallback
     available: bool = True
+    # The sentence vector (L2-normalised, 384 numbers) when the server sends one, and the
+    # model that made it: answers at a question are compared with the options by meaning.
+    text_vector: tuple[float, ...] | None = None
+    text_vector_model: str | None = None
 
     def entity(self, name: str) -> str | None:
         """The value of the first entity of that type, if any."""
@@ -86,12 +91,29 @@ class NluResult:
             for r in payload.get("intent_ranking") or []
             if isinstance(r, dict) and r.get("name") and r.get("name") != NLU_FALLBACK
         )
+        vector, model = _vector(payload)
         return cls(
             intent=name,
             confidence=_probability(intent.get("confidence")),
             entities=entities,
             ranking=ranking,
+            text_vector=vector,
+            text_vector_model=model,
         )
+
+
+def _vector(payload: dict[str, Any]) -> tuple[tuple[float, ...] | None, str | None]:
+    """The optional sentence vector; a malformed one is ignored (the words still count)."""
+    raw, model = payload.get("text_vector"), payload.get("text_vector_model")
+    if not isinstance(raw, list) or not raw or not isinstance(model, str):
+        return None, None
+    try:
+        vector = tuple(float(x) for x in raw)
+    except (TypeError, ValueError):
+        return None, None
+    if not all(math.isfinite(x) for x in vector):
+        return None, None
+    return vector, model
 
 
 def _probability(value: Any) -> float:

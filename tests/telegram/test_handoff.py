@@ -124,7 +124,7 @@ async def relay(
 # What the participant answers to each intake question (matched on the question text).
 ANSWERS: list[tuple[str, str, str]] = [
     ("hoe mag ik je noemen", "say", "{name}"),
-    ("in welke gemeente", "say", "{town}"),
+    ("wat is je woonplaats", "say", "{town}"),
     ("wat past het best", "press", "ontslagen"),
     ("wat voor contract", "press", "tijdelijk"),
     ("wat voor werk", "say", "logistiek, ik rij op een heftruck"),

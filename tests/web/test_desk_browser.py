@@ -25,7 +25,7 @@ from tests.web.conftest import ADMIN, ANNA, BRAM, COORDINATOR_CHAT, CORA, Desk
 SAM, MIRA, NOOR = 5101, 5102, 5103
 ANSWERS: list[tuple[str, str, str]] = [
     ("hoe mag ik je noemen", "say", "{name}"),
-    ("in welke gemeente", "say", "{town}"),
+    ("wat is je woonplaats", "say", "{town}"),
     ("wat past het best", "press", "ontslagen"),
     ("wat voor contract", "press", "tijdelijk"),
     ("wat voor werk", "say", "logistiek, heftruck"),
