@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.nlu.client import NluClient, NluParser
+from bot.nlu.client import IntentScore, NluClient, NluParser, NluResult
 from storage.coaches import add_coach
 from storage.database import create_db_engine, session_scope
 from storage.models import Union
@@ -458,6 +458,39 @@ async def test_what_is_written_before_consent_is_taken_up_after_it(sqlite_url, p
     assert [b.label for b in chat.buttons] == [lang.yes, lang.no]  # in their language
     await chat.press(lang.yes)
     assert lang.agency_fact in chat.text  # the agency rules: the topic and the contract kept
+
+
+class TornNlu(FakeNlu):
+    """The model torn between two topics, as the shipped model is by "mijn contract bij het
+    uitzendbureau stopt" (flex_contract 0.52, job_loss 0.48)."""
+
+    async def parse(self, text: str) -> NluResult:
+        if "stopt" in text or "ends" in text:
+            ranking = (IntentScore("flex_contract", 0.52), IntentScore("job_loss", 0.47))
+            return NluResult(intent="flex_contract", confidence=0.52, ranking=ranking)
+        return await super().parse(text)
+
+
+@pytest.mark.parametrize(
+    ("lang", "torn"),
+    [(NL, "mijn contract bij het uitzendbureau stopt volgende maand"), (EN, "my agency job ends")],
+    ids=["nl", "en"],
+)
+async def test_a_topic_between_two_at_the_consent_question_is_asked_not_dropped(
+    sqlite_url, lang, torn
+):
+    """Not the consent question again as if nothing was said: which of the two, then consent,
+    then that topic."""
+    service, _ = make_service(sqlite_url, TornNlu(RULES))
+    chat = Chat(service)
+    await chat.say("/start")
+    await chat.say(torn)
+    labels = [b.label for b in chat.buttons]
+    assert len(labels) == 3 and lang.yes not in labels, labels  # the two topics and "other"
+    await chat.press(labels[1])  # job loss
+    assert [b.label for b in chat.buttons] == [lang.yes, lang.no]  # consent, not forgotten
+    await chat.press(lang.yes)
+    assert chat.asked("noemen") or chat.asked("call you"), chat.text  # the job-loss intake
 
 
 def test_a_button_of_another_question_is_stale():

@@ -491,6 +491,17 @@ def _interruption(
         topic = flows.flow_for_intent(nlu.intent, nlu.confidence)
         if topic is not None and not topic.flow.digression:
             return StartFlow(topic.id)
+        # A topic, but between two ("mijn uitzendcontract stopt": flex work or job loss): ask
+        # which, rather than repeating the consent question as if nothing was said.
+        likely = flows.flow_for_intent(nlu.intent, 1.0)
+        if likely is not None and not likely.flow.digression:
+            options = tuple(
+                fid
+                for fid in _likely_flows(flows, nlu, mid_question=False)
+                if not flows.flows[fid].flow.digression
+            )
+            if options:
+                return Clarify(options)
     if nlu.confidence < flows.settings.interrupt_confidence:
         return None
     cf = flows.flow_for_intent(nlu.intent, nlu.confidence, mid_question=True)
