@@ -165,6 +165,13 @@ def test_suggestions_for_an_unknown_name_are_places_spelt_alike() -> None:
     assert "Waalwijk" not in talk.labels
 
 
+def test_an_unknown_name_with_nothing_alike_offers_no_list_it_does_not_show() -> None:
+    talk = in_intake("gemeente")
+    talk.say("qqxzv wrrp")  # nothing spelt alike: no buttons, so no "one of these"
+    assert "ken ik niet" in talk.text and not talk.labels
+    assert "een van deze" not in talk.text and "Naaldwijk" in talk.text  # an example instead
+
+
 def test_a_border_village_is_asked_back_and_the_alternatives_offered() -> None:
     talk = in_intake("gemeente")
     talk.say("Aalsmeerderbrug")
