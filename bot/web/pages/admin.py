@@ -1,6 +1,6 @@
 """Admins: coaches (add, edit regions, capacity and role, deactivate), the flows (diagram per
-flow, the check's findings with file:line, when they were loaded), the NLU review queue, the
-statistics with pictures and CSV, and the audit log."""
+flow, the check's findings with file:line, when they were loaded), the statistics with pictures
+and CSV, and the audit log. The NLU review queue has its own module (review.py)."""
 
 from __future__ import annotations
 
@@ -281,14 +281,3 @@ def audit(request: Request, page_number: int = 0) -> Response:
             for e in entries
         ]
         return page(request, "admin_audit.html", c=c, rows=rows, page_number=page_number)
-
-
-# -- NLU review -----------------------------------------------------------------------------------
-
-
-@router.get("/review")
-def review(request: Request) -> Response:
-    """The NLU review queue (issue 17 stores it); until that lands, the page says so."""
-    with desk_request(request) as c:
-        _admin(c)
-        return page(request, "message.html", c=c, title=c.t("review_missing"))
