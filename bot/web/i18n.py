@@ -175,6 +175,10 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "no_access": ("Daar heb je geen toegang toe.", "You have no access to that."),
     "saved": ("Opgeslagen.", "Saved."),
+    "cases_moved": (
+        "Open zaken die deze coach niet meer heeft, zijn doorgezet: {cases}.",
+        "Open cases this coach no longer holds have moved on: {cases}.",
+    ),
     "error_input": ("Controleer de invoer: {what}", "Please check: {what}"),
     "pressed": ("knop", "button"),
     "audit_view_case": ("zaak bekeken", "viewed a case"),
@@ -206,6 +210,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "event_requested_again": ("opnieuw aangevraagd", "requested again"),
     "event_coach_unreachable": ("coach onbereikbaar", "coach unreachable"),
     "event_coach_deactivated": ("coach gestopt", "coach stopped"),
+    "event_coach_changed": (
+        "regio's of rol van de coach gewijzigd",
+        "coach's regions or role changed",
+    ),
     "event_participant_left": ("deelnemer stopte het gesprek", "participant left the chat"),
     "event_coach_reminded": ("coach herinnerd", "coach reminded"),
     "event_escalated": ("doorgezet (termijn verstreken)", "escalated (response time exceeded)"),

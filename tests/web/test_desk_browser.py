@@ -306,8 +306,26 @@ async def test_coordinator_and_admin(desk_sqlite: Desk, browser: Any) -> None:
     await admin_page.wait_for_load_state("networkidle")
     moved = case_row(desk, 1)
     assert moved.coach_id == 4 and moved.status == CaseStatus.ASSIGNED  # Dewi covers AM30
+    # Dewi no longer covers AM30: nobody else does, so case 1 goes back to the region's queue
+    # (with a case event), Mira is told a coach is being sought, Dewi where it went.
+    dewi = desk.user(7004, "Dewi")
+    await dewi.read()  # the card of case 1
+    dewi_row = admin_page.get_by_role("row").filter(has_text="Dewi Pranoto")
+    await dewi_row.get_by_text("Wijzigen").click()
+    await dewi_row.get_by_label("Regio's").fill("Groningen")
+    await dewi_row.get_by_role("button", name="Opslaan").click()
+    await admin_page.wait_for_load_state("networkidle")
+    flash = await admin_page.locator(".flash").all_inner_texts()
+    assert "Open zaken die deze coach niet meer heeft, zijn doorgezet: #1." in flash
+    back = case_row(desk, 1)
+    assert back.coach_id is None and back.status == CaseStatus.NEW
+    (gone,) = await dewi.read()
+    assert "Zaak #1 staat niet meer op jouw naam" in gone["text"]
+    assert "coördinator van de regio" in gone["text"]
+    assert "We zoeken een andere coach voor je" in (await mira.read())[-1]["text"]
     await admin_page.goto(f"{desk.base_url}/region")  # the admin sees every region
-    assert "Noor" in await admin_page.locator("#queue-title + div table").inner_text()
+    queue = await admin_page.locator("#queue-title + div table").inner_text()
+    assert "Noor" in queue and "Mira" in queue  # case 1 is waiting in its region's queue again
     await bram_page.goto(f"{desk.base_url}/cases")
     assert bram_page.url.startswith(f"{desk.base_url}/login")
     assert "verlopen of beëindigd" in await bram_page.locator("main").inner_text()

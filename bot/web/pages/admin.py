@@ -22,7 +22,14 @@ from bot.web.app import go, page
 from bot.web.auth import NotFound
 from bot.web.desk import Ctx, desk_request, pop_flash
 from storage import web as stored
-from storage.coaches import CoachExists, add_coach, get_coach, list_coaches, set_regions
+from storage.coaches import (
+    CoachExists,
+    add_coach,
+    coach_regions,
+    get_coach,
+    list_coaches,
+    set_regions,
+)
 from storage.models import Role, Union, utcnow
 
 router = APIRouter(prefix="/admin")
@@ -133,13 +140,22 @@ def edit(
         if errors:
             c.flash.append(c.t("error_input", what=", ".join(errors)))
         else:
+            regions_before, role_before = coach_regions(c.session, coach_id=coach_id), coach.role
             coach.name = name.strip()[:100]
             coach.capacity = capacity
             coach.role = role if role in ("coach", "coordinator") else coach.role
             c.session.add(coach)
             set_regions(c.session, coach_id=coach_id, regions=codes)
+            # The cases the coach no longer holds move on now, never stranded with them.
+            notices = routing.coach_changed(
+                c.session, coach=coach, regions_before=regions_before, role_before=role_before
+            )
+            c.deliver(notices)
             c.audit("edit_coach", coach_id=coach_id)
             c.flash.append(c.t("saved"))
+            moved = sorted({int(n.params["case"]) for n in notices if n.key == Key.DESK_MOVED_AWAY})
+            if moved:
+                c.flash.append(c.t("cases_moved", cases=", ".join(f"#{n}" for n in moved)))
         c.keep_flash()
     return go("/admin/coaches")
 
