@@ -175,6 +175,11 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "no_access": ("Daar heb je geen toegang toe.", "You have no access to that."),
     "saved": ("Opgeslagen.", "Saved."),
+    # The one button left on a Telegram card once the web desk acted on its case.
+    "card_done_accept": ("Aangenomen op de webdesk", "Accepted at the web desk"),
+    "card_done_decline": ("Afgewezen op de webdesk", "Declined at the web desk"),
+    "card_done_close": ("Afgesloten op de webdesk", "Closed at the web desk"),
+    "card_done_moved": ("Doorgezet op de webdesk", "Moved on at the web desk"),
     "cases_moved": (
         "Open zaken die deze coach niet meer heeft, zijn doorgezet: {cases}.",
         "Open cases this coach no longer holds have moved on: {cases}.",

@@ -6,6 +6,7 @@ in with the link the bot sent, accepts in the browser, and the participant is to
 from __future__ import annotations
 
 import asyncio
+import copy
 import csv
 import io
 import subprocess
@@ -19,6 +20,7 @@ from sqlmodel import Session, select
 from storage.database import create_db_engine
 from storage.models import Case, CaseStatus
 from storage.web import AuditEntry, CaseNote
+from tests.fake_telegram.server import buttons_of
 from tests.fake_telegram.user import TelegramUser
 from tests.web.conftest import ADMIN, ANNA, BRAM, COORDINATOR_CHAT, CORA, Desk
 
@@ -122,6 +124,22 @@ async def handoff_accept_note_and_refusals(desk: Desk, browser: Any) -> None:
     (told,) = await sam.read()  # the participant is told on Telegram, as from the bot
     assert "Anna" in told["text"] and "FNV" in told["text"]
     assert case_row(desk, 1).status == CaseStatus.ACCEPTED
+    # The card on Telegram no longer offers Accept / Decline: one inert button says where.
+    stale = copy.deepcopy(card)
+    await desk.fake.wait_until(lambda: len(buttons_of(card)) == 1)
+    assert [(b["text"], b["callback_data"]) for b in buttons_of(card)] == [
+        ("✓ Aangenomen op de webdesk", "x")
+    ]
+    desk.step("Anna's card on Telegram now shows one inert button: ✓ Aangenomen op de webdesk")
+    # A press of the old Decline that overtook the edit is only acknowledged ("already
+    # chosen"): the case stays accepted and the card keeps saying the truth.
+    answered = len(desk.fake.callback_answers)
+    await desk.fake.press(ANNA, stale, "c:dec:1", first_name="Anna")
+    await desk.fake.wait_until(lambda: len(desk.fake.callback_answers) > answered)
+    assert "Deze keuze is al gemaakt." in desk.fake.callback_answers[-1].get("text", "")
+    assert await anna.nothing_new(0.5)
+    assert case_row(desk, 1).status == CaseStatus.ACCEPTED
+    assert buttons_of(card)[0]["text"] == "✓ Aangenomen op de webdesk"
 
     # A private note, saved (htmx) and shown, escaped; still there after a reload.
     await page.get_by_label("Nieuwe notitie").fill("Belt maandag <script>alert(1)</script> terug")
@@ -248,7 +266,8 @@ async def test_coordinator_and_admin(desk_sqlite: Desk, browser: Any) -> None:
     coordinator_chat = desk.user(COORDINATOR_CHAT)
     handed = await hand_off(mira, name="Mira", town="Maastricht")  # nobody covers Zuid-Limburg
     assert "team" in handed
-    await coordinator_chat.read()
+    (coordinator_card,) = await coordinator_chat.read()
+    assert any(b["text"].startswith("Anna de Vries") for b in buttons_of(coordinator_card))
     noor = desk.user(NOOR, "Noor")
     await hand_off(noor, name="Noor", town="Groningen")  # case 2: not Cora's region
     await coordinator_chat.read()
@@ -271,9 +290,12 @@ async def test_coordinator_and_admin(desk_sqlite: Desk, browser: Any) -> None:
     await page.keyboard.press("Enter")
     await page.wait_for_load_state("networkidle")
     assert "toegewezen aan Anna de Vries" in await page.locator(".flash").inner_text()
-    (card,) = await anna.read()
-    assert "Nieuwe aanvraag #1" in card["text"]
+    (anna_card,) = await anna.read()
+    assert "Nieuwe aanvraag #1" in anna_card["text"]
     assert await coordinator_chat.nothing_new(0.5)  # the coordinator saw it on the page
+    # The coordinator chat's card no longer offers its Assign buttons.
+    await desk.fake.wait_until(lambda: len(buttons_of(coordinator_card)) == 1)
+    assert buttons_of(coordinator_card)[0]["text"] == "✓ Doorgezet op de webdesk"
 
     # Two working days without an answer: past the response time, and reassigned.
     set_assigned_at(desk, 1, days_ago=7)
@@ -287,6 +309,10 @@ async def test_coordinator_and_admin(desk_sqlite: Desk, browser: Any) -> None:
     assert "Nieuwe aanvraag #1" in card["text"]
     (away,) = await anna.read()
     assert "overgedragen aan Bram Jansen" in away["text"]
+    # Anna's card of case 1 no longer offers Accept / Decline; Bram's new card does.
+    await desk.fake.wait_until(lambda: len(buttons_of(anna_card)) == 1)
+    assert buttons_of(anna_card)[0]["text"] == "✓ Doorgezet op de webdesk"
+    assert [b["text"] for b in buttons_of(card)] == ["Aannemen", "Afwijzen"]  # Bram's
     assert case_row(desk, 1).coach_id == 2
 
     # The admin: coaches (add one, stop Bram: his case moves and his session ends at once).
@@ -306,6 +332,8 @@ async def test_coordinator_and_admin(desk_sqlite: Desk, browser: Any) -> None:
     await admin_page.wait_for_load_state("networkidle")
     moved = case_row(desk, 1)
     assert moved.coach_id == 4 and moved.status == CaseStatus.ASSIGNED  # Dewi covers AM30
+    await desk.fake.wait_until(lambda: len(buttons_of(card)) == 1)  # Bram's card: settled
+    assert buttons_of(card)[0]["text"] == "✓ Doorgezet op de webdesk"
     # Dewi no longer covers AM30: nobody else does, so case 1 goes back to the region's queue
     # (with a case event), Mira is told a coach is being sought, Dewi where it went.
     dewi = desk.user(7004, "Dewi")

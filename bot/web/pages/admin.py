@@ -151,9 +151,10 @@ def edit(
                 c.session, coach=coach, regions_before=regions_before, role_before=role_before
             )
             c.deliver(notices)
+            moved = sorted({int(n.params["case"]) for n in notices if n.key == Key.DESK_MOVED_AWAY})
+            c.settle_keyboards(moved, done="card_done_moved")
             c.audit("edit_coach", coach_id=coach_id)
             c.flash.append(c.t("saved"))
-            moved = sorted({int(n.params["case"]) for n in notices if n.key == Key.DESK_MOVED_AWAY})
             if moved:
                 c.flash.append(c.t("cases_moved", cases=", ".join(f"#{n}" for n in moved)))
         c.keep_flash()
@@ -174,6 +175,7 @@ def deactivate(coach_id: int, request: Request, csrf: str = Form("")) -> Respons
             notices = routing.deactivate(c.session, coach=coach)
             farewell = Notice(To.COACH, Key.DESK_COACH_STOPPED, coach=coach_ref(coach))
             c.deliver([*notices, farewell])
+            c.settle_keyboards([n.case_id for n in notices], done="card_done_moved")
             stored.end_sessions_of(c.session, telegram_id=coach.telegram_id)
             c.audit("deactivate_coach", coach_id=coach_id)
             c.flash.append(c.t("saved"))
