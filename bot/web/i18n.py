@@ -185,7 +185,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "Open cases this coach no longer holds have moved on: {cases}.",
     ),
     "error_input": ("Controleer de invoer: {what}", "Please check: {what}"),
-    "pressed": ("knop", "button"),
+    "pressed": ("koos de knop", "pressed the button"),
     "audit_view_case": ("zaak bekeken", "viewed a case"),
     "audit_view_case_list": ("zakenlijst bekeken", "viewed their case list"),
     "audit_view_region": ("regio bekeken", "viewed the region"),

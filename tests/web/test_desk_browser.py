@@ -96,6 +96,9 @@ async def handoff_accept_note_and_refusals(desk: Desk, browser: Any) -> None:
     context = await browser.new_context(viewport={"width": 1280, "height": 860})
     page = await context.new_page()
     desk.watch(page)
+    await page.goto(f"{desk.base_url}/login")
+    assert "Stuur /login aan de bot" in await page.locator("main").inner_text()
+    await desk.shot(page, "login")
     await page.goto(link)
     await desk.shot(page, "login-confirm")
     desk.step("Anna opens the link: 'Inloggen als Anna de Vries?' and clicks [Inloggen]")
@@ -115,6 +118,13 @@ async def handoff_accept_note_and_refusals(desk: Desk, browser: Any) -> None:
     intake = await page.locator("dl.summary").inner_text()
     assert "Midden-Utrecht" in intake and "logistiek, heftruck" in intake
     assert GOAL in intake  # what they typed, escaped: shown as typed, never as markup
+    assert intake.count("Midden-Utrecht") == 1  # "Utrecht (regio Midden-Utrecht)", once
+    # The buttons Sam pressed read as their labels, never as payloads ("knop: yes").
+    pressed = await page.locator("ol.chat .pressed").all_inner_texts()
+    assert ["Ja", "Ik ben ontslagen of mijn contract stopt", "Tijdelijk"] == pressed[:3]
+    assert {"Hbo of universiteit", "Via dit chatgesprek", "Ochtend"} <= set(pressed)
+    chat = await page.locator("ol.chat").inner_text()
+    assert "v:" not in chat and "knop: yes" not in chat and "[" not in chat
     await desk.shot(page, "case-assigned")
     desk.step("Anna opens case #1 (intake, conversation, events) and clicks [Aannemen]")
     await page.get_by_role("button", name="Aannemen").click()

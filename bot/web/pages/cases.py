@@ -86,7 +86,7 @@ def render_case(c: Ctx, case: Case, *, flash: list[str], status: int = 200) -> R
         status_label=queries.status_label(c.flowset, case.status, c.lang),
         sla=queries.sla_state(case, c.state.timings, utcnow()),
         age=queries.age(case.created_at, utcnow()),
-        conversation=queries.conversation(c.session, case),
+        conversation=queries.conversation(c.session, case, flows=c.flowset),
         events=queries.events(c.session, case),
         notes=queries.notes(c.session, case),
         flash=flash,
