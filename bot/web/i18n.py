@@ -99,6 +99,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "role": ("Rol", "Role"),
     "role_coach": ("coach", "coach"),
     "role_coordinator": ("coördinator", "coordinator"),
+    "role_admin": ("beheerder", "admin"),
     "active": ("Actief", "Active"),
     "yes": ("ja", "yes"),
     "no": ("nee", "no"),
@@ -112,6 +113,12 @@ WORDS: dict[str, tuple[str, str]] = {
         "Open cases go to colleagues or the coordinator; participants are told.",
     ),
     "activate": ("Weer activeren", "Activate again"),
+    "edit_moves_cases": (
+        "Open zaken van regio's die je weghaalt (of alle, bij de rol coördinator) gaan naar "
+        "collega's of de coördinator; deelnemers horen het.",
+        "Open cases of regions you take away (or all, for the coordinator role) go to "
+        "colleagues or the coordinator; participants are told.",
+    ),
     "regions_hint": (
         "codes of namen, met komma's: AM13, Groningen",
         "codes or names, comma-separated: AM13, Groningen",

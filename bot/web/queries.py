@@ -126,9 +126,7 @@ class Line:
     pressed: bool = False  # a button the participant pressed ("[v:yes]" in the log)
 
 
-def conversation(
-    session: Session, case: Case, *, flows: FlowSet, limit: int = 200
-) -> list[Line]:
+def conversation(session: Session, case: Case, *, flows: FlowSet, limit: int = 200) -> list[Line]:
     """The participant's messages the bot kept: text is stored only with their consent. A
     pressed button shows its label as the participant read it, never its payload."""
     found = session.exec(
@@ -142,9 +140,7 @@ def conversation(
     for m in reversed(found):
         text = m.text or ""
         payload = logged_payload(text) if m.direction == "in" else None
-        shown = (
-            pressed_label(flows, payload, flow=m.flow, language=language) if payload else text
-        )
+        shown = pressed_label(flows, payload, flow=m.flow, language=language) if payload else text
         at = local(m.created_at).strftime("%d-%m %H:%M")
         out.append(Line(at, m.direction, shown, "", payload is not None))
     return out

@@ -121,7 +121,7 @@ async def handoff_accept_note_and_refusals(desk: Desk, browser: Any) -> None:
     assert intake.count("Midden-Utrecht") == 1  # "Utrecht (regio Midden-Utrecht)", once
     # The buttons Sam pressed read as their labels, never as payloads ("knop: yes").
     pressed = await page.locator("ol.chat .pressed").all_inner_texts()
-    assert ["Ja", "Ik ben ontslagen of mijn contract stopt", "Tijdelijk"] == pressed[:3]
+    assert pressed[:3] == ["Ja", "Ik ben ontslagen of mijn contract stopt", "Tijdelijk"]
     assert {"Hbo of universiteit", "Via dit chatgesprek", "Ochtend"} <= set(pressed)
     chat = await page.locator("ol.chat").inner_text()
     assert "v:" not in chat and "knop: yes" not in chat and "[" not in chat
@@ -364,6 +364,7 @@ async def test_coordinator_and_admin(desk_sqlite: Desk, browser: Any) -> None:
     await admin_page.goto(f"{desk.base_url}/region")  # the admin sees every region
     queue = await admin_page.locator("#queue-title + div table").inner_text()
     assert "Noor" in queue and "Mira" in queue  # case 1 is waiting in its region's queue again
+    await desk.shot(admin_page, "admin-region-all")
     await bram_page.goto(f"{desk.base_url}/cases")
     assert bram_page.url.startswith(f"{desk.base_url}/login")
     assert "verlopen of beëindigd" in await bram_page.locator("main").inner_text()
@@ -373,6 +374,8 @@ async def test_coordinator_and_admin(desk_sqlite: Desk, browser: Any) -> None:
     await admin_page.locator("#flow-job_loss pre.mermaid svg").wait_for(timeout=20000)
     assert "Geen fouten of waarschuwingen" in await admin_page.locator("main").inner_text()
     await desk.shot(admin_page, "admin-flows", full=False)
+    diagram = admin_page.locator("#flow-job_loss")
+    await diagram.screenshot(path=str(desk.shots / "admin-flow-job_loss.png"))
     # An admin breaks a flow: the page says where (file:line); the old flows stay live.
     broken = desk.flows_dir / "zz_broken.yml"
     await asyncio.to_thread(
@@ -409,6 +412,7 @@ async def test_coordinator_and_admin(desk_sqlite: Desk, browser: Any) -> None:
     await admin_page.get_by_role("link", name="English").click()
     await admin_page.wait_for_load_state("networkidle")
     assert "Audit log" in await admin_page.locator("h1").inner_text()
+    await desk.shot(admin_page, "admin-audit-english")
     for context in {p.context for p in (page, admin_page, bram_page)}:
         await context.close()
     await asyncio.sleep(0)
