@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +201,9 @@ def run_one(label: str, url: str, args: argparse.Namespace) -> dict[str, float]:
             for r in rounds
         )
         figures[f"{mode}_errors"] = sum(len(r.get("errors", [])) for r in rounds)
+        kinds = Counter(str(e) for r in rounds for e in r.get("errors", []))
+        if kinds:  # which: a status code, or the client's exception (timeout, reset …)
+            print(f"{label} {mode} errors: {dict(kinds)}", flush=True)
     print(f"{label}: " + ", ".join(f"{k} {v:.1f}" for k, v in figures.items()), flush=True)
     return figures
 

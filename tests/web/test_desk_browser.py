@@ -110,7 +110,8 @@ async def handoff_accept_note_and_refusals(desk: Desk, browser: Any) -> None:
     assert "Sam" in await row.inner_text()
     assert "wacht op akkoord" in await row.inner_text()
     await desk.shot(page, "coach-cases")
-    desk.step(f"Anna's list (/cases): {' | '.join((await row.inner_text()).split())}")
+    cells = [" ".join(cell.split()) for cell in await row.locator("td").all_inner_texts()]
+    desk.step(f"Anna's list (/cases): {' | '.join(cells)}")
 
     # The case page: the intake, the events; accept in the browser.
     await page.get_by_role("link", name="#1").first.click()
@@ -147,6 +148,10 @@ async def handoff_accept_note_and_refusals(desk: Desk, browser: Any) -> None:
     await desk.fake.press(ANNA, stale, "c:dec:1", first_name="Anna")
     await desk.fake.wait_until(lambda: len(desk.fake.callback_answers) > answered)
     assert "Deze keuze is al gemaakt." in desk.fake.callback_answers[-1].get("text", "")
+    desk.transcript.append(
+        "[telegram] Anna presses the old [Afwijzen] (a press that overtook the edit) → "
+        "the spinner answers 'Deze keuze is al gemaakt.'; nothing else happens"
+    )
     assert await anna.nothing_new(0.5)
     assert case_row(desk, 1).status == CaseStatus.ACCEPTED
     assert buttons_of(card)[0]["text"] == "✓ Aangenomen op de webdesk"
