@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +32,22 @@ from bot.web.auth import COOKIE, sign  # noqa: E402
 from storage import web as stored  # noqa: E402
 from storage.coaches import add_coach  # noqa: E402
 from storage.database import create_db_engine, session_scope, upgrade  # noqa: E402
-from storage.models import Case, CaseStatus, Participant, Union  # noqa: E402
+from storage.models import Case, CaseStatus, MessageLog, Participant, Union  # noqa: E402
 
 POSTGRES = os.environ.get(
     "CAREERBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+
+
+CONVERSATION = [
+    ("in", "hoi, mn contract word nie verlengd"),
+    ("out", "Wat vervelend. Mag ik je een paar vragen stellen? " * 3),
+    ("in", "[v:yes]"),
+    ("out", "Wat voor contract heb je (of had je)?"),
+    ("in", "[v:tijdelijk]"),
+    ("out", "Wanneer kan de coach je het best bereiken?"),
+    ("in", "[v:morning]"),
+]
 
 
 def seed(url: str, coaches: int, cases_each: int) -> list[tuple[str, list[int]]]:
@@ -84,6 +96,16 @@ def seed(url: str, coaches: int, cases_each: int) -> list[tuple[str, list[int]]]
                 session.add(case)
                 session.flush()
                 ids.append(case.id or 0)
+                # A conversation as consent keeps it: typed lines, the bot's answers, presses.
+                for i, (direction, text) in enumerate(CONVERSATION * 3):
+                    session.add(
+                        MessageLog(
+                            participant_id=person.id or 0,
+                            direction=direction,
+                            text=text,
+                            flow="intake" if i > 4 else "welcome",
+                        )
+                    )
             raw = stored.new_session(session, telegram_id=coach.telegram_id)
             people.append((sign(secret, raw), ids))
     engine.dispose()
@@ -179,6 +201,9 @@ def run_one(label: str, url: str, args: argparse.Namespace) -> dict[str, float]:
             for r in rounds
         )
         figures[f"{mode}_errors"] = sum(len(r.get("errors", [])) for r in rounds)
+        kinds = Counter(str(e) for r in rounds for e in r.get("errors", []))
+        if kinds:  # which: a status code, or the client's exception (timeout, reset …)
+            print(f"{label} {mode} errors: {dict(kinds)}", flush=True)
     print(f"{label}: " + ", ".join(f"{k} {v:.1f}" for k, v in figures.items()), flush=True)
     return figures
 
@@ -213,7 +238,8 @@ def main() -> int:
     lines = [
         f"# Web desk: {args.coaches} coaches at once ({args.cases} open cases each)",
         "",
-        f"Each coach GETs their list, one of their cases, then the login page (baseline: a "
+        f"Each coach GETs their list, one of their cases (with a conversation of "
+        f"{len(CONVERSATION) * 3} kept messages, buttons among them), then the login page (baseline: a "
         f"template, no database), again and again for {args.seconds:g} s. *Browsing*: a "
         f"coach reads {args.think:g} s (±50 %) between pages; *flat out*: no pause at all "
         f"(the capacity). Medians of {args.rounds} rounds; milliseconds. Load average at the "

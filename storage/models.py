@@ -149,6 +149,7 @@ class CaseEventKind(StrEnum):
     REQUESTED_AGAIN = "requested_again"  # the participant asked for a coach again
     COACH_UNREACHABLE = "coach_unreachable"  # Telegram refused the coach's message
     COACH_DEACTIVATED = "coach_deactivated"
+    COACH_CHANGED = "coach_changed"  # an admin changed the coach's regions or role
     PARTICIPANT_LEFT = "participant_left"  # /stop during the live chat
     COACH_REMINDED = "coach_reminded"  # not accepted within a working day
     ESCALATED = "escalated"  # not accepted within two: to the next coach or the coordinator

@@ -9,6 +9,7 @@ go when the participant's data is erased (storage/privacy.py).
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -256,3 +257,34 @@ def audit_entries(session: Session, *, limit: int = 200, offset: int = 0) -> Seq
     return session.exec(
         select(AuditEntry).order_by(col(AuditEntry.id).desc()).offset(offset).limit(limit)
     ).all()
+
+
+def live_case_keyboards(session: Session, *, case_id: int) -> list[tuple[int, int]]:
+    """(chat, message) of every message about `case_id` the bot delivered with desk buttons
+    (Accept / Decline / Assign) that nobody pressed yet: once the case moved on at the web
+    desk, those buttons would act on a state that is gone."""
+    from storage.telegram_state import OutboxStatus, TelegramOutbox, is_keyboard_pressed
+
+    sent = session.exec(
+        select(TelegramOutbox.chat_id, TelegramOutbox.message_id, TelegramOutbox.payload).where(
+            TelegramOutbox.ref == f"case:{case_id}",
+            TelegramOutbox.status == OutboxStatus.SENT,
+            col(TelegramOutbox.message_id).is_not(None),
+        )
+    ).all()
+    live = []
+    for chat_id, message_id, payload in sent:
+        if message_id is None or not _has_desk_buttons(payload):
+            continue  # a plain message about the case
+        if not is_keyboard_pressed(session, chat_id=chat_id, message_id=message_id):
+            live.append((chat_id, message_id))
+    return live
+
+
+def _has_desk_buttons(payload: str) -> bool:
+    markup = (json.loads(payload) or {}).get("reply_markup") or {}
+    return any(
+        str(button.get("callback_data", "")).startswith("c:")
+        for row in markup.get("inline_keyboard", [])
+        for button in row
+    )

@@ -307,3 +307,64 @@ def test_the_coordinator_reassigns_an_accepted_case_and_everyone_is_told(db):
     act(db, desk.close, case_id=handoff.case_id, coach=bram, outcome="werk gevonden")
     [stale] = act(db, desk.reassign, case_id=handoff.case_id, coach_id=anna.id)
     assert stale.key == "desk_assign_stale"
+
+
+def edit_coach(db: Engine, telegram_id: int, *, regions: list[str], role: str) -> list[Notice]:
+    """What the admin page does when it saves a coach: new regions and role, then the cases
+    the coach no longer holds move on."""
+    from storage.coaches import coach_regions, set_regions
+
+    with session_scope(db) as session:
+        found = coach_by_telegram_id(session, telegram_id=telegram_id)
+        assert found is not None and found.id is not None
+        before = coach_regions(session, coach_id=found.id)
+        role_before = found.role
+        found.role = role
+        session.add(found)
+        set_regions(session, coach_id=found.id, regions=regions)
+        return desk.coach_changed(
+            session, coach=found, regions_before=before, role_before=role_before
+        )
+
+
+def test_a_coach_whose_regions_or_role_change_strands_no_case(db):
+    register(db, "Anna de Vries", 1, ["AM13", "AM18"])
+    register(db, "Bram Jansen", 2, ["AM18"])
+    utrecht = request(db, "AM13", "p1").case_id  # Anna: the only coach of AM13
+    eindhoven = request(db, "AM18", "p2").case_id  # Bram: Anna has one open case already
+    assert status(db, eindhoven) == (CaseStatus.ASSIGNED, coach(db, 2).id)  # least loaded
+    other = request(db, "AM18", "p3").case_id  # one each: the first registered, Anna
+    anna = coach(db, 1)
+    act(db, desk.accept, case_id=utrecht, coach=anna)
+    assert status(db, other)[1] == anna.id
+
+    # Anna no longer covers AM13: her accepted Utrecht case has nobody else in its region, so
+    # it goes back to the region's queue (the coordinator), the live chat ends, the
+    # participant hears the truth, Anna hears where it went; her AM18 case stays hers.
+    notices = edit_coach(db, 1, regions=["AM18"], role="coach")
+    assert status(db, utrecht) == (CaseStatus.NEW, None)
+    assert status(db, other) == (CaseStatus.ASSIGNED, anna.id)
+    with Session(db) as session:
+        relay = session.get(CaseRelay, utrecht)
+        assert relay is not None and not relay.active
+        kinds = [e.kind for e in list_case_events(session, case_id=utrecht)]
+    assert kinds[-2:] == ["coach_changed", "to_coordinator"]
+    told = {(n.to, n.key) for n in notices}
+    assert told == {
+        (To.COORDINATOR, "desk_for_coordinator"),
+        (To.PARTICIPANT, "coach_searching"),
+        (To.COACH, "desk_moved_away"),
+    }
+    moved = next(n for n in notices if n.key == "desk_moved_away")
+    assert moved.params == {"case": str(utrecht), "to": "@desk_to_queue"}
+
+    # Anna becomes a coordinator: she holds no case any more; Bram (AM18, with room) gets it.
+    notices = edit_coach(db, 1, regions=["AM18"], role="coordinator")
+    assert status(db, other) == (CaseStatus.ASSIGNED, coach(db, 2).id)
+    assert {(n.to, n.key) for n in notices} == {
+        (To.COACH, "desk_case_new"),  # Bram's card, with Accept / Decline
+        (To.PARTICIPANT, "coach_replaced"),
+        (To.COACH, "desk_moved_away"),
+    }
+    # A change that takes nothing away moves nothing.
+    assert edit_coach(db, 2, regions=["AM18", "AM13"], role="coach") == []

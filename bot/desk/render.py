@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.desk.cards import CaseCard
+from bot.desk.cards import CardLine, CaseCard
 from bot.desk.notices import Action, Notice, To, Verb
 from bot.engine.render import render
 from bot.flows.catalogue import Key
 from bot.flows.flowset import FlowSet
-from bot.flows.models import Language
+from bot.flows.models import Language, SlotType
 
 COACH_LANGUAGE: Language = "nl"  # coaches and the coordinator read Dutch
 
@@ -52,16 +52,40 @@ def headline(flows: FlowSet, notice: Notice) -> str:
 def card_lines(
     flows: FlowSet, card: CaseCard, language: Language, *, status: bool = False
 ) -> list[tuple[str, str]]:
-    """(label, value) pairs: name, region, then the intake in the flow's order."""
-    lines = [
-        (say(flows, Key.DESK_LABEL_NAME, language), card.first_name),
-        (say(flows, Key.DESK_LABEL_REGION, language), card.region),
-    ]
+    """(label, value) pairs: name, region, then the intake in the flow's order. The region is
+    said once: not again as its own intake line, and not at all on top when the town line
+    already names it ("Woonplaats: Utrecht (regio Midden-Utrecht)")."""
+    details = [line for line in card.details() if not _repeats_region(flows, card, line)]
+    lines = [(say(flows, Key.DESK_LABEL_NAME, language), card.first_name)]
+    if not any(_names_region(flows, card, line) for line in details):
+        lines.append((say(flows, Key.DESK_LABEL_REGION, language), card.region))
     if status:
         shown = status_text(flows, card.status, language)
         lines.append((say(flows, Key.DESK_LABEL_STATUS, language), shown))
-    lines += [(line.label, line.value) for line in card.details()]
+    lines += [(line.label, line.value) for line in details]
     return lines
+
+
+def _slot_type(flows: FlowSet, line: CardLine) -> SlotType | None:
+    slot = flows.slots.get(line.slot)
+    return slot.type if slot is not None else None
+
+
+def _repeats_region(flows: FlowSet, card: CaseCard, line: CardLine) -> bool:
+    """An intake line that is the case's region again ("Arbeidsmarktregio: Midden-Utrecht")."""
+    return _slot_type(flows, line) is SlotType.REGION and line.raw in (
+        card.region_code,
+        card.region_name,
+    )
+
+
+def _names_region(flows: FlowSet, card: CaseCard, line: CardLine) -> bool:
+    """The town line that already says the case's region."""
+    return (
+        card.region_name is not None
+        and _slot_type(flows, line) is SlotType.GEMEENTE
+        and card.region_name in line.value
+    )
 
 
 def footer(flows: FlowSet, notice: Notice) -> str | None:

@@ -8,6 +8,7 @@ coach's last place; a participant has at most one open case (the database enforc
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time
 
@@ -19,7 +20,14 @@ from bot.desk.states import locked_case, record
 from bot.flows.catalogue import Key
 from bot.scheduler.calendar import TZ, local
 from storage import cases as store
-from storage.coaches import CoachLoad, coaches_for_region, get_coach, list_coaches, pick_coach
+from storage.coaches import (
+    CoachLoad,
+    coach_regions,
+    coaches_for_region,
+    get_coach,
+    list_coaches,
+    pick_coach,
+)
 from storage.database import lock_key
 from storage.models import Case, CaseEventKind, CaseStatus, Coach, Role, utcnow
 
@@ -262,6 +270,42 @@ def deactivate(session: Session, *, coach: Coach) -> list[Notice]:
     for case in store.open_cases_of_coach(session, coach_id=coach.id):
         notices += move_on(
             session, case, coach, CaseEventKind.COACH_DEACTIVATED, Key.DESK_REASON_DEACTIVATED
+        )
+    return notices
+
+
+def coach_changed(
+    session: Session, *, coach: Coach, regions_before: Iterable[str], role_before: str
+) -> list[Notice]:
+    """An admin changed a coach's regions or role: the open cases the coach no longer holds
+    move on like a deactivated coach's (next coach of the region, else its coordinator queue),
+    each with a case event, the participant told the truth and the coach told where it went.
+
+    A coordinator holds no cases; a coach loses the cases of the regions taken away (a case
+    the coordinator gave them from a region they never covered stays: that was a choice)."""
+    assert coach.id is not None
+    if not coach.active:
+        return []
+    dropped = set(regions_before) - set(coach_regions(session, coach_id=coach.id))
+    became_coordinator = coach.role != Role.COACH and role_before == Role.COACH
+    notices: list[Notice] = []
+    for case in store.open_cases_of_coach(session, coach_id=coach.id):
+        if not (became_coordinator or case.region_code in dropped):
+            continue
+        assert case.id is not None
+        locked_case(session, case.id)
+        moved = move_on(
+            session, case, coach, CaseEventKind.COACH_CHANGED, Key.DESK_REASON_COACH_CHANGED
+        )
+        following = get_coach(session, coach_id=case.coach_id) if case.coach_id else None
+        notices += moved
+        notices.append(
+            Notice(
+                To.COACH,
+                Key.DESK_MOVED_AWAY,
+                {"case": str(case.id), "to": following.name if following else "@desk_to_queue"},
+                coach=coach_ref(coach),  # no case ref: the case is no longer theirs to act on
+            )
         )
     return notices
 

@@ -128,6 +128,9 @@ class Key(StrEnum):
     DESK_REASON_DECLINED = "desk_reason_declined"
     DESK_REASON_UNREACHABLE = "desk_reason_unreachable"
     DESK_REASON_DEACTIVATED = "desk_reason_deactivated"
+    DESK_REASON_COACH_CHANGED = "desk_reason_coach_changed"
+    DESK_MOVED_AWAY = "desk_moved_away"
+    DESK_TO_QUEUE = "desk_to_queue"
     DESK_ASSIGNED = "desk_assigned"
     DESK_ASSIGN_STALE = "desk_assign_stale"
     DESK_ASSIGN_COACH_GONE = "desk_assign_coach_gone"
@@ -199,6 +202,7 @@ RUNTIME_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
     Key.DESK_FOR_COORDINATOR: frozenset({"case", "reason"}),
     Key.DESK_ASSIGNED: frozenset({"case", "coach"}),
     Key.DESK_REASSIGNED_AWAY: frozenset({"case", "coach"}),
+    Key.DESK_MOVED_AWAY: frozenset({"case", "to"}),
     Key.DESK_ASSIGN_STALE: frozenset({"case"}),
     Key.DESK_ASSIGN_COACH_GONE: frozenset({"case"}),
     Key.DESK_REQUESTED_AGAIN: frozenset({"case"}),

@@ -172,9 +172,9 @@ def create_app(settings: Settings) -> FastAPI:
         )
         return response
 
-    from bot.web.pages import admin, cases, login, region
+    from bot.web.pages import admin, cases, login, region, review
 
-    for module in (login, cases, region, admin):
+    for module in (login, cases, region, admin, review):
         app.include_router(module.router)
     return app
 

@@ -3,6 +3,7 @@ CSP, readable without JavaScript, and every label escaped."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from markupsafe import Markup, escape
@@ -51,16 +52,25 @@ def columns(items: Sequence[tuple[str, float]], *, title: str) -> Markup:
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
         f"<title>{escape(title)}</title>",
     ]
+    # Labels of 20 px need ~45 px each: with many weeks every other one is named (the last
+    # always), and an empty week shows no "0" over it.
+    every = max(1, math.ceil(45 / slot))
     for index, (label, value) in enumerate(items):
         bar = (height - 20) * value / top
         x = 20 + index * slot
         parts.append(
             f'<rect x="{x + 4:.1f}" y="{height - bar:.1f}" width="{max(slot - 8, 2):.1f}" '
             f'height="{bar:.1f}" rx="2" class="bar"/>'
-            f'<text x="{x + slot / 2:.1f}" y="{height - bar - 4:.1f}" text-anchor="middle" '
-            f'class="value">{value:g}</text>'
-            f'<text x="{x + slot / 2:.1f}" y="{height + 16}" text-anchor="middle" class="label">'
-            f"{escape(label)}</text>"
         )
+        if value:
+            parts.append(
+                f'<text x="{x + slot / 2:.1f}" y="{height - bar - 4:.1f}" text-anchor="middle" '
+                f'class="value">{value:g}</text>'
+            )
+        if (count - 1 - index) % every == 0:
+            parts.append(
+                f'<text x="{x + slot / 2:.1f}" y="{height + 22}" text-anchor="middle" '
+                f'class="label">{escape(label)}</text>'
+            )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 -- every label and value went through escape()

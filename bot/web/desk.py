@@ -128,6 +128,23 @@ class Ctx:
         )
         telegram_state.enqueue(self.session, outgoing=outgoing)
 
+    def settle_keyboards(self, case_ids: Iterable[int | None], *, done: str) -> None:
+        """The Telegram cards of these cases whose Accept / Decline / Assign buttons nobody
+        pressed lose them (one inert "✓ … op de webdesk" button instead, through the outbox in
+        this transaction): a card must not offer what the web desk already did. Coaches read
+        Telegram in Dutch. The keyboard counts as answered, as if pressed: a press that
+        overtakes the edit is only acknowledged ("already chosen") and cannot put an older
+        button's "✓ Afwijzen" over the truth."""
+        label = word(done, "nl")
+        edits = []
+        for case_id in sorted({i for i in case_ids if i is not None}):
+            for chat_id, message_id in stored.live_case_keyboards(self.session, case_id=case_id):
+                telegram_state.mark_keyboard_pressed(
+                    self.session, chat_id=chat_id, message_id=message_id
+                )
+                edits.append(render.mark_pressed(chat_id, message_id, label))
+        telegram_state.enqueue(self.session, outgoing=edits)
+
     def keep_flash(self) -> None:
         """Carry this request's messages to the page the browser is sent to next."""
         if self.flash:

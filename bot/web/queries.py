@@ -10,8 +10,10 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from bot.desk.people import card_of
+from bot.desk.pressed import logged_payload, pressed_label
 from bot.desk.render import card_lines, status_text
 from bot.flows.flowset import FlowSet
+from bot.flows.models import Language
 from bot.scheduler.calendar import add_working_days, local
 from bot.scheduler.timings import Timings
 from storage.models import OPEN_STATUSES, Case, CaseEvent, CaseStatus, Coach, MessageLog
@@ -124,22 +126,23 @@ class Line:
     pressed: bool = False  # a button the participant pressed ("[v:yes]" in the log)
 
 
-def conversation(session: Session, case: Case, *, limit: int = 200) -> list[Line]:
-    """The participant's messages the bot kept: text is stored only with their consent."""
+def conversation(session: Session, case: Case, *, flows: FlowSet, limit: int = 200) -> list[Line]:
+    """The participant's messages the bot kept: text is stored only with their consent. A
+    pressed button shows its label as the participant read it, never its payload."""
     found = session.exec(
         select(MessageLog)
         .where(MessageLog.participant_id == case.participant_id, col(MessageLog.text).is_not(None))
         .order_by(col(MessageLog.id).desc())
         .limit(limit)
     ).all()
+    language: Language = "en" if case.language == "en" else "nl"
     out = []
     for m in reversed(found):
         text = m.text or ""
-        pressed = text.startswith("[") and text.endswith("]") and ":" in text
-        shown = text[1:-1].partition(":")[2] if pressed else text
-        out.append(
-            Line(local(m.created_at).strftime("%d-%m %H:%M"), m.direction, shown, "", pressed)
-        )
+        payload = logged_payload(text) if m.direction == "in" else None
+        shown = pressed_label(flows, payload, flow=m.flow, language=language) if payload else text
+        at = local(m.created_at).strftime("%d-%m %H:%M")
+        out.append(Line(at, m.direction, shown, "", payload is not None))
     return out
 
 

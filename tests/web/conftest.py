@@ -1,7 +1,8 @@
 """The web desk in a real browser: Playwright driving Debian's chromium (one browser for the
 whole session), the real `careerbot web` process, and the real bot against the fake Bot API.
 
-Screenshots of every page land in reports/web-desk/ (not committed; docs/desk.png is)."""
+Screenshots of every page land in reports/screenshots/<database>/ (not committed; docs/desk.png
+is), with the transcript of the handoff across Telegram and the web (transcript.md)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SHOTS = PROJECT_ROOT / "reports" / "web-desk"
+SHOTS = PROJECT_ROOT / "reports" / "screenshots"
 
 ANNA, BRAM, CORA, ADMIN = 7001, 7002, 7500, 9001
 COORDINATOR_CHAT = -100777

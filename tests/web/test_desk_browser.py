@@ -6,6 +6,7 @@ in with the link the bot sent, accepts in the browser, and the participant is to
 from __future__ import annotations
 
 import asyncio
+import copy
 import csv
 import io
 import subprocess
@@ -19,6 +20,7 @@ from sqlmodel import Session, select
 from storage.database import create_db_engine
 from storage.models import Case, CaseStatus
 from storage.web import AuditEntry, CaseNote
+from tests.fake_telegram.server import buttons_of
 from tests.fake_telegram.user import TelegramUser
 from tests.web.conftest import ADMIN, ANNA, BRAM, COORDINATOR_CHAT, CORA, Desk
 
@@ -94,6 +96,9 @@ async def handoff_accept_note_and_refusals(desk: Desk, browser: Any) -> None:
     context = await browser.new_context(viewport={"width": 1280, "height": 860})
     page = await context.new_page()
     desk.watch(page)
+    await page.goto(f"{desk.base_url}/login")
+    assert "Stuur /login aan de bot" in await page.locator("main").inner_text()
+    await desk.shot(page, "login")
     await page.goto(link)
     await desk.shot(page, "login-confirm")
     desk.step("Anna opens the link: 'Inloggen als Anna de Vries?' and clicks [Inloggen]")
@@ -105,7 +110,8 @@ async def handoff_accept_note_and_refusals(desk: Desk, browser: Any) -> None:
     assert "Sam" in await row.inner_text()
     assert "wacht op akkoord" in await row.inner_text()
     await desk.shot(page, "coach-cases")
-    desk.step(f"Anna's list (/cases): {' | '.join((await row.inner_text()).split())}")
+    cells = [" ".join(cell.split()) for cell in await row.locator("td").all_inner_texts()]
+    desk.step(f"Anna's list (/cases): {' | '.join(cells)}")
 
     # The case page: the intake, the events; accept in the browser.
     await page.get_by_role("link", name="#1").first.click()
@@ -113,6 +119,13 @@ async def handoff_accept_note_and_refusals(desk: Desk, browser: Any) -> None:
     intake = await page.locator("dl.summary").inner_text()
     assert "Midden-Utrecht" in intake and "logistiek, heftruck" in intake
     assert GOAL in intake  # what they typed, escaped: shown as typed, never as markup
+    assert intake.count("Midden-Utrecht") == 1  # "Utrecht (regio Midden-Utrecht)", once
+    # The buttons Sam pressed read as their labels, never as payloads ("knop: yes").
+    pressed = await page.locator("ol.chat .pressed").all_inner_texts()
+    assert pressed[:3] == ["Ja", "Ik ben ontslagen of mijn contract stopt", "Tijdelijk"]
+    assert {"Hbo of universiteit", "Via dit chatgesprek", "Ochtend"} <= set(pressed)
+    chat = await page.locator("ol.chat").inner_text()
+    assert "v:" not in chat and "knop: yes" not in chat and "[" not in chat
     await desk.shot(page, "case-assigned")
     desk.step("Anna opens case #1 (intake, conversation, events) and clicks [Aannemen]")
     await page.get_by_role("button", name="Aannemen").click()
@@ -122,6 +135,26 @@ async def handoff_accept_note_and_refusals(desk: Desk, browser: Any) -> None:
     (told,) = await sam.read()  # the participant is told on Telegram, as from the bot
     assert "Anna" in told["text"] and "FNV" in told["text"]
     assert case_row(desk, 1).status == CaseStatus.ACCEPTED
+    # The card on Telegram no longer offers Accept / Decline: one inert button says where.
+    stale = copy.deepcopy(card)
+    await desk.fake.wait_until(lambda: len(buttons_of(card)) == 1)
+    assert [(b["text"], b["callback_data"]) for b in buttons_of(card)] == [
+        ("✓ Aangenomen op de webdesk", "x")
+    ]
+    desk.step("Anna's card on Telegram now shows one inert button: ✓ Aangenomen op de webdesk")
+    # A press of the old Decline that overtook the edit is only acknowledged ("already
+    # chosen"): the case stays accepted and the card keeps saying the truth.
+    answered = len(desk.fake.callback_answers)
+    await desk.fake.press(ANNA, stale, "c:dec:1", first_name="Anna")
+    await desk.fake.wait_until(lambda: len(desk.fake.callback_answers) > answered)
+    assert "Deze keuze is al gemaakt." in desk.fake.callback_answers[-1].get("text", "")
+    desk.transcript.append(
+        "[telegram] Anna presses the old [Afwijzen] (a press that overtook the edit) → "
+        "the spinner answers 'Deze keuze is al gemaakt.'; nothing else happens"
+    )
+    assert await anna.nothing_new(0.5)
+    assert case_row(desk, 1).status == CaseStatus.ACCEPTED
+    assert buttons_of(card)[0]["text"] == "✓ Aangenomen op de webdesk"
 
     # A private note, saved (htmx) and shown, escaped; still there after a reload.
     await page.get_by_label("Nieuwe notitie").fill("Belt maandag <script>alert(1)</script> terug")
@@ -248,7 +281,8 @@ async def test_coordinator_and_admin(desk_sqlite: Desk, browser: Any) -> None:
     coordinator_chat = desk.user(COORDINATOR_CHAT)
     handed = await hand_off(mira, name="Mira", town="Maastricht")  # nobody covers Zuid-Limburg
     assert "team" in handed
-    await coordinator_chat.read()
+    (coordinator_card,) = await coordinator_chat.read()
+    assert any(b["text"].startswith("Anna de Vries") for b in buttons_of(coordinator_card))
     noor = desk.user(NOOR, "Noor")
     await hand_off(noor, name="Noor", town="Groningen")  # case 2: not Cora's region
     await coordinator_chat.read()
@@ -271,9 +305,12 @@ async def test_coordinator_and_admin(desk_sqlite: Desk, browser: Any) -> None:
     await page.keyboard.press("Enter")
     await page.wait_for_load_state("networkidle")
     assert "toegewezen aan Anna de Vries" in await page.locator(".flash").inner_text()
-    (card,) = await anna.read()
-    assert "Nieuwe aanvraag #1" in card["text"]
+    (anna_card,) = await anna.read()
+    assert "Nieuwe aanvraag #1" in anna_card["text"]
     assert await coordinator_chat.nothing_new(0.5)  # the coordinator saw it on the page
+    # The coordinator chat's card no longer offers its Assign buttons.
+    await desk.fake.wait_until(lambda: len(buttons_of(coordinator_card)) == 1)
+    assert buttons_of(coordinator_card)[0]["text"] == "✓ Doorgezet op de webdesk"
 
     # Two working days without an answer: past the response time, and reassigned.
     set_assigned_at(desk, 1, days_ago=7)
@@ -287,6 +324,10 @@ async def test_coordinator_and_admin(desk_sqlite: Desk, browser: Any) -> None:
     assert "Nieuwe aanvraag #1" in card["text"]
     (away,) = await anna.read()
     assert "overgedragen aan Bram Jansen" in away["text"]
+    # Anna's card of case 1 no longer offers Accept / Decline; Bram's new card does.
+    await desk.fake.wait_until(lambda: len(buttons_of(anna_card)) == 1)
+    assert buttons_of(anna_card)[0]["text"] == "✓ Doorgezet op de webdesk"
+    assert [b["text"] for b in buttons_of(card)] == ["Aannemen", "Afwijzen"]  # Bram's
     assert case_row(desk, 1).coach_id == 2
 
     # The admin: coaches (add one, stop Bram: his case moves and his session ends at once).
@@ -306,8 +347,29 @@ async def test_coordinator_and_admin(desk_sqlite: Desk, browser: Any) -> None:
     await admin_page.wait_for_load_state("networkidle")
     moved = case_row(desk, 1)
     assert moved.coach_id == 4 and moved.status == CaseStatus.ASSIGNED  # Dewi covers AM30
+    await desk.fake.wait_until(lambda: len(buttons_of(card)) == 1)  # Bram's card: settled
+    assert buttons_of(card)[0]["text"] == "✓ Doorgezet op de webdesk"
+    # Dewi no longer covers AM30: nobody else does, so case 1 goes back to the region's queue
+    # (with a case event), Mira is told a coach is being sought, Dewi where it went.
+    dewi = desk.user(7004, "Dewi")
+    await dewi.read()  # the card of case 1
+    dewi_row = admin_page.get_by_role("row").filter(has_text="Dewi Pranoto")
+    await dewi_row.get_by_text("Wijzigen").click()
+    await dewi_row.get_by_label("Regio's").fill("Groningen")
+    await dewi_row.get_by_role("button", name="Opslaan").click()
+    await admin_page.wait_for_load_state("networkidle")
+    flash = await admin_page.locator(".flash").all_inner_texts()
+    assert "Open zaken die deze coach niet meer heeft, zijn doorgezet: #1." in flash
+    back = case_row(desk, 1)
+    assert back.coach_id is None and back.status == CaseStatus.NEW
+    (gone,) = await dewi.read()
+    assert "Zaak #1 staat niet meer op jouw naam" in gone["text"]
+    assert "coördinator van de regio" in gone["text"]
+    assert "We zoeken een andere coach voor je" in (await mira.read())[-1]["text"]
     await admin_page.goto(f"{desk.base_url}/region")  # the admin sees every region
-    assert "Noor" in await admin_page.locator("#queue-title + div table").inner_text()
+    queue = await admin_page.locator("#queue-title + div table").inner_text()
+    assert "Noor" in queue and "Mira" in queue  # case 1 is waiting in its region's queue again
+    await desk.shot(admin_page, "admin-region-all")
     await bram_page.goto(f"{desk.base_url}/cases")
     assert bram_page.url.startswith(f"{desk.base_url}/login")
     assert "verlopen of beëindigd" in await bram_page.locator("main").inner_text()
@@ -317,6 +379,8 @@ async def test_coordinator_and_admin(desk_sqlite: Desk, browser: Any) -> None:
     await admin_page.locator("#flow-job_loss pre.mermaid svg").wait_for(timeout=20000)
     assert "Geen fouten of waarschuwingen" in await admin_page.locator("main").inner_text()
     await desk.shot(admin_page, "admin-flows", full=False)
+    diagram = admin_page.locator("#flow-job_loss")
+    await diagram.screenshot(path=str(desk.shots / "admin-flow-job_loss.png"))
     # An admin breaks a flow: the page says where (file:line); the old flows stay live.
     broken = desk.flows_dir / "zz_broken.yml"
     await asyncio.to_thread(
@@ -353,6 +417,7 @@ async def test_coordinator_and_admin(desk_sqlite: Desk, browser: Any) -> None:
     await admin_page.get_by_role("link", name="English").click()
     await admin_page.wait_for_load_state("networkidle")
     assert "Audit log" in await admin_page.locator("h1").inner_text()
+    await desk.shot(admin_page, "admin-audit-english")
     for context in {p.context for p in (page, admin_page, bram_page)}:
         await context.close()
     await asyncio.sleep(0)

@@ -1,6 +1,6 @@
 """Admins: coaches (add, edit regions, capacity and role, deactivate), the flows (diagram per
-flow, the check's findings with file:line, when they were loaded), the NLU review queue, the
-statistics with pictures and CSV, and the audit log."""
+flow, the check's findings with file:line, when they were loaded), the statistics with pictures
+and CSV, and the audit log. The NLU review queue has its own module (review.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,14 @@ from bot.web.app import go, page
 from bot.web.auth import NotFound
 from bot.web.desk import Ctx, desk_request, pop_flash
 from storage import web as stored
-from storage.coaches import CoachExists, add_coach, get_coach, list_coaches, set_regions
+from storage.coaches import (
+    CoachExists,
+    add_coach,
+    coach_regions,
+    get_coach,
+    list_coaches,
+    set_regions,
+)
 from storage.models import Role, Union, utcnow
 
 router = APIRouter(prefix="/admin")
@@ -133,13 +140,23 @@ def edit(
         if errors:
             c.flash.append(c.t("error_input", what=", ".join(errors)))
         else:
+            regions_before, role_before = coach_regions(c.session, coach_id=coach_id), coach.role
             coach.name = name.strip()[:100]
             coach.capacity = capacity
             coach.role = role if role in ("coach", "coordinator") else coach.role
             c.session.add(coach)
             set_regions(c.session, coach_id=coach_id, regions=codes)
+            # The cases the coach no longer holds move on now, never stranded with them.
+            notices = routing.coach_changed(
+                c.session, coach=coach, regions_before=regions_before, role_before=role_before
+            )
+            c.deliver(notices)
+            moved = sorted({int(n.params["case"]) for n in notices if n.key == Key.DESK_MOVED_AWAY})
+            c.settle_keyboards(moved, done="card_done_moved")
             c.audit("edit_coach", coach_id=coach_id)
             c.flash.append(c.t("saved"))
+            if moved:
+                c.flash.append(c.t("cases_moved", cases=", ".join(f"#{n}" for n in moved)))
         c.keep_flash()
     return go("/admin/coaches")
 
@@ -158,6 +175,7 @@ def deactivate(coach_id: int, request: Request, csrf: str = Form("")) -> Respons
             notices = routing.deactivate(c.session, coach=coach)
             farewell = Notice(To.COACH, Key.DESK_COACH_STOPPED, coach=coach_ref(coach))
             c.deliver([*notices, farewell])
+            c.settle_keyboards([n.case_id for n in notices], done="card_done_moved")
             stored.end_sessions_of(c.session, telegram_id=coach.telegram_id)
             c.audit("deactivate_coach", coach_id=coach_id)
             c.flash.append(c.t("saved"))
@@ -281,14 +299,3 @@ def audit(request: Request, page_number: int = 0) -> Response:
             for e in entries
         ]
         return page(request, "admin_audit.html", c=c, rows=rows, page_number=page_number)
-
-
-# -- NLU review -----------------------------------------------------------------------------------
-
-
-@router.get("/review")
-def review(request: Request) -> Response:
-    """The NLU review queue (issue 17 stores it); until that lands, the page says so."""
-    with desk_request(request) as c:
-        _admin(c)
-        return page(request, "message.html", c=c, title=c.t("review_missing"))

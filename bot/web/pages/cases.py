@@ -13,6 +13,7 @@ from bot.desk import coach_actions, live_chat, routing
 from bot.desk.notices import CoachRef, To
 from bot.desk.people import coach_ref
 from bot.desk.states import actions_in
+from bot.flows.catalogue import Key
 from bot.web import queries
 from bot.web.app import go, is_htmx, page
 from bot.web.auth import NotFound
@@ -85,7 +86,7 @@ def render_case(c: Ctx, case: Case, *, flash: list[str], status: int = 200) -> R
         status_label=queries.status_label(c.flowset, case.status, c.lang),
         sla=queries.sla_state(case, c.state.timings, utcnow()),
         age=queries.age(case.created_at, utcnow()),
-        conversation=queries.conversation(c.session, case),
+        conversation=queries.conversation(c.session, case, flows=c.flowset),
         events=queries.events(c.session, case),
         notes=queries.notes(c.session, case),
         flash=flash,
@@ -115,6 +116,8 @@ def _coach_action(request: Request, case_id: int, csrf: str, action: str, **extr
                 return go(f"/cases/{case_id}")
             notices = live_chat.message_participant(c.session, case_id=case_id, coach=me, text=text)
         c.deliver(notices)
+        if action in ("accept", "decline", "close"):
+            c.settle_keyboards([case_id], done=f"card_done_{action}")
         c.audit(action, case_id=case_id)
         c.keep_flash()
         still_mine = store.get_case(c.session, case_id=case_id)
@@ -208,6 +211,10 @@ def assign(
         if not (c.who.admin or c.who.sees_region(case.region_code)):
             raise NotFound
         notices = routing.reassign(c.session, case_id=case_id, coach_id=coach_id)
+        if any(n.key == Key.DESK_CASE_NEW for n in notices):  # it moved: the cards already out
+            # (the coordinator chat's Assign buttons, the previous coach's Accept / Decline)
+            # lose their buttons; the new coach's card is not sent yet and keeps them.
+            c.settle_keyboards([case_id], done="card_done_moved")
         c.deliver(notices, feedback=frozenset({To.COORDINATOR}))
         c.audit("assign", case_id=case_id, coach_id=coach_id)
         c.keep_flash()

@@ -5,3 +5,10 @@ document.addEventListener("DOMContentLoaded", function () {
     window.mermaid.run({ querySelector: "pre.mermaid" });
   }
 });
+
+// A case's conversation opens at its newest messages (the list scrolls; oldest on top).
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("ol.chat").forEach(function (chat) {
+    chat.scrollTop = chat.scrollHeight;
+  });
+});

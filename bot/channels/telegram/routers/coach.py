@@ -23,7 +23,7 @@ from bot.channels.telegram import callbacks, render
 from bot.channels.telegram.routers import UpdateContext, command_of
 from bot.desk import service as desk
 from bot.desk.notices import CoachRef, Notice, To, Verb
-from bot.desk.render import card_lines, status_text
+from bot.desk.render import status_text
 from bot.engine.slot_values import clean_text
 from bot.flows.catalogue import Key
 from storage import telegram_state
@@ -124,8 +124,7 @@ class CoachRouter:
         lines = []
         for card in cards:
             status = status_text(ctx.flows, card.status, "nl")
-            name, region = (value for _, value in card_lines(ctx.flows, card, "nl")[:2])
-            lines.append(f"#{card.case_id} · {name} · {region} · {status}")
+            lines.append(f"#{card.case_id} · {card.first_name} · {card.region} · {status}")
         return Notice(To.COACH, Key.DESK_OPEN_CASES, coach=coach, quote="\n".join(lines))
 
     @staticmethod
