@@ -271,6 +271,15 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=rasa_env.NLU_DATA_DIR, help="training data")
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "nlu-eval")
     parser.add_argument(
+        "--seen-also",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="also count the examples of these data dirs as seen, so that two trainings on "
+        "different data are scored on the same <set>-unseen messages",
+    )
+    parser.add_argument(
         "--rasa-test",
         action="store_true",
         help="also run `rasa test nlu` on the first set (Rasa's report files, errors included)",
@@ -285,6 +294,8 @@ def main() -> int:
         return 1
     set_names = [name for s in sets for name in (s.stem, f"{s.stem}-unseen")]
     seen = training_texts(args.data.resolve())
+    for extra in args.seen_also:
+        seen |= training_texts(extra.resolve())
     models_dir = args.out / "models"
     # Rasa caches trained components in .rasa/cache; a fresh CI checkout has no cache, so train
     # every component for honest training times (export RASA_MAX_CACHE_SIZE to override).
