@@ -104,11 +104,16 @@ FILLER_WORDS = word_set(
 # every word one of these, after folding stretched letters ("hoiii", "okeee").
 # A bare "ja" or "nee" is checked back instead ("Is 'Ja' je naam?": it may be a late answer to
 # the question before), and "Hai" is also a name.
-_SMALL_TALK = (CHATTER_WORDS | YES_WORDS | NO_WORDS | word_set(
-    "goeiemorgen goeiemiddag goeienavond goedendag goeiedag morning afternoon evening good "
-    "hoihoi hallootjes hee hej moi hello hallo eh ehm uh uhm um hmm hm mooi fijn prima cool "
-    "nice fine alright top salaam selam merhaba salut cześć czesc bună buna ziua"
-)) - {"hai"}
+_SMALL_TALK = (
+    CHATTER_WORDS
+    | YES_WORDS
+    | NO_WORDS
+    | word_set(
+        "goeiemorgen goeiemiddag goeienavond goedendag goeiedag morning afternoon evening good "
+        "hoihoi hallootjes hee hej moi hello hallo eh ehm uh uhm um hmm hm mooi fijn prima cool "
+        "nice fine alright top salaam selam merhaba salut cześć czesc bună buna ziua"
+    )
+) - {"hai"}
 # Only small talk beside another word of it: "oké dan", "hey daar", "hoe gaat het" ("Dan" is a
 # name).
 _SMALL_TALK_TAIL = word_set(
