@@ -154,6 +154,7 @@ def test_language_by_the_words_only_one_language_has():
     assert detect_language("ok thanks", first=True) is None  # a courtesy decides nothing
     assert detect_language("thank you so much") is None
     assert detect_language("you too", first=True) is None
+    assert detect_language("hmm what", first=True) is None  # an interjection, not a language
     assert detect_language("ik werk als cleaner") == "nl"
     assert detect_language("ik heb een zero hours contract") is None  # mixed: keep
     assert detect_language("Is this free?", first=True) == "en"

@@ -55,12 +55,13 @@ _DUTCH = word_set(
     "ontslagen hulp nederlands spreek zoek vind wordt worden geworden mee alleen nooit altijd "
     "jaar maand uur kost kosten betalen gratis opleiding"
 )
-# Courtesies and small talk in English that Dutch people use as much ("ok thanks", "thank you
-# so much", "good morning", "no problem"): a message of only these never switches.
+# Courtesies, small talk and interjections in English that Dutch people use as much ("ok
+# thanks", "thank you so much", "good morning", "no problem", "hmm what?"): a message of only
+# these never switches.
 _COURTESY = word_set(
     "ok okay oke thanks thank thx you please sorry yes yeah yep no nope hi hey hello good "
     "morning afternoon evening night bye so much very lot too problem oh my god wow nice cool "
-    "top great super fine"
+    "top great super fine hmm hm huh eh uh um uhm what wait really sure right"
 )
 _MARKERS: dict[Language, frozenset[str]] = {
     "en": _ENGLISH - _DUTCH,
