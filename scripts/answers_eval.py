@@ -123,6 +123,14 @@ def worker(repo: Path, data: Path, rasa_url: str) -> None:
     if Path(bot.__file__).resolve().parent.parent != repo.resolve():
         sys.exit(f"imported {bot.__file__}, not the checkout {repo}")
     flows = FlowRegistry(repo / "flows").current
+    try:
+        # The bot embeds the options' texts in the background once; score the steady state,
+        # not a race with that thread (a cold cache scored 3 answers fewer on 5 Dec 2026).
+        from bot.engine import similarity
+
+        similarity.warm(flows.slots.values())
+    except ImportError:  # a checkout from before the sentence vectors
+        pass
     entries = yaml.safe_load(data.read_text(encoding="utf-8"))["entries"]
     http = httpx.Client(base_url=rasa_url, timeout=30.0)
     rows = []

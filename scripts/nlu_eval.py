@@ -65,6 +65,8 @@ CORE_INTENTS = [
 # wrongly rejected at most, out_of_scope F1), shown beside the figures.
 TARGET_MACRO, TARGET_MIN, TARGET_CORE, TARGET_OOS = 0.96, 0.95, 0.93, 0.95
 TARGET_IN_SCOPE_REJECTED, TARGET_OOS_F1 = 0.03, 0.93
+# On the messages not in the training data (`<set>-unseen`) issue 17 asks the median ≥ 0.95.
+TARGET_MACRO_UNSEEN = 0.95
 
 
 @dataclass
@@ -211,8 +213,9 @@ def verdict(config_runs: list[Run], sets: list[str]) -> list[str]:
         fallback_f1 = _median(
             [r.per_intent[FALLBACK_CLASS].f1 for r in reports if FALLBACK_CLASS in r.per_intent]
         )
+        target = TARGET_MACRO_UNSEEN if set_name.endswith("-unseen") else TARGET_MACRO
         ok = (
-            _median(macro) >= TARGET_MACRO
+            _median(macro) >= target
             and min(macro) >= TARGET_MIN
             and not weak
             and (not oos or _median(oos) >= TARGET_OOS)
@@ -221,7 +224,7 @@ def verdict(config_runs: list[Run], sets: list[str]) -> list[str]:
         )
         lines.append(
             f"{set_name}: {'meets' if ok else 'MISSES'} the bars: median macro-F1 "
-            f"{_median(macro):.3f} (bar {TARGET_MACRO}), min {min(macro):.3f} (bar {TARGET_MIN}), "
+            f"{_median(macro):.3f} (bar {target}), min {min(macro):.3f} (bar {TARGET_MIN}), "
             + (f"core intents below {TARGET_CORE}: {', '.join(weak)}" if weak else "core ok")
             + (f", off-topic → no flow {_median(oos):.0%} (bar {TARGET_OOS:.0%})" if oos else "")
             + (
@@ -271,6 +274,15 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=rasa_env.NLU_DATA_DIR, help="training data")
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "nlu-eval")
     parser.add_argument(
+        "--seen-also",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="also count the examples of these data dirs as seen, so that two trainings on "
+        "different data are scored on the same <set>-unseen messages",
+    )
+    parser.add_argument(
         "--rasa-test",
         action="store_true",
         help="also run `rasa test nlu` on the first set (Rasa's report files, errors included)",
@@ -285,6 +297,8 @@ def main() -> int:
         return 1
     set_names = [name for s in sets for name in (s.stem, f"{s.stem}-unseen")]
     seen = training_texts(args.data.resolve())
+    for extra in args.seen_also:
+        seen |= training_texts(extra.resolve())
     models_dir = args.out / "models"
     # Rasa caches trained components in .rasa/cache; a fresh CI checkout has no cache, so train
     # every component for honest training times (export RASA_MAX_CACHE_SIZE to override).

@@ -314,6 +314,9 @@ def _start(d: Dialogue, cf: CompiledFlow | None) -> None:
         d.state.deferred_flow = cf.id
         executor.start_welcome(d)
         return
+    if not d.state.stack and _no_help(cf):
+        _cannot_help(d, cf)
+        return
     d.state.misunderstood = 0
     welcome = d.flows.settings.welcome_flow
     if d.state.stack and d.state.stack[0].flow == welcome and not cf.flow.digression:
@@ -326,6 +329,27 @@ def _start(d: Dialogue, cf: CompiledFlow | None) -> None:
         executor.digress(d, cf)
     else:
         executor.start_flow(d, cf)
+
+
+def _no_help(cf: CompiledFlow) -> bool:
+    """The answer to what the NLU found off-topic ("Daar kan ik je helaas niet mee helpen")."""
+    trigger = cf.flow.trigger
+    return cf.flow.chitchat and trigger is not None and "out_of_scope" in trigger.intents
+
+
+def _cannot_help(d: Dialogue, cf: CompiledFlow) -> None:
+    """Off-topic at the menu counts as not understood: "blablabla", "hmm what", "???" read
+    as off-topic by the model. After the same number in a row as for messages not
+    understood, a person is offered instead of "I cannot help with that" once more."""
+    settings = d.flows.settings
+    d.state.misunderstood += 1
+    if d.state.misunderstood > settings.max_misunderstood:
+        d.state.misunderstood = 0
+        d.say_key(Key.OFFER_HUMAN, buttons=(d.human_button(), *d.menu_buttons()))
+        return
+    count = d.state.misunderstood
+    executor.start_flow(d, cf)
+    d.state.misunderstood = count
 
 
 def _human(d: Dialogue) -> None:

@@ -94,6 +94,32 @@ _NAME_END = word_set(
     "en uit van from and but maar ik i woon live werk work ben am wil want heb have die dus so , "
     "noemen here hier"
 )
+# Filler between "ik heet" and the name, or before a town: "ik heet eigenlijk Jan", "nee
+# gewoon Jan", "actually it's Sam". Never a name or a place themselves.
+FILLER_WORDS = word_set(
+    "eigenlijk gewoon toch trouwens dus nou ja nee wel echt juist sorry oh o oja oeps "
+    "actually just really well so oh oops no yes sorry"
+)
+# Small talk typed where a name is asked ("hoi", "goeiemorgen", "ok", "ja hoor", "hey daar"):
+# every word one of these, after folding stretched letters ("hoiii", "okeee").
+# A bare "ja" or "nee" is checked back instead ("Is 'Ja' je naam?": it may be a late answer to
+# the question before), and "Hai" is also a name.
+_SMALL_TALK = (
+    CHATTER_WORDS
+    | YES_WORDS
+    | NO_WORDS
+    | word_set(
+        "goeiemorgen goeiemiddag goeienavond goedendag goeiedag morning afternoon evening good "
+        "hoihoi hallootjes hee hej moi hello hallo eh ehm uh uhm um hmm hm mooi fijn prima cool "
+        "nice fine alright top salaam selam merhaba salut cześć czesc bună buna ziua"
+    )
+) - {"hai"}
+# Only small talk beside another word of it: "oké dan", "hey daar", "hoe gaat het" ("Dan" is a
+# name).
+_SMALL_TALK_TAIL = word_set(
+    "dan daar hoor nou there all allemaal iedereen everyone how hoe gaat het are you bot chatbot"
+)
+_BARE_YES_NO = word_set("ja nee yes no j n y")
 # Words a surname starts with ("de Vries", "van Dijk", "El Amrani").
 _SURNAME_START = word_set("de van der den ter ten el al bin ben da dos di le la von du")
 _GEMEENTE_INTRO = re.compile(
@@ -275,19 +301,38 @@ def _yes_no(raw: str, nlu: NluResult | None) -> Parsed:
     return INVALID
 
 
+def is_small_talk(text: str) -> bool:
+    """ "hoi", "goeiemorgen!", "ok", "ja hoor", "hey daar": greetings, thanks and
+    acknowledgements only, never an answer with content (a name, a place)."""
+    words = [_stretched(w) for w in re.findall(r"[^\W\d_]+", text.lower())]
+    if not words or words == [w for w in words if w in _SMALL_TALK_TAIL]:
+        return False
+    if len(words) == 1 and words[0] in _BARE_YES_NO:
+        return False
+    return all(w in _SMALL_TALK or w in _SMALL_TALK_TAIL for w in words)
+
+
+def _stretched(word: str) -> str:
+    """ "hoiii" → "hoi", "okeee" → "oke", "jaaa" → "ja"; a word as written when known."""
+    if word in _SMALL_TALK or word in _SMALL_TALK_TAIL:
+        return word
+    return re.sub(r"(.)\1+$", r"\1", re.sub(r"(.)\1{2,}", r"\1", word))
+
+
 def parse_name(raw: str) -> str | None:
     """ "ik ben fatima", "Fatima uit Zaandam" → "Fatima"; None when it is not a name."""
     value = _DECORATION.sub(" ", " ".join(raw.split()))
     if called := _NAME_CALL.match(value.strip()):
         value = called.group("name")
     value = _NAME_INTRO.sub("", " ".join(value.split())).strip(" .,!?;:")
+    value = _drop_filler(value)
     parts: list[str] = []
     for token in re.split(r"(\s+|,)", value):
         word = token.strip()
         if not word:
             continue
-        if word.lower() in _NAME_END or word == ",":
-            break
+        if word.lower() in _NAME_END or word == "," or (parts and word.lower() in FILLER_WORDS):
+            break  # "Jan eigenlijk": the filler after a name is not part of it
         parts.append(word.strip(".!?;:"))
         if word.endswith((".", "!", "?", ";", ":")):
             break  # "Fatima. Ik woon in Tilburg": the sentence ends
@@ -303,8 +348,22 @@ def parse_name(raw: str) -> str | None:
     )
 
 
+def _drop_filler(value: str) -> str:
+    """ "eigenlijk Jan" → "Jan", "nee, gewoon Jan" → "Jan": the words before a name or a
+    place that only colour the sentence; a second intro after them goes too ("nee, ik heet
+    Jan")."""
+    for _ in range(4):
+        words = value.split(maxsplit=1)
+        if len(words) < 2 or words[0].lower().strip(",.!") not in FILLER_WORDS:
+            break
+        value = _NAME_INTRO.sub("", words[1].lstrip(" ,")).strip(" .,!?;:")
+    return value
+
+
 def _text(slot: SlotDef, raw: str) -> Parsed:
     value = " ".join(raw.split())
+    if slot.format == "name" and is_small_talk(value):
+        return Parsed(False, reason="name")  # "hoi", "ok", "goeiemorgen" is not a name
     if slot.format == "name":
         name = parse_name(value)
         if name is None:
