@@ -109,6 +109,33 @@ def test_after_six_in_the_evening_is_evening_not_the_agency_text() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("tomaten plukken in de kas", "out_of_scope"),
+        ("in polen heb ik technische school gedaan, hier niks", "training_question"),
+        ("schoonmaak in het ziekenhuis, via een uitzendbureau", "flex_contract"),
+    ],
+)
+def test_a_statement_at_a_choice_question_gets_the_options_again_not_a_topic(
+    text: str, intent: str
+) -> None:
+    """Words that fit no button are an answer in other words: never another topic's text or
+    "I cannot help with that" (what the model read in the persona trial of 5 Dec)."""
+    talk = in_intake("work_situation")
+    talk.say(text, intent, 0.99)
+    assert talk.slot("work_situation") is None
+    assert BUDGET not in talk.text and AGENCY not in talk.text
+    assert "helaas niet mee helpen" not in talk.text
+    assert "Wat past het best bij jouw situatie?" in talk.text and len(talk.labels) == 4
+
+
+def test_a_question_at_a_choice_question_is_still_answered() -> None:
+    talk = in_intake("work_situation")
+    talk.say("hoeveel geld is er voor een cursus?", "training_question", 0.99)
+    assert BUDGET in talk.text and "Wat past het best bij jouw situatie?" in talk.last
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("'s ochtends vroeg", "morning"),

@@ -314,7 +314,7 @@ def _start(d: Dialogue, cf: CompiledFlow | None) -> None:
         d.state.deferred_flow = cf.id
         executor.start_welcome(d)
         return
-    if not d.state.stack and _no_help(cf):
+    if not d.state.stack and cf.off_topic:
         _cannot_help(d, cf)
         return
     d.state.misunderstood = 0
@@ -329,12 +329,6 @@ def _start(d: Dialogue, cf: CompiledFlow | None) -> None:
         executor.digress(d, cf)
     else:
         executor.start_flow(d, cf)
-
-
-def _no_help(cf: CompiledFlow) -> bool:
-    """The answer to what the NLU found off-topic ("Daar kan ik je helaas niet mee helpen")."""
-    trigger = cf.flow.trigger
-    return cf.flow.chitchat and trigger is not None and "out_of_scope" in trigger.intents
 
 
 def _cannot_help(d: Dialogue, cf: CompiledFlow) -> None:

@@ -515,6 +515,13 @@ def _interruption(
         plain_answer = not (looks_like_question(text) or parsed.doubtful)
         if slot.type is SlotType.TEXT and parsed.ok and plain_answer:
             return None
+        # At a choice question a statement that fits no option is an answer in other words
+        # ("tomaten plukken", "in polen heb ik technische school gedaan"): the options again,
+        # never another topic's text or "I cannot help with that". Questions and courtesies
+        # (hello, thanks, bye) are still answered.
+        choice = slot.type is SlotType.CHOICE
+        if choice and not looks_like_question(text) and (cf.off_topic or not cf.flow.chitchat):
+            return None
         return _digression(cf)
     # Another topic: only where the person is not in the middle of something.
     menu = {item.flow for item in flows.menu}

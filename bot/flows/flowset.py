@@ -71,6 +71,13 @@ class CompiledFlow:
         index = self.index_by_id.get(sid)
         return None if index is None else self.flow.steps[index]
 
+    @property
+    def off_topic(self) -> bool:
+        """The small-talk flow of what the NLU found off-topic ("Daar kan ik je helaas niet mee
+        helpen")."""
+        trigger = self.flow.trigger
+        return self.flow.chitchat and trigger is not None and "out_of_scope" in trigger.intents
+
     def links(self, sid: str) -> tuple[Link, ...]:
         """Where step `sid` can go next, in the order the executor tries them."""
         return self.step_links[self.index_by_id[sid]]
