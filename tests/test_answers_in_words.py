@@ -220,6 +220,16 @@ def test_two_changes_in_one_sentence_at_the_summary() -> None:
     assert "Klopt dit?" in talk.last
 
 
+def test_a_new_method_and_its_address_in_one_sentence_at_the_summary() -> None:
+    """The address said with the method is kept, not asked for again (persona trial, 5 Dec)."""
+    talk = summary_of_piotr()
+    talk.say("nee, ik woon eigenlijk in naaldwijk en mail me liever op piotr.n@example.nl")
+    assert talk.slot("place") == "Naaldwijk"
+    assert talk.slot("contact_method") == "email" and talk.slot("email") == "piotr.n@example.nl"
+    assert "Welk e-mailadres" not in talk.text and "e-mailadres kan" not in talk.text
+    assert "E-mail: piotr.n@example.nl" in talk.last and "Klopt dit?" in talk.last
+
+
 def test_naming_the_field_and_the_value_at_the_change_menu() -> None:
     talk = summary_of_piotr()
     talk.say("nee", "deny")

@@ -381,7 +381,10 @@ def _changes_said(
     """The new values a message at a summary gives, for any number of its fields."""
     known = state.known()
     mentioned = [f for f in found if f.slot in step.corrections]
-    _, changes = _split(flows, state, mentioned, text, correcting=True)
+    # A field still empty counts too ("mail me liever op sam@example.nl": the method and the
+    # address it needs, in one sentence).
+    fills, changes = _split(flows, state, mentioned, text, correcting=True)
+    changes = {**fills, **changes}
     for name in step.corrections:
         slot = flows.slots[name]
         if slot.type is not SlotType.CHOICE or name in changes:
@@ -394,7 +397,8 @@ def _changes_said(
         field, value, extra = named
         if value != known.get(field) or any(known.get(k) != v for k, v in extra.items()):
             changes.update({field: value, **extra})
-    return changes
+    order = {name: i for i, name in enumerate(step.corrections)}  # told in the summary's order
+    return dict(sorted(changes.items(), key=lambda kv: order.get(kv[0], len(order))))
 
 
 _IS = r"\s*(?:is|=|:|moet zijn|wordt|moet|should be|is actually|is eigenlijk|eigenlijk)\s+"
