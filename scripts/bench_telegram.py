@@ -863,7 +863,7 @@ async def serve_child(no_limits: bool) -> None:
         options["pacer"] = ChatPacer(rate=1000, burst=1000)
     assembled = await build_telegram_bot(get_settings(), **options)
     counts = _count_sql(assembled.conversation.db) if os.environ.get("BENCH_SQL_STATS") else {}
-    outcomes = _count_nlu(assembled.conversation.nlu)
+    outcomes = _count_nlu(assembled.conversation.parser)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     try:

@@ -11,8 +11,9 @@ workers) finds the update already stored and is dropped.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import cast
 
@@ -44,6 +45,9 @@ class Claimed:
     chat_key: str
     payload: str
     attempts: int
+    # When this process got it (time.monotonic()): the turn's NLU budget and the "one moment"
+    # notice count from here (bot/nlu/admission.py).
+    received: float = field(default_factory=time.monotonic, compare=False)
 
 
 def store(

@@ -427,3 +427,13 @@ def outbox_counts(session: Session) -> dict[str, int]:
         select(TelegramOutbox.status, func.count()).group_by(TelegramOutbox.status)
     ).all()
     return {status: count for status, count in rows}
+
+
+def backlog(session: Session) -> int:
+    """Bot API calls stored and not sent yet, all workers (for /metrics)."""
+    count = session.exec(
+        select(func.count())
+        .select_from(TelegramOutbox)
+        .where(col(TelegramOutbox.status).in_(UNSENT))
+    ).one()
+    return int(count)

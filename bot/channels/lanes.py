@@ -191,6 +191,10 @@ class Lanes(ABC, Generic[K, T]):
     def depth(self) -> int:
         return sum(len(queue) for queue in self._queued.values()) + len(self._running)
 
+    def chats(self) -> int:
+        """Keys with work in hand (for /metrics: a count, never which)."""
+        return len(self._queued.keys() | self._running.keys())
+
     def _held(self) -> Iterator[T]:
         yield from self._running.values()
         for items in self._giving_back.values():

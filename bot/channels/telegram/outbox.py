@@ -53,6 +53,7 @@ from bot.channels.telegram.render import (
 )
 from bot.faults import crash_point
 from bot.logsafe import describe
+from bot.ops import metrics
 from storage import telegram_state as outbox
 from storage.database import in_transaction, runs_in_thread
 from storage.models import utcnow
@@ -138,7 +139,9 @@ class OutboxDrainer(Lanes[int, TelegramOutbox]):
             crash_point("outbox.before_send")
             message_id = await self._call(row.method, row.chat_id, row.params())
             crash_point("outbox.after_send")
+            metrics.TELEGRAM_SENT.inc()
         except RetryAfter as exc:
+            metrics.TELEGRAM_429.inc()
             seconds = _retry_after_seconds(exc)
             log.warning("outbox %d: flood limit, this chat waits %.1fs", outbox_id, seconds)
             await self._record(lambda s: self._retry(s, outbox_id, seconds, "RetryAfter"))
