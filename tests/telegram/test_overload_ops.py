@@ -35,7 +35,12 @@ class SlowConversation:
     def __init__(self, slow: float) -> None:
         self.slow = slow
 
-    async def prepare(self, channel: str, external_id: str, inbound: Inbound) -> Prepared:
+    def peek(self, session: Session, channel: str, external_id: str) -> None:
+        return None
+
+    async def prepare(
+        self, channel: str, external_id: str, inbound: Inbound, state: object = None
+    ) -> Prepared:
         await asyncio.sleep(self.slow)
         return Prepared(channel, external_id, inbound, None, asked_nlu=True)
 

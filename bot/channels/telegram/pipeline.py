@@ -154,18 +154,27 @@ class UpdatePipeline:
         turn = await self._db(lambda s: self._participant_turn(s, update))
         if turn is None:
             return None
-        external_id, chat_id, inbound = turn
+        external_id, chat_id, inbound, state = turn
         hold.arm(chat_id)
-        return await self._conversation.prepare(CHANNEL, external_id, inbound)
+        return await self._conversation.prepare(CHANNEL, external_id, inbound, state)
 
     def _participant_turn(self, session: Session, update: Update) -> Any:
+        """Who sent it, in one read transaction: a staff command, a coach, a participant in a
+        live chat with a coach, or a participant's turn (then with their stored state, for
+        the NLU decision). Reads only: nobody is created here."""
         user = update.effective_user
-        if user is None or coach_by_telegram_id(session, telegram_id=user.id) is not None:
+        if user is None or any(_takes(router, update) for router in self._routers):
+            return None  # admin commands: an admin who is no coach never becomes a participant
+        if coach_by_telegram_id(session, telegram_id=user.id) is not None:
             return None  # coaches (active or not) are never participants
         ctx = UpdateContext(session, update, self._flows.current, None, self._coordinator)
         if live_participant(ctx) is not None:
             return None
-        return participant_turn(session, update)
+        turn = participant_turn(session, update)
+        if turn is None:
+            return None
+        external_id, chat_id, inbound = turn
+        return external_id, chat_id, inbound, self._conversation.peek(session, CHANNEL, external_id)
 
     def _commit(
         self, session: Session, *, claimed: Claimed, update: Update, prepared: Prepared | None
@@ -295,6 +304,12 @@ class _Hold:
     def cancel(self) -> None:
         if self._task is not None and not self._task.done():
             self._task.cancel()
+
+
+def _takes(router: Router, update: Update) -> bool:
+    """A router that can tell from the update alone that it is its own (staff commands)."""
+    takes = getattr(router, "takes", None)
+    return bool(takes(update)) if takes is not None else False
 
 
 def _label(message: Message, data: str | None) -> str | None:
