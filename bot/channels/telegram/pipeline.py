@@ -37,7 +37,6 @@ from bot.logsafe import describe
 from bot.nlu.admission import HOLD_AFTER, turn_started
 from bot.ops import metrics
 from storage import inbox, telegram_state
-from storage.coaches import coach_by_telegram_id
 from storage.conversations import StaleConversation
 from storage.database import call, in_transaction, is_transient, runs_in_thread
 from storage.inbox import Claimed
@@ -165,9 +164,9 @@ class UpdatePipeline:
         user = update.effective_user
         if user is None or any(_takes(router, update) for router in self._routers):
             return None  # admin commands: an admin who is no coach never becomes a participant
-        if coach_by_telegram_id(session, telegram_id=user.id) is not None:
-            return None  # coaches (active or not) are never participants
         ctx = UpdateContext(session, update, self._flows.current, None, self._coordinator)
+        if ctx.sender().coach_id is not None:
+            return None  # coaches (active or not) are never participants
         if live_participant(ctx) is not None:
             return None
         turn = participant_turn(session, update)
