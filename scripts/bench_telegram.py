@@ -357,6 +357,10 @@ async def one_run(
             pressure_after = cpu_pressure_seconds()
             load_after = loadavg()
             await task
+            recovery_start = time.time()
+            if args.recovery and not echo:
+                # After the load: a light trickle, to see how soon answers are quick again.
+                await people.open_loop(args.recovery_rate, args.recovery, poisson=False)
             await people.drain(args.drain)
             if spy is not None:
                 await _finish_profiler(spy)
@@ -377,6 +381,11 @@ async def one_run(
 
     attribute(people.turns, people.received, marks)
     window = window_end - window_start
+    notices = sum(len(times) for times in people.notices.values())
+    if notices:
+        print(f"  {notices} 'Eén moment…' notices sent (not counted as answers)")
+    if args.recovery and not echo:
+        print_recovery([t for t in people.turns if t.sent >= recovery_start], recovery_start)
     in_window = [t for t in people.turns if window_start <= t.sent < window_end]
     # Handled = answered: the turn's first message reached the participant in the window.
     handled = [
@@ -877,6 +886,15 @@ async def serve_child(no_limits: bool) -> None:
             await asyncio.to_thread(Path(nlu_file).write_text, json.dumps(outcomes))
 
 
+def print_recovery(turns: list[Any], start: float) -> None:
+    """Reply latency of the trickle after an overload, per 2 s since the load stopped."""
+    buckets: dict[int, list[float]] = {}
+    for t in turns:
+        buckets.setdefault(int((t.sent - start) // 2), []).append(t.reply_ms)
+    cells = [f"{2 * k}-{2 * k + 2}s: max {fmt(max(v), 0)}" for k, v in sorted(buckets.items())]
+    print("  recovery (reply ms of turns sent after the load stopped): " + " | ".join(cells))
+
+
 def _count_nlu(client: Any) -> list[tuple[float, bool]]:
     """(time, parsed by Rasa?) of every parse the bot asks for: a turn that fell back to
     keywords (Rasa down, too slow, or shed under overload) is not capacity."""
@@ -1034,6 +1052,10 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--idle-seconds", type=float, default=1.5)
     parser.add_argument("--drain", type=float, default=8, help="max wait for late answers, s")
+    parser.add_argument(
+        "--recovery", type=float, default=0, help="after the load: seconds of a light trickle"
+    )
+    parser.add_argument("--recovery-rate", type=float, default=2, help="turns/s of that trickle")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
         "--nice",
