@@ -110,3 +110,13 @@ async def test_budgets_shortened_by_queueing_do_not_open_the_breaker(slow_rasa):
                 assert not (await admission.parse("hoi")).available
         with turn_started(time.monotonic()):
             assert (await admission.parse("hoi")).available  # Rasa is still asked
+
+
+def test_notices_are_rationed_when_many_wait_at_once():
+    from bot.nlu.admission import NoticeBudget
+
+    budget = NoticeBudget(rate=5, burst=10)
+    granted = sum(budget.take() for _ in range(100))
+    assert granted == 10  # a burst, then at most the rate
+    time.sleep(0.45)
+    assert 1 <= sum(budget.take() for _ in range(100)) <= 3

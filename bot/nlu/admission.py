@@ -15,7 +15,8 @@ kept working on parses the bot had long given up on (work nobody used: the colla
   abandon: it goes on with keywords and
   buttons (as when Rasa is down) — degraded, answered, counted (`careerbot_nlu_total{outcome}`);
 - a participant whose message waited `HOLD_AFTER` seconds without an answer gets a short
-  "Eén moment…" first (the pipeline sends it; see bot/channels/telegram/pipeline.py).
+  "Eén moment…" first (the pipeline sends it; see bot/channels/telegram/pipeline.py), at most
+  `HOLD_PER_SECOND` a second (beyond that, skipped and counted).
 """
 
 from __future__ import annotations
@@ -31,6 +32,30 @@ from bot.nlu.client import NluResult
 from bot.ops import metrics
 
 HOLD_AFTER = 2.0  # seconds a participant waits before "Eén moment…"
+# At most this many notices per second per process: when the bot's own CPU is what is short,
+# a notice for every waiting message would double the Bot API calls and make it worse.
+HOLD_PER_SECOND = 5.0
+
+
+class NoticeBudget:
+    """A token bucket for "Eén moment…" notices (one process)."""
+
+    def __init__(self, rate: float = HOLD_PER_SECOND, burst: float = 10.0) -> None:
+        self._rate = rate
+        self._burst = burst
+        self._tokens = burst
+        self._at = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
+        self._at = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
+
+
 MIN_PARSE = 0.03  # less budget than this left: do not bother Rasa
 
 _TURN_STARTED: ContextVar[float | None] = ContextVar("turn_started", default=None)

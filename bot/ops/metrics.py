@@ -31,6 +31,10 @@ NLU_IN_FLIGHT = Gauge("careerbot_nlu_in_flight", "Parses being asked of Rasa rig
 HOLDING_NOTICES = Counter(
     "careerbot_holding_notices_total", "'One moment…' sent because a message waited too long"
 )
+HOLDING_NOTICES_SKIPPED = Counter(
+    "careerbot_holding_notices_skipped_total",
+    "'One moment…' not sent: more were due than the per-second budget allows",
+)
 LANE_DEPTH = Gauge(
     "careerbot_lane_depth", "Items in hand (queued or running) per lane engine", ["lane"]
 )

@@ -34,7 +34,7 @@ from bot.faults import crash_point
 from bot.flows.catalogue import Key
 from bot.flows.registry import FlowSource
 from bot.logsafe import describe
-from bot.nlu.admission import HOLD_AFTER, turn_started
+from bot.nlu.admission import HOLD_AFTER, NoticeBudget, turn_started
 from bot.ops import metrics
 from storage import inbox, telegram_state
 from storage.conversations import StaleConversation
@@ -79,6 +79,7 @@ class UpdatePipeline:
         self._background: set[asyncio.Task[None]] = set()
         self._after_commit: dict[int, list[Callable[[], None]]] = {}
         self._answered: dict[str, None] = {}  # callback queries answered (oldest first)
+        self._notices = NoticeBudget()
         self._in_thread = runs_in_thread(engine) if db_in_thread is None else db_in_thread
 
     async def process(self, claimed: Claimed) -> None:
@@ -127,7 +128,7 @@ class UpdatePipeline:
 
     async def _turn(self, claimed: Claimed, update: Update) -> bool:
         """Prepare and commit the turn; whether it pressed a keyboard that was pressed already."""
-        hold = _Hold(self._bot, self._flows, claimed.received)
+        hold = _Hold(self._bot, self._flows, claimed.received, self._notices)
         try:
             for _ in range(MAX_PREPARES):
                 prepared = await self._prepare(update, hold)
@@ -269,7 +270,8 @@ class _Hold:
     turn waits for it to be sent before committing (so it never arrives after the answer). A
     crash between the two may make it go out twice; a failed send is skipped."""
 
-    def __init__(self, bot: Bot, flows: FlowSource, received: float) -> None:
+    def __init__(self, bot: Bot, flows: FlowSource, received: float, budget: NoticeBudget) -> None:
+        self._budget = budget
         self._bot = bot
         self._flows = flows
         self._received = received
@@ -281,6 +283,9 @@ class _Hold:
 
     async def _later(self, chat_id: int) -> None:
         await asyncio.sleep(max(0.0, self._received + HOLD_AFTER - time.monotonic()))
+        if not self._budget.take():
+            metrics.HOLDING_NOTICES_SKIPPED.inc()
+            return
         metrics.HOLDING_NOTICES.inc()
         try:
             text = both_languages(self._flows.current, Key.ONE_MOMENT)
