@@ -223,6 +223,29 @@ class Database:
             ).all()
         return [int(r[0]) for r in rows]
 
+    def leftovers(self) -> dict[str, int]:
+        """What the bot left behind: outbox rows by status, inbox rows not done (are unanswered
+        turns lost, still queued, or superseded by the flood rule?)."""
+        import sqlalchemy
+
+        counts: dict[str, int] = {}
+        engine = sqlalchemy.create_engine(self.url)
+        try:
+            with engine.connect() as conn:
+                for status, n in conn.execute(
+                    sqlalchemy.text("SELECT status, count(*) FROM telegram_outbox GROUP BY status")
+                ):
+                    counts[f"outbox {status}"] = int(n)
+                for status, n in conn.execute(
+                    sqlalchemy.text("SELECT status, count(*) FROM inbox GROUP BY status")
+                ):
+                    counts[f"inbox {status}"] = int(n)
+        except sqlalchemy.exc.SQLAlchemyError:
+            return {}
+        finally:
+            engine.dispose()
+        return counts
+
     def processed_marks(self) -> dict[int, float] | None:
         """update_id → commit time of its turn, from the bot's own bookkeeping: the processed-
         update marks (today's schema) or the inbox's done marks (the inbox design), whichever
@@ -373,6 +396,9 @@ async def one_run(
                     bot.kill()
                     await bot.wait()
         marks = None if echo else await asyncio.to_thread(db.processed_marks)
+        if not echo:
+            left = await asyncio.to_thread(db.leftovers)
+            print("  rows at the end: " + ", ".join(f"{k} {v}" for k, v in sorted(left.items())))
         sql_file = Path(tmp) / "sql.json"
         sql = json.loads(sql_file.read_text()) if sql_file.exists() else {}
         nlu_file = Path(tmp) / "nlu.json"
