@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     # Not in the public contract, but useful to tune per deployment.
     nlu_timeout_seconds: float = 2.0  # for one parse, retries included
     nlu_retries: int = 1
+    nlu_max_in_flight: int = 8  # parses out at Rasa at once (more wait: bot/nlu/admission.py)
+    # /metrics, /healthz, /readyz in polling mode (webhook mode serves them on the webhook's
+    # port); 0: off.
+    metrics_port: int = 9464
+    metrics_host: str = "127.0.0.1"
     # The scheduler (bot/scheduler): when things are due.
     reminder_after_hours: float = 24  # an unfinished intake is reminded once, after this
     coach_reminder_working_days: int = 1  # a case not accepted: the coach is reminded

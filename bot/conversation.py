@@ -44,6 +44,7 @@ from storage.conversations import (
     StaleConversation,
     TurnContext,
     load_turn_context,
+    peek_turn_context,
     save_conversation,
 )
 from storage.database import call, lock_key, runs_in_thread, session_scope
@@ -85,7 +86,18 @@ class TurnOutcome:
 class TurnService(Protocol):
     """What a channel needs from the conversation: the two halves of a turn."""
 
-    async def prepare(self, channel: str, external_id: str, inbound: Inbound) -> Prepared: ...
+    def peek(self, session: Session, channel: str, external_id: str) -> ConversationState | None:
+        """The stored state, read in the caller's transaction (reads only; None: not needed
+        or nobody yet). The channel reads it together with who sent the update."""
+        ...
+
+    async def prepare(
+        self,
+        channel: str,
+        external_id: str,
+        inbound: Inbound,
+        state: ConversationState | None = None,
+    ) -> Prepared: ...
 
     def apply(self, session: Session, prepared: Prepared) -> TurnOutcome: ...
 
@@ -112,13 +124,25 @@ class ConversationService:
 
     # -- the two halves ------------------------------------------------------------------------
 
-    async def prepare(self, channel: str, external_id: str, inbound: Inbound) -> Prepared:
-        """Everything slow, outside any transaction: the NLU, when this turn needs it."""
+    def peek(self, session: Session, channel: str, external_id: str) -> ConversationState | None:
+        loaded = peek_turn_context(session, channel=channel, external_id=external_id)
+        return ConversationState() if loaded is None else self._state_of(loaded)
+
+    async def prepare(
+        self,
+        channel: str,
+        external_id: str,
+        inbound: Inbound,
+        state: ConversationState | None = None,
+    ) -> Prepared:
+        """Everything slow, outside any transaction: the NLU, when this turn needs it. `state`:
+        as the caller just read it (`peek`), else read here."""
         if inbound.text is not None:
             inbound = Inbound(text=clean_text(inbound.text), payload=inbound.payload)
         if not inbound.text or inbound.payload is not None:
             return Prepared(channel, external_id, inbound, None, asked_nlu=False)
-        state = await self.db_call(self._peek_state, channel, external_id)
+        if state is None:
+            state = await self.db_call(self._peek_state, channel, external_id)
         if not needs_nlu(self.flows, state, inbound):
             return Prepared(channel, external_id, inbound, None, asked_nlu=False)
         nlu = await self._nlu.parse(inbound.text)
@@ -183,9 +207,8 @@ class ConversationService:
 
     def _peek_state(self, channel: str, external_id: str) -> ConversationState:
         with session_scope(self._db) as session:
-            return self._state_of(
-                load_turn_context(session, channel=channel, external_id=external_id)
-            )
+            state = self.peek(session, channel, external_id)
+        return state if state is not None else ConversationState()
 
     def _state_of(self, loaded: TurnContext) -> ConversationState:
         if loaded.conversation.state is None:

@@ -12,6 +12,7 @@ from bot.engine.language import detector
 from bot.flows.registry import FlowRegistry
 from bot.flowtests.gate import judge
 from bot.flowtests.releases import recorder
+from bot.nlu.admission import Admission
 from bot.nlu.client import NluClient
 from storage.database import create_db_engine, upgrade
 
@@ -22,6 +23,7 @@ class Conversation:
     flows: FlowRegistry  # run `flows.watch()` as a task to reload on change
     nlu: NluClient
     db: Engine
+    parser: Admission  # what the service asks: the client behind the overload policy
 
     async def aclose(self) -> None:
         await self.nlu.aclose()
@@ -41,5 +43,10 @@ def build_conversation(settings: Settings) -> Conversation:
     nlu = NluClient(
         settings.rasa_url, timeout=settings.nlu_timeout_seconds, retries=settings.nlu_retries
     )
-    service = ConversationService(engine=db, flows=flows, nlu=nlu)
-    return Conversation(service, flows, nlu, db)
+    # The turn's NLU budget counts from the update's arrival; Rasa is asked by a bounded
+    # number of turns at a time (the overload policy, bot/nlu/admission.py).
+    admitted = Admission(
+        nlu, budget=settings.nlu_timeout_seconds, max_in_flight=settings.nlu_max_in_flight
+    )
+    service = ConversationService(engine=db, flows=flows, nlu=admitted)
+    return Conversation(service, flows, nlu, db, admitted)

@@ -42,6 +42,7 @@ SCRIPT = [
     "/stop",
 ]
 FIRST_USER = 100_000
+HOLDING_NOTICE = "Eén moment"  # flows/texts.yml one_moment (nl first)
 ANSWER_TIMEOUT = 30.0  # closed loop: a participant gives up waiting and writes again
 
 
@@ -88,6 +89,7 @@ class Participants:
     turns: list[Turn] = field(default_factory=list)
     received: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
     lateness: list[float] = field(default_factory=list)  # open loop: arrivals sent late (s)
+    notices: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -100,6 +102,10 @@ class Participants:
 
     def _on_sent(self, chat_id: int, message: dict[str, Any]) -> None:
         now = time.time()
+        if str(message.get("text") or "").startswith(HOLDING_NOTICE):
+            # "One moment…" under overload (bot/nlu/admission.py) is no answer: people wait on.
+            self.notices[chat_id].append(now)
+            return
         self.received[chat_id].append(now)
         person = self._people.get(chat_id)
         if person is None or person.waiting is None or person.waiting.done():

@@ -223,6 +223,29 @@ class Database:
             ).all()
         return [int(r[0]) for r in rows]
 
+    def leftovers(self) -> dict[str, int]:
+        """What the bot left behind: outbox rows by status, inbox rows not done (are unanswered
+        turns lost, still queued, or superseded by the flood rule?)."""
+        import sqlalchemy
+
+        counts: dict[str, int] = {}
+        engine = sqlalchemy.create_engine(self.url)
+        try:
+            with engine.connect() as conn:
+                for status, n in conn.execute(
+                    sqlalchemy.text("SELECT status, count(*) FROM telegram_outbox GROUP BY status")
+                ):
+                    counts[f"outbox {status}"] = int(n)
+                for status, n in conn.execute(
+                    sqlalchemy.text("SELECT status, count(*) FROM inbox GROUP BY status")
+                ):
+                    counts[f"inbox {status}"] = int(n)
+        except sqlalchemy.exc.SQLAlchemyError:
+            return {}
+        finally:
+            engine.dispose()
+        return counts
+
     def processed_marks(self) -> dict[int, float] | None:
         """update_id → commit time of its turn, from the bot's own bookkeeping: the processed-
         update marks (today's schema) or the inbox's done marks (the inbox design), whichever
@@ -357,6 +380,10 @@ async def one_run(
             pressure_after = cpu_pressure_seconds()
             load_after = loadavg()
             await task
+            recovery_start = time.time()
+            if args.recovery and not echo:
+                # After the load: a light trickle, to see how soon answers are quick again.
+                await people.open_loop(args.recovery_rate, args.recovery, poisson=False)
             await people.drain(args.drain)
             if spy is not None:
                 await _finish_profiler(spy)
@@ -369,6 +396,9 @@ async def one_run(
                     bot.kill()
                     await bot.wait()
         marks = None if echo else await asyncio.to_thread(db.processed_marks)
+        if not echo:
+            left = await asyncio.to_thread(db.leftovers)
+            print("  rows at the end: " + ", ".join(f"{k} {v}" for k, v in sorted(left.items())))
         sql_file = Path(tmp) / "sql.json"
         sql = json.loads(sql_file.read_text()) if sql_file.exists() else {}
         nlu_file = Path(tmp) / "nlu.json"
@@ -377,6 +407,11 @@ async def one_run(
 
     attribute(people.turns, people.received, marks)
     window = window_end - window_start
+    notices = sum(len(times) for times in people.notices.values())
+    if notices:
+        print(f"  {notices} 'Eén moment…' notices sent (not counted as answers)")
+    if args.recovery and not echo:
+        print_recovery([t for t in people.turns if t.sent >= recovery_start], recovery_start)
     in_window = [t for t in people.turns if window_start <= t.sent < window_end]
     # Handled = answered: the turn's first message reached the participant in the window.
     handled = [
@@ -863,7 +898,7 @@ async def serve_child(no_limits: bool) -> None:
         options["pacer"] = ChatPacer(rate=1000, burst=1000)
     assembled = await build_telegram_bot(get_settings(), **options)
     counts = _count_sql(assembled.conversation.db) if os.environ.get("BENCH_SQL_STATS") else {}
-    outcomes = _count_nlu(assembled.conversation.nlu)
+    outcomes = _count_nlu(assembled.conversation.parser)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     try:
@@ -875,6 +910,15 @@ async def serve_child(no_limits: bool) -> None:
             await asyncio.to_thread(Path(stats_file).write_text, json.dumps(counts))
         if nlu_file := os.environ.get("BENCH_NLU_STATS"):
             await asyncio.to_thread(Path(nlu_file).write_text, json.dumps(outcomes))
+
+
+def print_recovery(turns: list[Any], start: float) -> None:
+    """Reply latency of the trickle after an overload, per 2 s since the load stopped."""
+    buckets: dict[int, list[float]] = {}
+    for t in turns:
+        buckets.setdefault(int((t.sent - start) // 2), []).append(t.reply_ms)
+    cells = [f"{2 * k}-{2 * k + 2}s: max {fmt(max(v), 0)}" for k, v in sorted(buckets.items())]
+    print("  recovery (reply ms of turns sent after the load stopped): " + " | ".join(cells))
 
 
 def _count_nlu(client: Any) -> list[tuple[float, bool]]:
@@ -1034,6 +1078,10 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--idle-seconds", type=float, default=1.5)
     parser.add_argument("--drain", type=float, default=8, help="max wait for late answers, s")
+    parser.add_argument(
+        "--recovery", type=float, default=0, help="after the load: seconds of a light trickle"
+    )
+    parser.add_argument("--recovery-rate", type=float, default=2, help="turns/s of that trickle")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
         "--nice",

@@ -92,6 +92,25 @@ def load_turn_context(session: Session, *, channel: str, external_id: str) -> Tu
     return TurnContext(pid, language, consent_at, stored)
 
 
+def peek_turn_context(session: Session, *, channel: str, external_id: str) -> TurnContext | None:
+    """Like `load_turn_context`, but only reads: None for someone never seen (the read before
+    the turn's transaction must not create anybody: an admin is no participant)."""
+    row = (
+        session.connection()
+        .execute(_LOAD_TURN, {"channel": channel, "external_id": external_id})
+        .first()
+    )
+    if row is None:
+        return None
+    pid, language, consent_at, state, version = row
+    stored = (
+        StoredConversation(dict(state), version)
+        if state is not None
+        else StoredConversation(None, 0)
+    )
+    return TurnContext(pid, language, consent_at, stored)
+
+
 def load_conversation(session: Session, *, participant_id: int) -> StoredConversation:
     row = session.exec(
         select(Conversation).where(Conversation.participant_id == participant_id)

@@ -11,12 +11,13 @@ workers) finds the update already stored and is dropped.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, delete, exists, func, select, update
+from sqlalchemy import Boolean, Table, bindparam, case, delete, exists, func, null, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
@@ -44,6 +45,9 @@ class Claimed:
     chat_key: str
     payload: str
     attempts: int
+    # When this process got it (time.monotonic()): the turn's NLU budget and the "one moment"
+    # notice count from here (bot/nlu/admission.py).
+    received: float = field(default_factory=time.monotonic, compare=False)
 
 
 def store(
@@ -51,27 +55,25 @@ def store(
 ) -> list[Claimed]:
     """Store new updates, claimed by worker `claim_for` if given; returns the new ones
     (duplicates are ignored)."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    name = claims.dialect_of(session)
+    statement = _STORE[name] if name in _STORE else _store_statement(name)
     stored: list[Claimed] = []
     attempts = 0 if claim_for is None else 1
+    now = utcnow()
     for item in items:
-        statement = (
-            dialect.insert(InboxUpdate)
-            .values(
-                channel=channel,
-                update_id=item.update_id,
-                chat_key=item.chat_key,
-                payload=item.payload,
-                status=InboxStatus.NEW,
-                claimed_by=claim_for,
-                claimed_at=None if claim_for is None else claims.clock(claims.dialect_of(session)),
-                attempts=attempts,
-                received_at=utcnow(),
-            )
-            .on_conflict_do_nothing(index_elements=["channel", "update_id"])
-            .returning(InboxUpdate.id)
-        )
-        row_id = session.execute(statement).scalar()
+        row_id = session.execute(
+            statement,
+            {
+                "channel_": channel,
+                "update_id_": item.update_id,
+                "chat_key_": item.chat_key,
+                "payload_": item.payload,
+                "worker_": claim_for,
+                "attempts_": attempts,
+                "now_": now,
+                "claimed_": claim_for is not None,
+            },
+        ).scalar()
         if row_id is not None:  # None: delivered before, it is (being) processed already
             stored.append(Claimed(row_id, item.update_id, item.chat_key, item.payload, attempts))
     return stored
@@ -150,21 +152,8 @@ def finish(session: Session, *, row_id: int, worker_id: str) -> bool:
     """Mark done, in the transaction of the update's effects. False when another worker took
     the update over, or an older update of the chat is still unprocessed (then this
     transaction must roll back)."""
-    older = aliased(InboxUpdate)
     result = session.connection().execute(
-        update(InboxUpdate)
-        .where(
-            col(InboxUpdate.id) == row_id,
-            col(InboxUpdate.status) == InboxStatus.NEW,
-            col(InboxUpdate.claimed_by) == worker_id,
-            ~exists().where(
-                col(older.status) == InboxStatus.NEW,
-                col(older.chat_key) == col(InboxUpdate.chat_key),
-                col(older.channel) == col(InboxUpdate.channel),
-                col(older.update_id) < col(InboxUpdate.update_id),
-            ),
-        )
-        .values(status=InboxStatus.DONE, processed_at=utcnow(), payload=None)
+        _FINISH, {"row_id_": row_id, "worker_": worker_id, "now_": utcnow()}
     )
     return int(result.rowcount) == 1
 
@@ -201,3 +190,50 @@ def purge_done(session: Session, *, older_than: timedelta) -> int:
         )
     )
     return int(result.rowcount)
+
+
+# Hot-path statements, built once (SQLAlchemy then finds their compiled form in its cache).
+_STORE: dict[str, Any] = {}
+
+
+def _store_statement(dialect: str) -> Any:
+    """Insert one update unless it is known (Telegram re-delivers), returning its id."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(InboxUpdate)
+        .values(
+            channel=bindparam("channel_"),
+            update_id=bindparam("update_id_"),
+            chat_key=bindparam("chat_key_"),
+            payload=bindparam("payload_"),
+            status=InboxStatus.NEW,
+            claimed_by=bindparam("worker_"),
+            claimed_at=case(
+                (bindparam("claimed_", type_=Boolean), claims.clock(dialect)), else_=null()
+            ),
+            attempts=bindparam("attempts_"),
+            received_at=bindparam("now_"),
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+        .returning(col(InboxUpdate.id))
+    )
+    _STORE[dialect] = statement
+    return statement
+
+
+_OLDER = aliased(InboxUpdate)
+_FINISH = (
+    update(InboxUpdate)
+    .where(
+        col(InboxUpdate.id) == bindparam("row_id_"),
+        col(InboxUpdate.status) == InboxStatus.NEW,
+        col(InboxUpdate.claimed_by) == bindparam("worker_"),
+        ~exists().where(
+            col(_OLDER.status) == InboxStatus.NEW,
+            col(_OLDER.chat_key) == col(InboxUpdate.chat_key),
+            col(_OLDER.channel) == col(InboxUpdate.channel),
+            col(_OLDER.update_id) < col(InboxUpdate.update_id),
+        ),
+    )
+    .values(status=InboxStatus.DONE, processed_at=bindparam("now_"), payload=None)
+)

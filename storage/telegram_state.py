@@ -29,7 +29,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Column, Index, Table, Text, delete, func, insert, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Table,
+    Text,
+    bindparam,
+    delete,
+    func,
+    insert,
+    update,
+)
 from sqlalchemy import select as sa_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -344,6 +355,19 @@ def mark_sent(session: Session, *, outbox_id: int, worker_id: str, message_id: i
     )
 
 
+def mark_sent_many(session: Session, *, sent: list[tuple[int, int | None]], worker_id: str) -> None:
+    """Record several deliveries at once (outbox id, Telegram's message_id): one statement,
+    executed for all rows (psycopg sends them as one batch). Rows another worker took over
+    meanwhile are left alone, as in `mark_sent`."""
+    if not sent:
+        return
+    now = utcnow()
+    session.connection().execute(
+        _MARK_SENT,
+        [{"oid": oid, "mid": mid, "worker": worker_id, "now": now} for oid, mid in sent],
+    )
+
+
 def mark_retry(
     session: Session, *, outbox_id: int, worker_id: str, not_before: datetime, error: str
 ) -> bool:
@@ -427,3 +451,31 @@ def outbox_counts(session: Session) -> dict[str, int]:
         select(TelegramOutbox.status, func.count()).group_by(TelegramOutbox.status)
     ).all()
     return {status: count for status, count in rows}
+
+
+def backlog(session: Session) -> int:
+    """Bot API calls stored and not sent yet, all workers (for /metrics)."""
+    count = session.exec(
+        select(func.count())
+        .select_from(TelegramOutbox)
+        .where(col(TelegramOutbox.status).in_(UNSENT))
+    ).one()
+    return int(count)
+
+
+# Compiled once (SQLAlchemy caches the statement by this object).
+_MARK_SENT = (
+    update(TelegramOutbox)
+    .where(
+        col(TelegramOutbox.id) == bindparam("oid"),
+        col(TelegramOutbox.claimed_by) == bindparam("worker"),
+    )
+    .values(
+        status=OutboxStatus.SENT,
+        sent_at=bindparam("now"),
+        message_id=bindparam("mid"),
+        attempts=TelegramOutbox.attempts + 1,
+        claimed_at=None,
+        claimed_by=None,
+    )
+)

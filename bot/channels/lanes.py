@@ -191,6 +191,10 @@ class Lanes(ABC, Generic[K, T]):
     def depth(self) -> int:
         return sum(len(queue) for queue in self._queued.values()) + len(self._running)
 
+    def chats(self) -> int:
+        """Keys with work in hand (for /metrics: a count, never which)."""
+        return len(self._queued.keys() | self._running.keys())
+
     def _held(self) -> Iterator[T]:
         yield from self._running.values()
         for items in self._giving_back.values():
@@ -227,9 +231,16 @@ class Lanes(ABC, Generic[K, T]):
     # -- one lane ----------------------------------------------------------------------------
 
     async def _lane(self, key: K) -> None:
+        # After items offered from memory the lane ends without asking the database: what
+        # this worker stored it offered, and the rest is announced (`wake`: given back, held
+        # rows let go, another worker's leftovers found by the sweep). After an item taken
+        # from the database it looks there again (the key's next rows wait there too).
+        from_db = False
         try:
             while not self._stopping:
                 item = self._next_queued(key)
+                if item is None and not from_db and key not in self._again:
+                    return
                 if item is None:
                     self._again.discard(key)
                     try:
@@ -240,12 +251,16 @@ class Lanes(ABC, Generic[K, T]):
                     if taken.item is None:
                         if taken.wait is not None:
                             await asyncio.sleep(taken.wait)
+                            from_db = True  # the head waits there (a retry time): look again
                             continue
                         if key in self._again or key in self._queued:
                             continue
                         return
                     item = taken.item
                     self._drop_queued(key, self.id_of(item))
+                    from_db = True
+                else:
+                    from_db = False
                 await self._work(key, item)
         finally:
             if self._tasks.get(key) is asyncio.current_task():

@@ -91,6 +91,7 @@ class Key(StrEnum):
     NON_TEXT_MESSAGE = "non_text_message"
     TURN_FAILED = "turn_failed"
     ALREADY_CHOSEN = "already_chosen"
+    ONE_MOMENT = "one_moment"  # a message waited long under load (bot/nlu/admission.py)
     # -- the coach desk, to participants
     COACH_ACCEPTED = "coach_accepted"
     VIA_PHONE = "via_phone"

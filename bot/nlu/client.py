@@ -161,13 +161,19 @@ class NluClient:
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
         )
 
-    async def parse(self, text: str) -> NluResult:
+    async def parse(self, text: str, *, budget: float | None = None) -> NluResult:
+        """`budget`: what is left of the turn's budget (bot/nlu/admission.py), at most the
+        client's own. Running out of a budget shortened by queueing is not Rasa's failure:
+        it does not count towards the breaker."""
         if time.monotonic() < self._open_until:
             return NluResult.unavailable()
+        limit = self._timeout if budget is None else max(0.0, min(budget, self._timeout))
         try:
-            result = await asyncio.wait_for(self._attempts(text), self._timeout)
+            result = await asyncio.wait_for(self._attempts(text), limit)
         except TimeoutError:
-            log.warning("NLU did not answer within %.1fs", self._timeout)
+            log.warning("NLU did not answer within %.2fs", limit)
+            if limit < self._timeout:
+                return NluResult.unavailable()
             result = NluResult.unavailable()
         if result.available:
             self._failures = 0

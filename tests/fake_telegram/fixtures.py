@@ -15,6 +15,7 @@ from bot.channels.telegram.routers import Router
 from bot.config import PROJECT_ROOT
 from bot.conversation import TurnService
 from bot.flows.registry import FlowRegistry, FlowSource
+from bot.ops.server import Health
 from storage.database import create_db_engine, upgrade
 from tests.fake_telegram.server import FakeTelegram
 
@@ -56,6 +57,7 @@ async def start_bot(fake_telegram: FakeTelegram, telegram_db: Engine) -> AsyncIt
         webhook: str | None = None,
         flows: FlowSource | None = None,
         coordinator_chat_id: int | None = None,
+        health: Health | None = None,
         **options: Any,
     ) -> TelegramBot:
         options_flows = flows
@@ -74,6 +76,7 @@ async def start_bot(fake_telegram: FakeTelegram, telegram_db: Engine) -> AsyncIt
             flows=options_flows or FlowRegistry(FLOWS_DIR),
             routers=routers,
             coordinator_chat_id=coordinator_chat_id,
+            health=health,
         )
         if webhook:
             await bot.start_webhook(webhook, listen="127.0.0.1", port=0)

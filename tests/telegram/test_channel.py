@@ -26,7 +26,12 @@ class ScriptedConversation:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, Inbound]] = []
 
-    async def prepare(self, channel: str, external_id: str, inbound: Inbound) -> Prepared:
+    def peek(self, session: Session, channel: str, external_id: str) -> None:
+        return None
+
+    async def prepare(
+        self, channel: str, external_id: str, inbound: Inbound, state: object = None
+    ) -> Prepared:
         return Prepared(channel, external_id, inbound, None, asked_nlu=True)
 
     def apply(self, session: Session, prepared: Prepared) -> TurnOutcome:

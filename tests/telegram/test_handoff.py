@@ -330,3 +330,22 @@ async def test_unauthorized_commands_are_refused(world: World) -> None:
     assert "handoff" in stats["text"] and "1" in stats["text"]
     (reload,) = await admin.say("/reload")
     assert "flows actief" in reload["text"]
+
+
+async def test_an_admin_who_is_no_coach_never_becomes_a_participant(world: World) -> None:
+    """/stats, /reload and /login are answered without a participant row (or any data) for the
+    admin: the read before the turn creates nobody, and staff commands skip the conversation."""
+    from storage.models import Participant
+
+    admin = world.user(ADMIN, "Ada")
+    (stats,) = await admin.say("/stats")
+    assert "Deelnemers" in stats["text"] or "handoff" in stats["text"]
+    (reload,) = await admin.say("/reload")
+    assert "flows" in reload["text"]
+    (login,) = await admin.say("/login")
+    assert "/login/" in login["text"]
+    engine = create_db_engine(world.db_url)
+    with Session(engine) as session:
+        people = session.exec(select(Participant.external_id)).all()
+    engine.dispose()
+    assert str(ADMIN) not in people

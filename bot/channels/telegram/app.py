@@ -35,6 +35,8 @@ from bot.channels.worker import Heartbeat
 from bot.conversation import TurnService
 from bot.desk import service as desk
 from bot.flows.registry import FlowSource
+from bot.ops import metrics
+from bot.ops.server import Health, OpsServer
 from storage import telegram_state
 from storage.telegram_state import Enqueued, Outgoing, TelegramOutbox
 
@@ -67,6 +69,10 @@ class TelegramOptions:
     pacer: ChatPacer = field(default_factory=ChatPacer)
     max_concurrent_updates: int = 256
     sweep_interval: float = 2.0  # how often leftovers (restarts, other processes) are picked up
+    # Polling mode: /metrics, /healthz, /readyz on a side server (0: none). Webhook mode serves
+    # them on the webhook's port.
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
 
 
 class TelegramBot:
@@ -80,6 +86,7 @@ class TelegramBot:
         routers: Sequence[Router] = (),
         coordinator_chat_id: int | None = None,
         worker_id: str | None = None,
+        health: Health | None = None,
     ) -> None:
         if not options.token:
             raise MissingTokenError("TELEGRAM_BOT_TOKEN is not set")
@@ -125,7 +132,15 @@ class TelegramBot:
         self.intake = Intake(engine, worker_id=self.worker_id, offer=self.dispatcher.offer)
         self._poller: Poller | None = None
         self._webhook: WebhookServer | None = None
+        self.health = health
+        self._ops: OpsServer | None = None
         self.running = False
+        for lanes in (self.dispatcher, self.drainer):
+            metrics.watch_lane(lanes.name, lanes.depth, lanes.chats)
+
+    @property
+    def ops_port(self) -> int:
+        return self._ops.port if self._ops else 0
 
     @property
     def webhook_port(self) -> int:
@@ -149,6 +164,17 @@ class TelegramBot:
             allowed_updates=ALLOWED_UPDATES,
         )
         await self._poller.start()
+        if self.health is not None and self.options.metrics_port:
+            ops = OpsServer(self.health)
+            try:
+                ops.start(listen=self.options.metrics_host, port=self.options.metrics_port)
+                self._ops = ops
+            except OSError as exc:  # e.g. a second worker on this machine: it still works
+                log.warning(
+                    "metrics port %d not available (%s): no /metrics here",
+                    self.options.metrics_port,
+                    type(exc).__name__,
+                )
 
     async def start_webhook(self, url: str, *, listen: str = "127.0.0.1", port: int = 8443) -> int:
         """Serve the webhook on `listen:port` at the path of `url`; returns the bound port."""
@@ -157,7 +183,7 @@ class TelegramBot:
             raise MissingTokenError("WEBHOOK_SECRET is required for webhook mode")
         await self._start_core()
         self._webhook = WebhookServer(
-            path=urlsplit(url).path or "/", intake=self.intake, secret=secret
+            path=urlsplit(url).path or "/", intake=self.intake, secret=secret, health=self.health
         )
         bound = self._webhook.start(listen=listen, port=port)
         await self.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
@@ -171,6 +197,9 @@ class TelegramBot:
         if self._poller is not None:
             await self._poller.stop()
             self._poller = None
+        if self._ops is not None:
+            await self._ops.stop()
+            self._ops = None
         await self.dispatcher.stop()
         await self.drainer.stop()
         await self.heartbeat.stop()

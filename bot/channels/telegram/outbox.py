@@ -27,6 +27,7 @@ import random
 import warnings
 from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from sqlalchemy import Engine
@@ -53,6 +54,7 @@ from bot.channels.telegram.render import (
 )
 from bot.faults import crash_point
 from bot.logsafe import describe
+from bot.ops import metrics
 from storage import telegram_state as outbox
 from storage.database import in_transaction, runs_in_thread
 from storage.models import utcnow
@@ -90,6 +92,8 @@ class OutboxDrainer(Lanes[int, TelegramOutbox]):
         self._max_backoff = max_backoff
         self._on_refused = on_refused
         self._in_thread = runs_in_thread(engine) if db_in_thread is None else db_in_thread
+        self._batch: list[tuple[int, int | None, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     def deliver(self, rows: list[TelegramOutbox]) -> None:
         """Rows this worker queued claimed (committed): send them in order, from memory."""
@@ -138,7 +142,9 @@ class OutboxDrainer(Lanes[int, TelegramOutbox]):
             crash_point("outbox.before_send")
             message_id = await self._call(row.method, row.chat_id, row.params())
             crash_point("outbox.after_send")
+            metrics.TELEGRAM_SENT.inc()
         except RetryAfter as exc:
+            metrics.TELEGRAM_429.inc()
             seconds = _retry_after_seconds(exc)
             log.warning("outbox %d: flood limit, this chat waits %.1fs", outbox_id, seconds)
             await self._record(lambda s: self._retry(s, outbox_id, seconds, "RetryAfter"))
@@ -174,9 +180,38 @@ class OutboxDrainer(Lanes[int, TelegramOutbox]):
                 await self._record(
                     lambda s: outbox.delete_sent(s, outbox_id=outbox_id, worker_id=self._worker)
                 )
-            else:
+            elif row.kind == COACH_KIND and row.ref is not None:
                 await self._record(lambda s: self._sent(s, row, message_id))
+            else:
+                await self._settle_sent(outbox_id, message_id)
         return True
+
+    async def _settle_sent(self, outbox_id: int, message_id: int | None) -> None:
+        """Record a plain delivery together with the others that finish meanwhile (one
+        transaction for the batch: group commit). The lane waits until its row is recorded
+        before it sends the chat's next one, so a kill -9 repeats at most the one message
+        per chat whose send or record was under way (README, "Delivery")."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._batch.append((outbox_id, message_id, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="outbox-settle")
+        await asyncio.shield(done)  # a cancelled lane leaves its record to the flusher
+
+    async def _flush(self) -> None:
+        while self._batch:
+            await asyncio.sleep(0)  # sends finishing in this turn of the loop join the batch
+            batch, self._batch = self._batch, []
+            sent = [(oid, mid) for oid, mid, _ in batch]
+            await self._record(partial(outbox.mark_sent_many, sent=sent, worker_id=self._worker))
+            for _, _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+
+    async def stop(self, grace: float = 0.0) -> None:
+        # Deliveries are recorded before claims are given back: else they go out again.
+        if self._flusher is not None and not self._flusher.done():
+            await asyncio.wait([self._flusher], timeout=5)
+        await super().stop(grace)
 
     async def _record(self, work: Callable[[Session], Any]) -> None:
         """Write the outcome of a call, retrying through database trouble: while this worker

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -33,8 +34,9 @@ from bot.faults import crash_point
 from bot.flows.catalogue import Key
 from bot.flows.registry import FlowSource
 from bot.logsafe import describe
+from bot.nlu.admission import HOLD_AFTER, NoticeBudget, turn_started
+from bot.ops import metrics
 from storage import inbox, telegram_state
-from storage.coaches import coach_by_telegram_id
 from storage.conversations import StaleConversation
 from storage.database import call, in_transaction, is_transient, runs_in_thread
 from storage.inbox import Claimed
@@ -77,6 +79,7 @@ class UpdatePipeline:
         self._background: set[asyncio.Task[None]] = set()
         self._after_commit: dict[int, list[Callable[[], None]]] = {}
         self._answered: dict[str, None] = {}  # callback queries answered (oldest first)
+        self._notices = NoticeBudget()
         self._in_thread = runs_in_thread(engine) if db_in_thread is None else db_in_thread
 
     async def process(self, claimed: Claimed) -> None:
@@ -87,9 +90,13 @@ class UpdatePipeline:
         update = self._read(claimed)
         if update is None or claimed.attempts > MAX_ATTEMPTS:
             await self._give_up(claimed, update)
+            metrics.TURNS.labels(result="given_up").inc()
             return
         try:
-            pressed = await self._turn(claimed, update)
+            with turn_started(claimed.received):
+                pressed = await self._turn(claimed, update)
+            metrics.TURNS.labels(result="done").inc()
+            metrics.TURN_SECONDS.observe(time.monotonic() - claimed.received)
         except OutOfTurn:
             log.info(
                 "update %d is out of turn, it waits for its chat's older ones", claimed.update_id
@@ -105,8 +112,10 @@ class UpdatePipeline:
             )
             if is_transient(exc) or claimed.attempts < MAX_ATTEMPTS:
                 self._answer_query(update, pressed=False)  # the spinner stops meanwhile
+                metrics.TURNS.labels(result="failed").inc()
                 raise
             await self._give_up(claimed, update)
+            metrics.TURNS.labels(result="given_up").inc()
             return
         self._answer_query(update, pressed=pressed)
 
@@ -119,9 +128,11 @@ class UpdatePipeline:
 
     async def _turn(self, claimed: Claimed, update: Update) -> bool:
         """Prepare and commit the turn; whether it pressed a keyboard that was pressed already."""
+        hold = _Hold(self._bot, self._flows, claimed.received, self._notices)
         try:
             for _ in range(MAX_PREPARES):
-                prepared = await self._prepare(update)
+                prepared = await self._prepare(update, hold)
+                await hold.settle()  # "one moment" goes out before the answer, never after
                 try:
                     committed: Committed = await self._db(
                         partial(self._commit, claimed=claimed, update=update, prepared=prepared)
@@ -136,23 +147,34 @@ class UpdatePipeline:
             raise RuntimeError("update kept changing under its turn")
         finally:
             self._after_commit.pop(claimed.id, None)
+            hold.cancel()
 
-    async def _prepare(self, update: Update) -> Prepared | None:
+    async def _prepare(self, update: Update, hold: _Hold) -> Prepared | None:
         """The slow half of a participant's turn, before the transaction (reads only)."""
         turn = await self._db(lambda s: self._participant_turn(s, update))
         if turn is None:
             return None
-        external_id, _, inbound = turn
-        return await self._conversation.prepare(CHANNEL, external_id, inbound)
+        external_id, chat_id, inbound, state = turn
+        hold.arm(chat_id)
+        return await self._conversation.prepare(CHANNEL, external_id, inbound, state)
 
     def _participant_turn(self, session: Session, update: Update) -> Any:
+        """Who sent it, in one read transaction: a staff command, a coach, a participant in a
+        live chat with a coach, or a participant's turn (then with their stored state, for
+        the NLU decision). Reads only: nobody is created here."""
         user = update.effective_user
-        if user is None or coach_by_telegram_id(session, telegram_id=user.id) is not None:
-            return None  # coaches (active or not) are never participants
+        if user is None or any(_takes(router, update) for router in self._routers):
+            return None  # admin commands: an admin who is no coach never becomes a participant
         ctx = UpdateContext(session, update, self._flows.current, None, self._coordinator)
+        if ctx.sender().coach_id is not None:
+            return None  # coaches (active or not) are never participants
         if live_participant(ctx) is not None:
             return None
-        return participant_turn(session, update)
+        turn = participant_turn(session, update)
+        if turn is None:
+            return None
+        external_id, chat_id, inbound = turn
+        return external_id, chat_id, inbound, self._conversation.peek(session, CHANNEL, external_id)
 
     def _commit(
         self, session: Session, *, claimed: Claimed, update: Update, prepared: Prepared | None
@@ -237,6 +259,61 @@ class UpdatePipeline:
 
     async def _db(self, work: Callable[[Session], Any]) -> Any:
         return await in_transaction(self._engine, work, in_thread=self._in_thread)
+
+
+class _Hold:
+    """The overload notice (bot/nlu/admission.py): a participant whose message has waited
+    HOLD_AFTER seconds since it arrived gets "Eén moment…" while the turn goes on.
+
+    Sent straight to the Bot API, best effort, not through the outbox: it is no answer, only a
+    sign of life, and under overload it must not wait behind the transaction it announces. The
+    turn waits for it to be sent before committing (so it never arrives after the answer). A
+    crash between the two may make it go out twice; a failed send is skipped."""
+
+    def __init__(self, bot: Bot, flows: FlowSource, received: float, budget: NoticeBudget) -> None:
+        self._budget = budget
+        self._bot = bot
+        self._flows = flows
+        self._received = received
+        self._task: asyncio.Task[None] | None = None
+
+    def arm(self, chat_id: int) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._later(chat_id), name="one-moment")
+
+    async def _later(self, chat_id: int) -> None:
+        await asyncio.sleep(max(0.0, self._received + HOLD_AFTER - time.monotonic()))
+        if not self._budget.take():
+            metrics.HOLDING_NOTICES_SKIPPED.inc()
+            return
+        metrics.HOLDING_NOTICES.inc()
+        try:
+            text = both_languages(self._flows.current, Key.ONE_MOMENT)
+            await asyncio.wait_for(self._bot.send_message(chat_id, text), timeout=3)
+        except Exception as exc:
+            log.info("one-moment notice not sent (%s)", type(exc).__name__)
+
+    async def settle(self) -> None:
+        """Not due yet: never sent. Due and under way: wait for it."""
+        task = self._task
+        if task is None or task.done():
+            return
+        if time.monotonic() < self._received + HOLD_AFTER:
+            task.cancel()
+            self._task = None
+            await asyncio.gather(task, return_exceptions=True)
+            return
+        await asyncio.gather(task, return_exceptions=True)
+
+    def cancel(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+
+def _takes(router: Router, update: Update) -> bool:
+    """A router that can tell from the update alone that it is its own (staff commands)."""
+    takes = getattr(router, "takes", None)
+    return bool(takes(update)) if takes is not None else False
 
 
 def _label(message: Message, data: str | None) -> str | None:

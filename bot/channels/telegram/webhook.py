@@ -18,6 +18,7 @@ import tornado.netutil
 import tornado.web
 
 from bot.channels.telegram.intake import Intake
+from bot.ops import server as ops
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +61,20 @@ class _UpdateHandler(tornado.web.RequestHandler):
 
 
 class WebhookServer:
-    def __init__(self, *, path: str, intake: Intake, secret: str) -> None:
+    def __init__(
+        self, *, path: str, intake: Intake, secret: str, health: ops.Health | None = None
+    ) -> None:
         route = "/" + path.strip("/")
+        # /metrics, /healthz, /readyz beside the webhook (bot/ops/server.py).
+        extra = ops.routes(health) if health is not None else []
         self._app = tornado.web.Application(
             [
+                *extra,
                 (
                     route if route != "/" else "/",
                     _UpdateHandler,
                     {"intake": intake, "secret": secret.encode()},
-                )
+                ),
             ],
             log_function=lambda handler: None,
         )

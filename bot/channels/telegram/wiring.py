@@ -23,6 +23,7 @@ from bot.channels.telegram.routers.relay import RelayRouter
 from bot.channels.telegram.routers.web_login import WebLoginRouter
 from bot.config import Settings
 from bot.flows.registry import FlowRegistry
+from bot.ops.server import Health
 from bot.tasks import cancel_and_wait
 from bot.wiring import Conversation, build_conversation
 
@@ -63,6 +64,8 @@ async def build_telegram_bot(settings: Settings, **options: Any) -> AssembledBot
         raise MissingTokenError("TELEGRAM_BOT_TOKEN is not set")
     # Migrations and flow loading are blocking file/database work.
     conversation = await asyncio.to_thread(build_conversation, settings)
+    options.setdefault("metrics_port", settings.metrics_port)
+    options.setdefault("metrics_host", settings.metrics_host)
     bot = TelegramBot(
         TelegramOptions(
             token=settings.telegram_bot_token,
@@ -80,6 +83,7 @@ async def build_telegram_bot(settings: Settings, **options: Any) -> AssembledBot
             web_links=settings.web_link_requests_per_10_min,
         ),
         coordinator_chat_id=settings.coordinator_chat_id,
+        health=Health(conversation.db, conversation.nlu.is_ready),
     )
     watcher = asyncio.create_task(conversation.flows.watch(), name="flows-watch")
     return AssembledBot(bot, conversation, watcher)

@@ -14,6 +14,7 @@ from telegram import Update
 from bot.conversation import Prepared
 from bot.flows.flowset import FlowSet
 from storage import telegram_state
+from storage.senders import Sender, sender_of
 from storage.telegram_state import Outgoing
 
 CHANNEL = "telegram"
@@ -30,6 +31,18 @@ class UpdateContext:
     coordinator_chat_id: int | None
     # Work that must wait until the transaction has committed (outside any transaction).
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    _sender: Sender | None = field(default=None, repr=False)
+
+    def sender(self) -> Sender:
+        """Who sent the update (storage/senders.py), read once in this transaction."""
+        if self._sender is None:
+            user = self.update.effective_user
+            self._sender = (
+                sender_of(self.session, channel=CHANNEL, telegram_id=user.id)
+                if user is not None
+                else Sender(None, None, None)
+            )
+        return self._sender
 
     def store_long(self) -> Callable[[str], str]:
         return lambda payload: telegram_state.store_callback_payload(self.session, payload=payload)

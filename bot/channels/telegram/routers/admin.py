@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+from telegram import Update
 from telegram.constants import ChatType
 
 from bot import stats
@@ -25,6 +26,17 @@ class AdminRouter:
     def __init__(self, *, admin_ids: frozenset[int], flows: FlowRegistry | None) -> None:
         self._admins = admin_ids
         self._registry = flows
+
+    def takes(self, update: Update) -> bool:
+        """An admin's /stats or /reload (decided without the database)."""
+        message, user = update.message, update.effective_user
+        return (
+            message is not None
+            and user is not None
+            and user.id in self._admins
+            and message.chat.type == ChatType.PRIVATE
+            and command_of(message.text) in ("/stats", "/reload")
+        )
 
     def route(self, ctx: UpdateContext) -> list[Outgoing] | None:
         message = ctx.update.message

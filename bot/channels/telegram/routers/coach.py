@@ -28,12 +28,19 @@ from bot.engine.slot_values import clean_text
 from bot.flows.catalogue import Key
 from storage import telegram_state
 from storage.coaches import coach_by_telegram_id
-from storage.models import MAX_ID
+from storage.models import MAX_ID, Coach
 from storage.telegram_state import Outgoing
 
 _NUMBER = re.compile(r"#?([0-9]{1,12})")  # ASCII digits: "²" is a digit to str.isdigit()
 _CASE_COMMANDS = ("/zaak", "/bericht", "/terug", "/afsluiten")
 _PARTICIPANT_BUTTONS = ("participant", "stored")
+
+
+def _coach(ctx: UpdateContext, telegram_id: int) -> Coach | None:
+    """The coach, loaded only when the one read of who sent it says there is one."""
+    if ctx.sender().coach_id is None:
+        return None
+    return coach_by_telegram_id(ctx.session, telegram_id=telegram_id)
 
 
 class CoachRouter:
@@ -47,7 +54,7 @@ class CoachRouter:
             desk_press = parsed.kind == "desk" and parsed.verb is not Verb.ASSIGN
             if not desk_press and parsed.kind not in _PARTICIPANT_BUTTONS:
                 return None
-            coach = coach_by_telegram_id(ctx.session, telegram_id=user.id)
+            coach = _coach(ctx, user.id)
             if coach is None:
                 return [] if desk_press else None  # a participant's button, or a forged one
             ref = desk.coach_ref(coach)
@@ -60,7 +67,7 @@ class CoachRouter:
         message = ctx.update.message
         if message is None or message.chat.type != ChatType.PRIVATE:
             return None
-        coach = coach_by_telegram_id(ctx.session, telegram_id=user.id)
+        coach = _coach(ctx, user.id)
         if coach is None:
             return None
         if not coach.active:

@@ -6,13 +6,12 @@ from __future__ import annotations
 from telegram.constants import ChatType
 
 from bot.channels.telegram import render
-from bot.channels.telegram.routers import CHANNEL, UpdateContext, command_of
+from bot.channels.telegram.routers import UpdateContext, command_of
 from bot.desk import service as desk
 from bot.desk.notices import Notice
 from bot.engine.render import both_languages
 from bot.engine.slot_values import clean_text
 from bot.flows.catalogue import Key
-from storage.participants import get_participant
 from storage.telegram_state import Outgoing
 
 LEAVE_COMMANDS = frozenset({"/stop", "/start", "/menu", "/cancel"})
@@ -23,12 +22,8 @@ def live_participant(ctx: UpdateContext) -> int | None:
     user, chat = ctx.update.effective_user, ctx.update.effective_chat
     if user is None or chat is None or chat.type != ChatType.PRIVATE:
         return None
-    participant = get_participant(ctx.session, channel=CHANNEL, external_id=str(user.id))
-    if participant is None or participant.id is None:
-        return None
-    if desk.live_chat(ctx.session, participant_id=participant.id) is None:
-        return None
-    return participant.id
+    sender = ctx.sender()
+    return sender.participant_id if sender.live_case_id is not None else None
 
 
 class RelayRouter:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from telegram import Update
 from telegram.constants import ChatType
 
 from bot.channels.telegram import render
@@ -24,6 +25,17 @@ class WebLoginRouter:
         self._base = base_url.rstrip("/")
         self._admins = admin_ids
         self._per_window = per_window
+
+    def takes(self, update: Update) -> bool:
+        """An admin's /login (a coach's is known once the database is asked)."""
+        message, user = update.message, update.effective_user
+        return (
+            message is not None
+            and user is not None
+            and user.id in self._admins
+            and message.chat.type == ChatType.PRIVATE
+            and command_of(message.text) in COMMANDS
+        )
 
     def route(self, ctx: UpdateContext) -> list[Outgoing] | None:
         message, user = ctx.update.message, ctx.update.effective_user

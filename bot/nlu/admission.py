@@ -1,0 +1,133 @@
+"""Overload policy: a turn's NLU budget counts from when the update arrived, and Rasa is asked
+by a bounded number of turns at a time.
+
+Why. At capacity, turns used to wait behind each other inside Rasa; each parse's own 2 s timeout
+started only when it was sent, so a turn could wait in the queue, then wait 2 s more, and Rasa
+kept working on parses the bot had long given up on (work nobody used: the collapse). Now:
+
+- the budget (`budget` seconds, `NLU_TIMEOUT_SECONDS`) runs from the update's arrival in this
+  process (`turn_started`), queue wait included, so a turn never waits for the NLU longer than
+  the budget after arriving;
+- at most `max_in_flight` parses are out at Rasa at once (`NLU_MAX_IN_FLIGHT`); the others
+  wait here, where giving up costs nothing;
+- a turn whose budget runs out before Rasa was asked, or whose rest is shorter than a parse
+  takes these days (a moving average), is *shed* — Rasa is not sent work the turn would
+  abandon: it goes on with keywords and
+  buttons (as when Rasa is down) — degraded, answered, counted (`careerbot_nlu_total{outcome}`);
+- a participant whose message waited `HOLD_AFTER` seconds without an answer gets a short
+  "Eén moment…" first (the pipeline sends it; see bot/channels/telegram/pipeline.py), at most
+  `HOLD_PER_SECOND` a second (beyond that, skipped and counted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Iterator
+from contextvars import ContextVar
+from typing import Protocol
+
+from bot.nlu.client import NluResult
+from bot.ops import metrics
+
+HOLD_AFTER = 2.0  # seconds a participant waits before "Eén moment…"
+# At most this many notices per second per process: when the bot's own CPU is what is short,
+# a notice for every waiting message would double the Bot API calls and make it worse.
+HOLD_PER_SECOND = 5.0
+
+
+class NoticeBudget:
+    """A token bucket for "Eén moment…" notices (one process)."""
+
+    def __init__(self, rate: float = HOLD_PER_SECOND, burst: float = 10.0) -> None:
+        self._rate = rate
+        self._burst = burst
+        self._tokens = burst
+        self._at = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
+        self._at = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
+
+
+MIN_PARSE = 0.03  # less budget than this left: do not bother Rasa
+
+_TURN_STARTED: ContextVar[float | None] = ContextVar("turn_started", default=None)
+
+
+@contextlib.contextmanager
+def turn_started(at: float) -> Iterator[None]:
+    """Everything awaited inside (in this task) belongs to a turn that started at `at`
+    (time.monotonic())."""
+    token = _TURN_STARTED.set(at)
+    try:
+        yield
+    finally:
+        _TURN_STARTED.reset(token)
+
+
+def started_at() -> float:
+    started = _TURN_STARTED.get()
+    return time.monotonic() if started is None else started
+
+
+class BudgetedParser(Protocol):
+    async def parse(self, text: str, *, budget: float | None = None) -> NluResult: ...
+
+
+class Admission:
+    """An `NluParser` in front of the NLU client, applying the policy above."""
+
+    def __init__(self, client: BudgetedParser, *, budget: float, max_in_flight: int = 8) -> None:
+        self._client = client
+        self._budget = budget
+        self._slots = asyncio.Semaphore(max(1, max_in_flight))
+        self._typical = MIN_PARSE  # seconds a parse takes lately (moving average)
+
+    def _left(self, started: float) -> float:
+        return self._budget - (time.monotonic() - started)
+
+    async def parse(self, text: str) -> NluResult:
+        started = started_at()
+        asked = time.monotonic()
+        try:
+            return await self._parse(text, started)
+        finally:
+            metrics.NLU_SECONDS.observe(time.monotonic() - asked)
+
+    async def _parse(self, text: str, started: float) -> NluResult:
+        left = self._left(started)
+        if left < MIN_PARSE:
+            return _shed()
+        try:
+            await asyncio.wait_for(self._slots.acquire(), left)
+        except TimeoutError:
+            return _shed()
+        try:
+            left = self._left(started)
+            if left < max(MIN_PARSE, self._typical):
+                return _shed()
+            metrics.NLU_IN_FLIGHT.inc()
+            asked = time.monotonic()
+            try:
+                result = await self._client.parse(text, budget=left)
+            finally:
+                metrics.NLU_IN_FLIGHT.dec()
+            if result.available:
+                took = time.monotonic() - asked
+                self._typical = 0.8 * self._typical + 0.2 * took
+        finally:
+            self._slots.release()
+        metrics.NLU_TURNS.labels(outcome="parsed" if result.available else "unavailable").inc()
+        return result
+
+
+def _shed() -> NluResult:
+    metrics.NLU_TURNS.labels(outcome="shed").inc()
+    return NluResult.unavailable()
