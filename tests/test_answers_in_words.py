@@ -230,6 +230,23 @@ def test_a_new_method_and_its_address_in_one_sentence_at_the_summary() -> None:
     assert "E-mail: piotr.n@example.nl" in talk.last and "Klopt dit?" in talk.last
 
 
+@pytest.mark.parametrize(
+    "text", ["na het werk, rond een uur of vijf", "om een uur of zes", "after work please"]
+)
+def test_a_time_at_the_name_question_is_not_a_name(text: str) -> None:
+    """Persona trial of 5 Dec: "na het werk, rond een uur of vijf" became the name "Na Het"."""
+    talk = in_intake("first_name")
+    talk.say(text, "nlu_fallback", 0.3)
+    assert talk.slot("first_name") is None and "noemen" in talk.last.lower() + talk.text.lower()
+
+
+@pytest.mark.parametrize(("text", "name"), [("An", "An"), ("Do", "Do"), ("ik heet Nanda", "Nanda")])
+def test_short_first_names_stay_names(text: str, name: str) -> None:
+    talk = in_intake("first_name")
+    talk.say(text, "nlu_fallback", 0.3)
+    assert talk.slot("first_name") == name
+
+
 def test_naming_the_field_and_the_value_at_the_change_menu() -> None:
     talk = summary_of_piotr()
     talk.say("nee", "deny")

@@ -121,6 +121,12 @@ _SMALL_TALK_TAIL = word_set(
 )
 _BARE_YES_NO = word_set("ja nee yes no j n y")
 # Words a surname starts with ("de Vries", "van Dijk", "El Amrani").
+# Words no first name begins with: "na het werk", "om een uur of vijf", "the evening".
+_NOT_A_NAME = word_set(
+    "na voor om in op bij met naar tot rond ongeveer het de een s mijn je jij we wij zij hij "
+    "dat dit die wat hoe waar wanneer after before at on about around the my you it this "
+    "that what how when where"
+)
 _SURNAME_START = word_set("de van der den ter ten el al bin ben da dos di le la von du")
 _GEMEENTE_INTRO = re.compile(
     r"^(?:ik woon in|ik woon|ik kom uit|woon in|i live in|i live|in|gemeente|de gemeente|"
@@ -336,7 +342,7 @@ def parse_name(raw: str) -> str | None:
         parts.append(word.strip(".!?;:"))
         if word.endswith((".", "!", "?", ";", ":")):
             break  # "Fatima. Ik woon in Tilburg": the sentence ends
-    if not parts or len(parts) > 3:
+    if not parts or len(parts) > 3 or parts[0].lower() in _NOT_A_NAME:
         return None
     if len(parts) > 1 and parts[1].lower() in _SURNAME_START:
         parts = parts[:1]  # "Anna de Vries": the first name is asked
