@@ -6,19 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import tornado.httpserver
-import tornado.netutil
 import tornado.web
 
 from bot.nlu.admission import Admission, turn_started
 from bot.nlu.client import NluClient
 from bot.ops import metrics
+from bot.ops.listener import Listener
 
 GOOD = {
     "intent": {"name": "job_loss", "confidence": 0.9},
@@ -46,12 +44,10 @@ class _Parse(tornado.web.RequestHandler):
 async def slow_rasa() -> AsyncIterator[dict[str, Any]]:
     state: dict[str, Any] = {"delay": 0.0, "calls": 0, "now": 0, "most": 0}
     app = tornado.web.Application([(r"/model/parse", _Parse, {"state": state})])
-    sockets = tornado.netutil.bind_sockets(0, "127.0.0.1", family=socket.AF_INET)
-    server = tornado.httpserver.HTTPServer(app)
-    server.add_sockets(sockets)
-    state["url"] = f"http://127.0.0.1:{sockets[0].getsockname()[1]}"
+    server = Listener(app)
+    state["url"] = f"http://127.0.0.1:{server.start(listen='127.0.0.1', port=0)}"
     yield state
-    server.stop()
+    await server.stop()
 
 
 def shed_count() -> float:

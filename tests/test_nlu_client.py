@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import tornado.httpserver
-import tornado.netutil
 import tornado.web
 
 from bot.nlu.client import NLU_UNAVAILABLE, NluClient
+from bot.ops.listener import Listener
 
 
 class _Handler(tornado.web.RequestHandler):
@@ -34,12 +32,10 @@ class _Handler(tornado.web.RequestHandler):
 async def rasa_like() -> AsyncIterator[dict[str, Any]]:
     state: dict[str, Any] = {"body": "{}", "status": 200, "delay": 0.0, "calls": 0}
     app = tornado.web.Application([(r"/model/parse", _Handler, {"state": state})])
-    sockets = tornado.netutil.bind_sockets(0, "127.0.0.1", family=socket.AF_INET)
-    server = tornado.httpserver.HTTPServer(app)
-    server.add_sockets(sockets)
-    state["url"] = f"http://127.0.0.1:{sockets[0].getsockname()[1]}"
+    server = Listener(app)
+    state["url"] = f"http://127.0.0.1:{server.start(listen='127.0.0.1', port=0)}"
     yield state
-    server.stop()
+    await server.stop()
 
 
 GOOD = {

@@ -16,17 +16,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import tornado.httpserver
-import tornado.netutil
 import tornado.web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, text
 
 from bot.ops import metrics
+from bot.ops.listener import Listener
 from storage import telegram_state
 from storage.database import call, runs_in_thread, session_scope
 
@@ -109,23 +107,8 @@ def routes(health: Health) -> list[Any]:
     ]
 
 
-class OpsServer:
+class OpsServer(Listener):
     """The side server of polling mode."""
 
     def __init__(self, health: Health) -> None:
-        self._app = tornado.web.Application(routes(health), log_function=lambda handler: None)
-        self._server: tornado.httpserver.HTTPServer | None = None
-        self.port = 0
-
-    def start(self, *, listen: str, port: int) -> int:
-        sockets = tornado.netutil.bind_sockets(port, listen, family=socket.AF_INET)
-        self.port = int(sockets[0].getsockname()[1])
-        self._server = tornado.httpserver.HTTPServer(self._app)
-        self._server.add_sockets(sockets)
-        return self.port
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            await self._server.close_all_connections()
-            self._server = None
+        super().__init__(tornado.web.Application(routes(health), log_function=lambda handler: None))

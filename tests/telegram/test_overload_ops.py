@@ -12,8 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-import tornado.httpserver
-import tornado.netutil
 import tornado.web
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -21,6 +19,7 @@ from sqlmodel import Session
 from bot.conversation import Prepared, TurnOutcome
 from bot.engine.messages import Inbound, Reply
 from bot.nlu.client import NluClient
+from bot.ops.listener import Listener
 from bot.ops.server import Health
 from storage.database import create_db_engine
 from tests.fake_telegram import FakeTelegram
@@ -78,11 +77,9 @@ class _Status(tornado.web.RequestHandler):
 async def rasa_status() -> AsyncIterator[str]:
     """An HTTP server answering Rasa's /status with a model loaded (readiness only)."""
     app = tornado.web.Application([(r"/status", _Status)])
-    sockets = tornado.netutil.bind_sockets(0, "127.0.0.1", family=socket.AF_INET)
-    server = tornado.httpserver.HTTPServer(app)
-    server.add_sockets(sockets)
-    yield f"http://127.0.0.1:{sockets[0].getsockname()[1]}"
-    server.stop()
+    server = Listener(app)
+    yield f"http://127.0.0.1:{server.start(listen='127.0.0.1', port=0)}"
+    await server.stop()
 
 
 def free_port() -> int:

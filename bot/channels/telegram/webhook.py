@@ -10,15 +10,13 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import socket
 from typing import Any
 
-import tornado.httpserver
-import tornado.netutil
 import tornado.web
 
 from bot.channels.telegram.intake import Intake
 from bot.ops import server as ops
+from bot.ops.listener import Listener
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +58,14 @@ class _UpdateHandler(tornado.web.RequestHandler):
         return None  # tornado would log request details; we log our own, text-free line
 
 
-class WebhookServer:
+class WebhookServer(Listener):
     def __init__(
         self, *, path: str, intake: Intake, secret: str, health: ops.Health | None = None
     ) -> None:
         route = "/" + path.strip("/")
         # /metrics, /healthz, /readyz beside the webhook (bot/ops/server.py).
         extra = ops.routes(health) if health is not None else []
-        self._app = tornado.web.Application(
+        app = tornado.web.Application(
             [
                 *extra,
                 (
@@ -78,18 +76,4 @@ class WebhookServer:
             ],
             log_function=lambda handler: None,
         )
-        self._server: tornado.httpserver.HTTPServer | None = None
-        self.port = 0
-
-    def start(self, *, listen: str, port: int) -> int:
-        sockets = tornado.netutil.bind_sockets(port, listen, family=socket.AF_INET)
-        self.port = int(sockets[0].getsockname()[1])
-        self._server = tornado.httpserver.HTTPServer(self._app, xheaders=True)
-        self._server.add_sockets(sockets)
-        return self.port
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            await self._server.close_all_connections()
-            self._server = None
+        super().__init__(app, xheaders=True)
