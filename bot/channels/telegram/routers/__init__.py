@@ -4,12 +4,13 @@ Order: admin commands, coach desk, coordinator, live chat, and finally the conve
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from sqlmodel import Session
 from telegram import Update
+from telegram.constants import ChatType
 
 from bot.conversation import Prepared
 from bot.flows.flowset import FlowSet
@@ -55,6 +56,18 @@ def command_of(text: str | None) -> str:
     if not words or not words[0].startswith("/"):
         return ""
     return words[0].split("@")[0].lower()
+
+
+def admin_command(update: Update, admins: frozenset[int], commands: Collection[str]) -> str | None:
+    """One of `commands` in an admin's private chat, told from the update alone (no database:
+    the pipeline asks before it looks up who sent it)."""
+    message, user = update.message, update.effective_user
+    if message is None or user is None or user.id not in admins:
+        return None
+    if message.chat.type != ChatType.PRIVATE:
+        return None
+    command = command_of(message.text)
+    return command if command in commands else None
 
 
 class Router(Protocol):

@@ -8,11 +8,10 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.constants import ChatType
 
 from bot import stats
 from bot.channels.telegram import render
-from bot.channels.telegram.routers import UpdateContext, command_of
+from bot.channels.telegram.routers import UpdateContext, admin_command
 from bot.desk.render import say
 from bot.flows.catalogue import Key
 from bot.flows.registry import FlowRegistry
@@ -20,6 +19,8 @@ from storage import telegram_state
 from storage.telegram_state import Outgoing
 
 log = logging.getLogger(__name__)
+
+_COMMANDS = ("/stats", "/reload")
 
 
 class AdminRouter:
@@ -29,27 +30,13 @@ class AdminRouter:
 
     def takes(self, update: Update) -> bool:
         """An admin's /stats or /reload (decided without the database)."""
-        message, user = update.message, update.effective_user
-        return (
-            message is not None
-            and user is not None
-            and user.id in self._admins
-            and message.chat.type == ChatType.PRIVATE
-            and command_of(message.text) in ("/stats", "/reload")
-        )
+        return admin_command(update, self._admins, _COMMANDS) is not None
 
     def route(self, ctx: UpdateContext) -> list[Outgoing] | None:
+        command = admin_command(ctx.update, self._admins, _COMMANDS)
         message = ctx.update.message
-        user = ctx.update.effective_user
-        if (
-            message is None
-            or user is None
-            or user.id not in self._admins
-            or message.chat.type != ChatType.PRIVATE
-            or not message.text
-        ):
+        if command is None or message is None:
             return None
-        command = command_of(message.text)
         if command == "/stats":
             return render.plain_messages(message.chat.id, self._stats(ctx))
         if command == "/reload":

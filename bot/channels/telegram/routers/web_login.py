@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.constants import ChatType
 
 from bot.channels.telegram import render
-from bot.channels.telegram.routers import UpdateContext, command_of
+from bot.channels.telegram.routers import UpdateContext, admin_command, command_of
 from storage import web
 from storage.coaches import active_coach_by_telegram_id
 from storage.models import utcnow
@@ -28,14 +28,7 @@ class WebLoginRouter:
 
     def takes(self, update: Update) -> bool:
         """An admin's /login (a coach's is known once the database is asked)."""
-        message, user = update.message, update.effective_user
-        return (
-            message is not None
-            and user is not None
-            and user.id in self._admins
-            and message.chat.type == ChatType.PRIVATE
-            and command_of(message.text) in COMMANDS
-        )
+        return admin_command(update, self._admins, COMMANDS) is not None
 
     def route(self, ctx: UpdateContext) -> list[Outgoing] | None:
         message, user = ctx.update.message, ctx.update.effective_user
