@@ -72,29 +72,19 @@ _SAVE_STATE = (
 
 def load_turn_context(session: Session, *, channel: str, external_id: str) -> TurnContext:
     """The participant (created on first contact) with their stored conversation."""
-    # Core on the session's connection: no ORM objects are needed on this hot path.
-    row = (
-        session.connection()
-        .execute(_LOAD_TURN, {"channel": channel, "external_id": external_id})
-        .first()
-    )
-    if row is None:
-        participant = get_or_create_participant(session, channel=channel, external_id=external_id)
-        assert participant.id is not None
-        stored = load_conversation(session, participant_id=participant.id)
-        return TurnContext(participant.id, participant.language, participant.consent_at, stored)
-    pid, language, consent_at, state, version = row
-    stored = (
-        StoredConversation(dict(state), version)
-        if state is not None
-        else StoredConversation(None, 0)
-    )
-    return TurnContext(pid, language, consent_at, stored)
+    found = peek_turn_context(session, channel=channel, external_id=external_id)
+    if found is not None:
+        return found
+    participant = get_or_create_participant(session, channel=channel, external_id=external_id)
+    assert participant.id is not None
+    stored = load_conversation(session, participant_id=participant.id)
+    return TurnContext(participant.id, participant.language, participant.consent_at, stored)
 
 
 def peek_turn_context(session: Session, *, channel: str, external_id: str) -> TurnContext | None:
     """Like `load_turn_context`, but only reads: None for someone never seen (the read before
     the turn's transaction must not create anybody: an admin is no participant)."""
+    # Core on the session's connection: no ORM objects are needed on this hot path.
     row = (
         session.connection()
         .execute(_LOAD_TURN, {"channel": channel, "external_id": external_id})

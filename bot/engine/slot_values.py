@@ -120,13 +120,13 @@ _SMALL_TALK_TAIL = word_set(
     "dan daar hoor nou there all allemaal iedereen everyone how hoe gaat het are you bot chatbot"
 )
 _BARE_YES_NO = word_set("ja nee yes no j n y")
-# Words a surname starts with ("de Vries", "van Dijk", "El Amrani").
 # Words no first name begins with: "na het werk", "om een uur of vijf", "the evening".
 _NOT_A_NAME = word_set(
     "na voor om in op bij met naar tot rond ongeveer het de een s mijn je jij we wij zij hij "
     "dat dit die wat hoe waar wanneer after before at on about around the my you it this "
     "that what how when where"
 )
+# Words a surname starts with ("de Vries", "van Dijk", "El Amrani").
 _SURNAME_START = word_set("de van der den ter ten el al bin ben da dos di le la von du")
 _GEMEENTE_INTRO = re.compile(
     r"^(?:ik woon in|ik woon|ik kom uit|woon in|i live in|i live|in|gemeente|de gemeente|"

@@ -174,7 +174,10 @@ class UpdatePipeline:
         if turn is None:
             return None
         external_id, chat_id, inbound = turn
-        return external_id, chat_id, inbound, self._conversation.peek(session, CHANNEL, external_id)
+        # The state only decides whether a typed message needs the NLU: a press needs none.
+        typed = bool(inbound.text) and inbound.payload is None
+        state = self._conversation.peek(session, CHANNEL, external_id) if typed else None
+        return external_id, chat_id, inbound, state
 
     def _commit(
         self, session: Session, *, claimed: Claimed, update: Update, prepared: Prepared | None
@@ -301,8 +304,6 @@ class _Hold:
         if time.monotonic() < self._received + HOLD_AFTER:
             task.cancel()
             self._task = None
-            await asyncio.gather(task, return_exceptions=True)
-            return
         await asyncio.gather(task, return_exceptions=True)
 
     def cancel(self) -> None:
