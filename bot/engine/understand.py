@@ -492,20 +492,14 @@ def _interruption(
             answer = flows.flow_for_intent(nlu.intent, nlu.confidence, mid_question=True)
             if answer is not None and answer.flow.digression:
                 return _digression(answer)
-        topic = flows.flow_for_intent(nlu.intent, nlu.confidence)
+        # A topic is taken up right after the consent question, also when the model is torn
+        # between two topics ("mijn uitzendcontract stopt": flex work 0.52, job loss 0.48):
+        # then it is clearly a topic, only not which. Asking "which one?" here would stack a
+        # second question on the consent question, and the "ja" that follows answers the wrong
+        # one (persona trial, 5 Dec).
+        topic = flows.flow_for_intent(nlu.intent, _topic_confidence(flows, nlu))
         if topic is not None and not topic.flow.digression:
             return StartFlow(topic.id)
-        # A topic, but between two ("mijn uitzendcontract stopt": flex work or job loss): ask
-        # which, rather than repeating the consent question as if nothing was said.
-        likely = flows.flow_for_intent(nlu.intent, 1.0)
-        if likely is not None and not likely.flow.digression:
-            options = tuple(
-                fid
-                for fid in _likely_flows(flows, nlu, mid_question=False)
-                if not flows.flows[fid].flow.digression
-            )
-            if options:
-                return Clarify(options)
     if nlu.confidence < flows.settings.interrupt_confidence:
         return None
     cf = flows.flow_for_intent(nlu.intent, nlu.confidence, mid_question=True)
@@ -532,6 +526,17 @@ def _interruption(
     if not parsed.ok and len(state.stack) == 1 and state.stack[0].flow in menu:
         return StartFlow(cf.id)
     return None
+
+
+def _topic_confidence(flows: FlowSet, nlu: NluResult) -> float:
+    """How sure the NLU is that the message is one of the topics (whichever): the top intent's
+    confidence, or the sum over the topics of its ranking."""
+    topics = 0.0
+    for score in nlu.ranking:
+        cf = flows.flow_for_intent(score.name, 1.0)
+        if cf is not None and not cf.flow.digression:
+            topics += score.confidence
+    return max(nlu.confidence, topics)
 
 
 def _only_digits(text: str) -> bool:
