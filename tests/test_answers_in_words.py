@@ -247,6 +247,23 @@ def test_short_first_names_stay_names(text: str, name: str) -> None:
     assert talk.slot("first_name") == name
 
 
+@pytest.mark.parametrize(
+    ("text", "home"),
+    [
+        ("ik werk als orderpicker in Tilburg", None),
+        ("I work as a driver in Venlo", None),
+        ("ik werk als orderpicker in Venlo en woon in Blerick", "Venlo"),
+        ("ik werk niet meer en woon in Tilburg", "Tilburg"),
+    ],
+)
+def test_where_someone_works_is_not_taken_as_where_they_live(text: str, home: str | None) -> None:
+    """The job's town is not the home town, also with the job in between ("werk als …")."""
+    from bot.engine.extract import find_values
+
+    towns = [f.value for f in find_values(FLOWS, text, None) if f.slot == "gemeente"]
+    assert towns == ([home] if home else [])
+
+
 def test_naming_the_field_and_the_value_at_the_change_menu() -> None:
     talk = summary_of_piotr()
     talk.say("nee", "deny")

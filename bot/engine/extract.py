@@ -48,9 +48,12 @@ _TOWN_CUE = re.compile(
     r"\s+$",
     re.IGNORECASE,
 )
-# Where someone works is not where they live: "ik werk in Amsterdam", "I work at ... in Delft".
+# Where someone works is not where they live: "ik werk in Amsterdam", "ik werk als
+# orderpicker in Tilburg", "I work at ... in Delft". (The town of an agency, "via een
+# uitzendbureau in Zaandam", is taken as the home town: tests/test_understanding.py.)
 _WORK_PLACE = re.compile(
-    r"\b(?:werk|werken|werkzaam|work|working|worked)\s+(?:in|bij|at|voor|for)\s+$",
+    r"\b(?:werk|werken|werkzaam|work|working|worked)(?:\s+(?:als|as)\s+(?:an?\s+)?\S+)?"
+    r"\s+(?:in|bij|at|voor|for)\s+$",
     re.IGNORECASE,
 )
 # "ik heet Sam", "mijn naam is Sam", "my name is Sam": certain. "ik ben Sam", "I'm Sam": only
