@@ -47,7 +47,7 @@ from storage.conversations import (
     peek_turn_context,
     save_conversation,
 )
-from storage.database import call, lock_key, runs_in_thread, session_scope
+from storage.database import call, runs_in_thread, session_scope
 from storage.follow_ups import record_follow_up
 from storage.messages import LogEntry, log_messages
 from storage.models import Direction, utcnow
@@ -152,7 +152,10 @@ class ConversationService:
         """The turn, in the caller's transaction. Raises `NeedsNlu` or `StaleConversation` when
         it must be prepared again (the caller retries)."""
         flows = self.flows
-        lock_key(session, f"participant:{prepared.channel}:{prepared.external_id}")
+        # No lock: two turns of one participant that race (a takeover, two callers of `handle`)
+        # are told apart by the conversation's version — the later save fails and its turn runs
+        # again on the fresh state. (A Telegram chat's updates are in order by the inbox anyway.)
+        # The context may come with the read of who sent the update (storage/senders.py).
         loaded = load_turn_context(
             session, channel=prepared.channel, external_id=prepared.external_id
         )

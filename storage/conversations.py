@@ -70,6 +70,42 @@ _SAVE_STATE = (
 )
 
 
+_KEPT = "careerbot.turn_context"  # session.info key: (transaction, (channel, id), context)
+
+
+def keep_turn_context(
+    session: Session, *, channel: str, external_id: str, row: tuple[Any, ...]
+) -> None:
+    """A participant's turn context read with something else (storage/senders.py), for the
+    next `peek_turn_context`/`load_turn_context` of this participant in this same transaction:
+    one statement instead of two. Good for one use."""
+    session.info[_KEPT] = (session.get_transaction(), (channel, external_id), _context(row))
+
+
+def _kept(session: Session, channel: str, external_id: str) -> TurnContext | None:
+    kept = session.info.pop(_KEPT, None)
+    if kept is None:
+        return None
+    transaction, key, context = kept
+    if transaction is None or transaction is not session.get_transaction():
+        return None  # read in an earlier transaction of this session: not to be trusted
+    return context if key == (channel, external_id) else None
+
+
+def _forget_kept(session: Session) -> None:
+    session.info.pop(_KEPT, None)
+
+
+def _context(row: tuple[Any, ...]) -> TurnContext:
+    pid, language, consent_at, state, version = row
+    stored = (
+        StoredConversation(dict(state), version)
+        if state is not None
+        else StoredConversation(None, 0)
+    )
+    return TurnContext(pid, language, consent_at, stored)
+
+
 def load_turn_context(session: Session, *, channel: str, external_id: str) -> TurnContext:
     """The participant (created on first contact) with their stored conversation."""
     found = peek_turn_context(session, channel=channel, external_id=external_id)
@@ -84,21 +120,16 @@ def load_turn_context(session: Session, *, channel: str, external_id: str) -> Tu
 def peek_turn_context(session: Session, *, channel: str, external_id: str) -> TurnContext | None:
     """Like `load_turn_context`, but only reads: None for someone never seen (the read before
     the turn's transaction must not create anybody: an admin is no participant)."""
+    kept = _kept(session, channel, external_id)
+    if kept is not None:
+        return kept
     # Core on the session's connection: no ORM objects are needed on this hot path.
     row = (
         session.connection()
         .execute(_LOAD_TURN, {"channel": channel, "external_id": external_id})
         .first()
     )
-    if row is None:
-        return None
-    pid, language, consent_at, state, version = row
-    stored = (
-        StoredConversation(dict(state), version)
-        if state is not None
-        else StoredConversation(None, 0)
-    )
-    return TurnContext(pid, language, consent_at, stored)
+    return None if row is None else _context(tuple(row))
 
 
 def load_conversation(session: Session, *, participant_id: int) -> StoredConversation:
@@ -114,6 +145,7 @@ def save_conversation(
     session: Session, *, participant_id: int, state: dict[str, Any], expected_version: int
 ) -> int:
     """Store the new state if nobody else did since `expected_version`; returns the new version."""
+    _forget_kept(session)
     if expected_version == 0:
         try:
             with session.begin_nested():

@@ -1,17 +1,26 @@
-"""Who sent an update, in one statement: a coach (active or not), a participant, and whether that
-participant is in a live chat with a coach. Read once per transaction (`UpdateContext.sender`):
-before the turn to decide whether it is a participant's turn, and again in the turn's
-transaction, where it decides (a live chat may have started meanwhile)."""
+"""Who sent an update, in one statement: a coach (active or not), a participant, whether that
+participant is in a live chat with a coach, and — in the same row — the participant's turn
+context (language, consent, conversation state and version).
+
+Read once per transaction (`UpdateContext.sender`): before the turn to decide whether it is a
+participant's turn (and whether a typed message needs the NLU), and again in the turn's
+transaction, where it decides (a live chat may have started meanwhile). The turn context that
+came with it is kept for the rest of that transaction (`storage.conversations` takes it
+instead of reading the participant again); it is good for one use and never outlives the
+transaction it was read in. Its staleness is the conversation's `version`: a turn saved by
+someone else in between makes the save fail (`StaleConversation`) and the turn run again.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam
+from sqlalchemy import and_, bindparam, literal
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
-from storage.models import Case, CaseRelay, Coach, Participant
+from storage.conversations import keep_turn_context
+from storage.models import Case, CaseRelay, Coach, Conversation, Participant
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,19 +31,12 @@ class Sender:
 
 
 _RELAY_COACH = Coach.__table__.alias("relay_coach")  # type: ignore[attr-defined]
+_PARTICIPANTS = Participant.__table__  # type: ignore[attr-defined]
+_CONVERSATIONS = Conversation.__table__  # type: ignore[attr-defined]
 
 _COACH = (
     sa_select(col(Coach.id))
     .where(col(Coach.telegram_id) == bindparam("tid"))
-    .limit(1)
-    .scalar_subquery()
-)
-_PARTICIPANT = (
-    sa_select(col(Participant.id))
-    .where(
-        col(Participant.channel) == bindparam("channel"),
-        col(Participant.external_id) == bindparam("ext"),
-    )
     .limit(1)
     .scalar_subquery()
 )
@@ -43,23 +45,51 @@ _LIVE = (
     .join(CaseRelay, col(CaseRelay.case_id) == col(Case.id))
     .join(_RELAY_COACH, _RELAY_COACH.c.id == col(Case.coach_id))
     .where(
-        col(CaseRelay.participant_id) == _PARTICIPANT,
+        col(CaseRelay.participant_id) == _PARTICIPANTS.c.id,
         col(CaseRelay.active).is_(True),
         col(Case.status) == "accepted",
         _RELAY_COACH.c.active.is_(True),
     )
     .order_by(col(Case.id).desc())
     .limit(1)
+    .correlate(_PARTICIPANTS)
     .scalar_subquery()
 )
+# One row always (the coach column even for someone who is no participant): a one-row base,
+# the participant and their conversation joined to it when they exist.
+_ONE = sa_select(literal(1).label("one")).subquery("one")
 # Built once; SQLAlchemy compiles it once per dialect and caches it.
-_WHO = sa_select(_COACH.label("coach"), _PARTICIPANT.label("participant"), _LIVE.label("live"))
+_WHO = sa_select(
+    _COACH.label("coach"),
+    _PARTICIPANTS.c.id.label("participant"),
+    _LIVE.label("live"),
+    _PARTICIPANTS.c.language,
+    _PARTICIPANTS.c.consent_at,
+    _CONVERSATIONS.c.state,
+    _CONVERSATIONS.c.version,
+).select_from(
+    _ONE.outerjoin(
+        _PARTICIPANTS,
+        and_(
+            _PARTICIPANTS.c.channel == bindparam("channel"),
+            _PARTICIPANTS.c.external_id == bindparam("ext"),
+        ),
+    ).outerjoin(_CONVERSATIONS, _CONVERSATIONS.c.participant_id == _PARTICIPANTS.c.id)
+)
 
 
 def sender_of(session: Session, *, channel: str, telegram_id: int) -> Sender:
+    external_id = str(telegram_id)
     row = (
         session.connection()
-        .execute(_WHO, {"tid": telegram_id, "channel": channel, "ext": str(telegram_id)})
+        .execute(_WHO, {"tid": telegram_id, "channel": channel, "ext": external_id})
         .one()
     )
+    if row.participant is not None:
+        keep_turn_context(
+            session,
+            channel=channel,
+            external_id=external_id,
+            row=(row.participant, row.language, row.consent_at, row.state, row.version),
+        )
     return Sender(row.coach, row.participant, row.live)

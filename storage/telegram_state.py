@@ -42,6 +42,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage import claims
@@ -131,25 +132,41 @@ class Outgoing:
 
 
 def is_keyboard_pressed(session: Session, *, chat_id: int, message_id: int) -> bool:
-    return session.get(TelegramKeyboardPress, (chat_id, message_id)) is not None
+    found = (
+        session.connection()
+        .execute(_PRESSED, {"chat_id": chat_id, "message_id": message_id})
+        .first()
+    )
+    return found is not None
 
 
 def mark_keyboard_pressed(session: Session, *, chat_id: int, message_id: int) -> None:
-    session.add(TelegramKeyboardPress(chat_id=chat_id, message_id=message_id))
+    press_keyboard(session, chat_id=chat_id, message_id=message_id)
+
+
+def press_keyboard(session: Session, *, chat_id: int, message_id: int) -> bool:
+    """Mark a keyboard answered, in one statement: True for its first press, False when it was
+    answered before (a keyboard can be answered once). Two presses racing: one wins."""
+    name = claims.dialect_of(session)
+    statement = _PRESS[name] if name in _PRESS else _press_statement(name)
+    result = session.connection().execute(
+        statement, {"chat_id": chat_id, "message_id": message_id, "now": utcnow()}
+    )
+    return int(result.rowcount) == 1
 
 
 def store_callback_payload(session: Session, *, payload: str) -> str:
     """Store a long payload (in the caller's transaction); returns its short, stable key."""
     key = hashlib.sha256(payload.encode()).hexdigest()[:24]
-    if session.get(TelegramCallbackPayload, key) is None:
-        session.add(TelegramCallbackPayload(key=key, payload=payload))
-        session.flush()
+    name = claims.dialect_of(session)
+    statement = _STORE_PAYLOAD[name] if name in _STORE_PAYLOAD else _payload_statement(name)
+    session.connection().execute(statement, {"key": key, "payload": payload, "now": utcnow()})
     return key
 
 
 def load_callback_payload(session: Session, *, key: str) -> str | None:
-    row = session.get(TelegramCallbackPayload, key)
-    return row.payload if row else None
+    row = session.connection().execute(_LOAD_PAYLOAD, {"key": key}).first()
+    return None if row is None else str(row[0])
 
 
 # -- outbox ------------------------------------------------------------------------------------
@@ -464,6 +481,44 @@ def backlog(session: Session) -> int:
 
 
 # Compiled once (SQLAlchemy caches the statement by this object).
+_PRESSES = cast(Table, TelegramKeyboardPress.__table__)  # type: ignore[attr-defined]
+_PAYLOADS = cast(Table, TelegramCallbackPayload.__table__)  # type: ignore[attr-defined]
+_PRESSED = sa_select(_PRESSES.c.chat_id).where(
+    _PRESSES.c.chat_id == bindparam("chat_id"), _PRESSES.c.message_id == bindparam("message_id")
+)
+_LOAD_PAYLOAD = sa_select(_PAYLOADS.c.payload).where(_PAYLOADS.c.key == bindparam("key"))
+_PRESS: dict[str, Any] = {}
+_STORE_PAYLOAD: dict[str, Any] = {}
+
+
+def _insert_for(dialect: str) -> Any:
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def _press_statement(dialect: str) -> Any:
+    statement = (
+        _insert_for(dialect)(_PRESSES)
+        .values(
+            chat_id=bindparam("chat_id"),
+            message_id=bindparam("message_id"),
+            pressed_at=bindparam("now"),
+        )
+        .on_conflict_do_nothing(index_elements=["chat_id", "message_id"])
+    )
+    _PRESS[dialect] = statement
+    return statement
+
+
+def _payload_statement(dialect: str) -> Any:
+    statement = (
+        _insert_for(dialect)(_PAYLOADS)
+        .values(key=bindparam("key"), payload=bindparam("payload"), created_at=bindparam("now"))
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    _STORE_PAYLOAD[dialect] = statement
+    return statement
+
+
 _MARK_SENT = (
     update(TelegramOutbox)
     .where(
