@@ -31,14 +31,19 @@ from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Index,
     Table,
     Text,
     bindparam,
+    case,
     delete,
+    exists,
     func,
     insert,
+    null,
+    or_,
     update,
 )
 from sqlalchemy import select as sa_select
@@ -215,6 +220,10 @@ def enqueue_claimed(session: Session, *, outgoing: Iterable[Outgoing], worker_id
     items = list(outgoing)
     if not items:
         return Enqueued([], [])
+    if claims.dialect_of(session) == "postgresql":
+        return _enqueue_claimed_at_once(session, items, worker_id)
+    # SQLite: a count, then the rows (its writers take turns, and a round trip is a function
+    # call in this process: nothing to gain from the one statement below).
     t = _TABLE
     connection = session.connection()
     chats = list(dict.fromkeys(item.chat_id for item in items))
@@ -269,6 +278,72 @@ def enqueue_claimed(session: Session, *, outgoing: Iterable[Outgoing], worker_id
     for row, row_id in zip(rows, ids, strict=True):
         row.id = row_id
     return Enqueued([row for row in rows if row.claimed_by is not None], sorted(backlog))
+
+
+def _enqueue_claimed_at_once(session: Session, items: list[Outgoing], worker_id: str) -> Enqueued:
+    """`enqueue_claimed` in one statement (one round trip) on PostgreSQL: each row finds out
+    itself, in the statement's snapshot, whether its chat has unsent rows (then it stays pending
+    behind them) or not (then it is born claimed). Rows of one statement do not see each other:
+    a turn's replies to one chat are all claimed or all pending. Only a chat that turns out to
+    have a backlog costs more statements: the flood check (`_supersede_flooded`)."""
+    now = utcnow()
+    params = [
+        {
+            "chat": item.chat_id,
+            "chat_id": item.chat_id,
+            "method": item.method,
+            "payload": json.dumps(item.params, ensure_ascii=False),
+            "ref": item.ref,
+            "kind": item.kind,
+            "held": item.held,
+            "worker": worker_id,
+            "attempts": 0,
+            "created_at": now,
+        }
+        for item in items
+    ]
+    returned = session.connection().execute(_ENQUEUE_AT_ONCE, params).all()
+    claimed: list[TelegramOutbox] = []
+    first_new: dict[int, int] = {}  # chat → its first new row, for the backlog behind it
+    for item, values, (row_id, status) in zip(items, params, returned, strict=True):
+        if status == OutboxStatus.SENDING:
+            claimed.append(
+                TelegramOutbox(
+                    id=row_id,
+                    chat_id=item.chat_id,
+                    method=item.method,
+                    payload=str(values["payload"]),
+                    ref=item.ref,
+                    kind=item.kind,
+                    status=OutboxStatus.SENDING,
+                    claimed_by=worker_id,
+                    created_at=now,
+                )
+            )
+        elif status == OutboxStatus.PENDING:
+            first_new.setdefault(item.chat_id, int(row_id))
+    replied = {item.chat_id for item in items if item.kind == REPLY_KIND}
+    for chat, first in first_new.items():
+        if chat in replied:
+            _supersede_flooded(session, chat, first)
+    return Enqueued(claimed, sorted(first_new))
+
+
+def _supersede_flooded(session: Session, chat_id: int, before_id: int) -> None:
+    """A chat with FLOOD_BACKLOG unsent rows before the new ones: its older unsent replies give
+    way to the new ones (see the module doc)."""
+    t = _TABLE
+    connection = session.connection()
+    older = t.c.chat_id == chat_id, t.c.id < before_id
+    backlog = connection.execute(
+        sa_select(func.count()).where(*older, t.c.status.in_(UNSENT))
+    ).scalar_one()
+    if backlog >= FLOOD_BACKLOG:
+        connection.execute(
+            update(t)
+            .where(*older, t.c.status == OutboxStatus.PENDING, t.c.kind == REPLY_KIND)
+            .values(status=OutboxStatus.SUPERSEDED, payload="{}")
+        )
 
 
 def chats_with_pending(session: Session) -> list[int]:
@@ -518,6 +593,26 @@ def _payload_statement(dialect: str) -> Any:
     _STORE_PAYLOAD[dialect] = statement
     return statement
 
+
+# enqueue_claimed on PostgreSQL: whether the row's chat has unsent rows, asked by the row.
+_BUSY = exists().where(
+    _TABLE.c.chat_id == bindparam("chat"),
+    or_(_TABLE.c.status == OutboxStatus.PENDING, _TABLE.c.status == OutboxStatus.SENDING),
+)
+_HELD_ROW = bindparam("held", type_=Boolean)
+_ENQUEUE_AT_ONCE = (
+    insert(_TABLE)
+    .values(
+        status=case(
+            (_HELD_ROW, OutboxStatus.HELD),
+            (_BUSY, OutboxStatus.PENDING),
+            else_=OutboxStatus.SENDING,
+        ),
+        claimed_by=case((_HELD_ROW, null()), (_BUSY, null()), else_=bindparam("worker")),
+        claimed_at=claims.clock("postgresql"),
+    )
+    .returning(_TABLE.c.id, _TABLE.c.status, sort_by_parameter_order=True)
+)
 
 _MARK_SENT = (
     update(TelegramOutbox)
