@@ -55,14 +55,17 @@ def store(
 ) -> list[Claimed]:
     """Store new updates, claimed by worker `claim_for` if given; returns the new ones
     (duplicates are ignored)."""
+    items = list(items)
+    if not items:
+        return []
     name = claims.dialect_of(session)
     statement = _STORE[name] if name in _STORE else _store_statement(name)
-    stored: list[Claimed] = []
     attempts = 0 if claim_for is None else 1
     now = utcnow()
-    for item in items:
-        row_id = session.execute(
-            statement,
+    # All in one statement (one round trip for a poll's batch); duplicates return no row.
+    returned = session.connection().execute(
+        statement,
+        [
             {
                 "channel_": channel,
                 "update_id_": item.update_id,
@@ -72,8 +75,14 @@ def store(
                 "attempts_": attempts,
                 "now_": now,
                 "claimed_": claim_for is not None,
-            },
-        ).scalar()
+            }
+            for item in items
+        ],
+    )
+    ids = {int(update_id): int(row_id) for row_id, update_id in returned}
+    stored: list[Claimed] = []
+    for item in items:
+        row_id = ids.pop(item.update_id, None)
         if row_id is not None:  # None: delivered before, it is (being) processed already
             stored.append(Claimed(row_id, item.update_id, item.chat_key, item.payload, attempts))
     return stored
@@ -215,7 +224,7 @@ def _store_statement(dialect: str) -> Any:
             received_at=bindparam("now_"),
         )
         .on_conflict_do_nothing(index_elements=["channel", "update_id"])
-        .returning(col(InboxUpdate.id))
+        .returning(col(InboxUpdate.id), col(InboxUpdate.update_id))
     )
     _STORE[dialect] = statement
     return statement
