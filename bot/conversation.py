@@ -42,6 +42,7 @@ from bot.nlu import review
 from bot.nlu.client import NluParser, NluResult
 from storage.conversations import (
     StaleConversation,
+    StoredConversation,
     TurnContext,
     load_turn_context,
     peek_turn_context,
@@ -53,6 +54,7 @@ from storage.messages import LogEntry, log_messages
 from storage.models import Direction, utcnow
 from storage.nlu_review import delete_for_participant as forget_review_items
 from storage.participants import update_participant
+from storage.senders import Sender, remember_turn, remembered
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
@@ -81,6 +83,14 @@ class TurnOutcome:
     # The last reply says which coach got the new case `confirms_case`: only true once the
     # coach's card is delivered (a channel may hold it until then).
     confirms_case: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Remembered:
+    """Who sent it and, for a participant, their state: a hint (`ConversationService.remembered`)."""
+
+    sender: Sender
+    state: ConversationState | None  # None: no participant, or not known here
 
 
 class TurnService(Protocol):
@@ -127,6 +137,16 @@ class ConversationService:
     def peek(self, session: Session, channel: str, external_id: str) -> ConversationState | None:
         loaded = peek_turn_context(session, channel=channel, external_id=external_id)
         return ConversationState() if loaded is None else self._state_of(loaded)
+
+    def remembered(self, channel: str, telegram_id: int) -> Remembered | None:
+        """Who sent it and their state as this process last knew them, without the database:
+        the hint that can replace the read before a turn (storage/senders.py `Remembered`:
+        the turn's transaction reads again and decides). None: nothing known here yet."""
+        known = remembered(self._db, channel=channel, telegram_id=telegram_id)
+        if known is None:
+            return None
+        state = self._state_of(known.context) if known.context is not None else None
+        return Remembered(known.sender, state)
 
     async def prepare(
         self,
@@ -175,7 +195,10 @@ class ConversationService:
             )
             log.error("engine failed: %s at %s", type(exc).__name__, where)
             return TurnOutcome([Reply(render(flows, Key.ERROR, state.language, {}))])
-        outcome = self._save(session, flows, loaded, inbound, result, nlu, state.active_flow)
+        outcome, saved = self._save(session, flows, loaded, inbound, result, nlu, state.active_flow)
+        remember_turn(
+            session, channel=prepared.channel, external_id=prepared.external_id, context=saved
+        )
         log.info(
             "turn participant=%s flow=%s intent=%s confidence=%s nlu=%s replies=%d ms=%.1f",
             loaded.participant_id,
@@ -231,14 +254,16 @@ class ConversationService:
         result: TurnResult,
         nlu: NluResult | None = None,
         flow_before: str | None = None,
-    ) -> TurnOutcome:
+    ) -> tuple[TurnOutcome, TurnContext]:
+        """Everything the turn caused; with the participant's context as it now stands."""
         state = result.state
         pid = loaded.participant_id
         outcome = TurnOutcome(list(result.replies), language=state.language)
-        save_conversation(
+        stored = state.model_dump(mode="json")
+        version = save_conversation(
             session,
             participant_id=pid,
-            state=state.model_dump(mode="json"),
+            state=stored,
             expected_version=loaded.conversation.version,
         )
         consent_at = loaded.consent_at
@@ -287,7 +312,8 @@ class ConversationService:
             ),
         ]
         log_messages(session, participant_id=pid, entries=entries)
-        return outcome
+        saved = TurnContext(pid, state.language, consent_at, StoredConversation(stored, version))
+        return outcome, saved
 
     def _handoff(
         self,

@@ -75,11 +75,13 @@ _KEPT = "careerbot.turn_context"  # session.info key: (transaction, (channel, id
 
 def keep_turn_context(
     session: Session, *, channel: str, external_id: str, row: tuple[Any, ...]
-) -> None:
+) -> TurnContext:
     """A participant's turn context read with something else (storage/senders.py), for the
     next `peek_turn_context`/`load_turn_context` of this participant in this same transaction:
     one statement instead of two. Good for one use."""
-    session.info[_KEPT] = (session.get_transaction(), (channel, external_id), _context(row))
+    context = _context(row)
+    session.info[_KEPT] = (session.get_transaction(), (channel, external_id), context)
+    return context
 
 
 def _kept(session: Session, channel: str, external_id: str) -> TurnContext | None:

@@ -13,13 +13,15 @@ someone else in between makes the save fail (`StaleConversation`) and the turn r
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, literal
+from sqlalchemy import Engine, and_, bindparam, literal
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
-from storage.conversations import keep_turn_context
+from storage.conversations import TurnContext, keep_turn_context
 from storage.models import Case, CaseRelay, Coach, Conversation, Participant
 
 
@@ -85,11 +87,72 @@ def sender_of(session: Session, *, channel: str, telegram_id: int) -> Sender:
         .execute(_WHO, {"tid": telegram_id, "channel": channel, "ext": external_id})
         .one()
     )
+    sender = Sender(row.coach, row.participant, row.live)
+    context = None
     if row.participant is not None:
-        keep_turn_context(
+        context = keep_turn_context(
             session,
             channel=channel,
             external_id=external_id,
             row=(row.participant, row.language, row.consent_at, row.state, row.version),
         )
-    return Sender(row.coach, row.participant, row.live)
+    _remember(session.get_bind(), channel, external_id, sender, context)
+    return sender
+
+
+# -- what this process last knew ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Remembered:
+    """Who sent the last update of this id, and their turn context, as this process last read
+    or saved them. A hint for the read before a turn (is it a participant's turn, does a
+    typed message need the NLU?), never a decision: the turn's transaction reads again and
+    decides, and a wrong hint costs a needless NLU call or one more prepare (`NeedsNlu`),
+    whose read refreshes it. So it needs no invalidation across processes: another process's
+    change (a live chat began, a coach was added, a turn was taken over) is seen by the next
+    turn's own read, the hint corrected by it."""
+
+    sender: Sender
+    context: TurnContext | None
+
+
+REMEMBERED_MAX = 20_000  # participants; a few KB each at most
+_remembered: OrderedDict[tuple[str, str, str], Remembered] = OrderedDict()
+_lock = threading.Lock()  # PostgreSQL turns run in worker threads
+
+
+def remembered(engine: Engine, *, channel: str, telegram_id: int) -> Remembered | None:
+    """This process's last knowledge of who `telegram_id` is (None: nothing yet)."""
+    with _lock:
+        return _remembered.get((str(engine.url), channel, str(telegram_id)))
+
+
+def remember_turn(
+    session: Session, *, channel: str, external_id: str, context: TurnContext
+) -> None:
+    """A participant's turn context as their turn just saved it (the next turn's hint)."""
+    key = _key(session.get_bind(), channel, external_id)
+    with _lock:
+        known = _remembered.get(key) if key is not None else None
+        if key is not None and known is not None:
+            _remembered[key] = Remembered(known.sender, context)
+
+
+def _remember(
+    bind: object, channel: str, external_id: str, sender: Sender, context: TurnContext | None
+) -> None:
+    key = _key(bind, channel, external_id)
+    if key is None:
+        return
+    with _lock:
+        _remembered[key] = Remembered(sender, context)
+        _remembered.move_to_end(key)
+        if len(_remembered) > REMEMBERED_MAX:
+            _remembered.popitem(last=False)
+
+
+def _key(bind: object, channel: str, external_id: str) -> tuple[str, str, str] | None:
+    """Per database (tests run many in one process), channel and id."""
+    url = getattr(bind, "url", None)
+    return None if url is None else (str(url), channel, external_id)

@@ -154,10 +154,11 @@ def press_keyboard(session: Session, *, chat_id: int, message_id: int) -> bool:
     answered before (a keyboard can be answered once). Two presses racing: one wins."""
     name = claims.dialect_of(session)
     statement = _PRESS[name] if name in _PRESS else _press_statement(name)
-    result = session.connection().execute(
+    # RETURNING, not rowcount: psycopg reports no rowcount for an INSERT … ON CONFLICT.
+    inserted = session.connection().execute(
         statement, {"chat_id": chat_id, "message_id": message_id, "now": utcnow()}
     )
-    return int(result.rowcount) == 1
+    return inserted.first() is not None
 
 
 def store_callback_payload(session: Session, *, payload: str) -> str:
@@ -579,6 +580,7 @@ def _press_statement(dialect: str) -> Any:
             pressed_at=bindparam("now"),
         )
         .on_conflict_do_nothing(index_elements=["chat_id", "message_id"])
+        .returning(_PRESSES.c.chat_id)
     )
     _PRESS[dialect] = statement
     return statement
