@@ -461,6 +461,23 @@ def mark_sent_many(session: Session, *, sent: list[tuple[int, int | None]], work
     )
 
 
+def settle_many(
+    session: Session,
+    *,
+    sent: list[tuple[int, int | None]],
+    gone: list[int],
+    worker_id: str,
+) -> None:
+    """One settle for a batch of deliveries: `sent` recorded as in `mark_sent_many`, `gone`
+    (sent rows that only held personal data to deliver it) deleted as in `delete_sent` — so a
+    pressed keyboard's edit needs no transaction of its own."""
+    mark_sent_many(session, sent=sent, worker_id=worker_id)
+    if gone:
+        session.connection().execute(
+            _DELETE_SENT, [{"oid": oid, "worker": worker_id} for oid in gone]
+        )
+
+
 def mark_retry(
     session: Session, *, outbox_id: int, worker_id: str, not_before: datetime, error: str
 ) -> bool:
@@ -616,6 +633,9 @@ _ENQUEUE_AT_ONCE = (
     .returning(_TABLE.c.id, _TABLE.c.status, sort_by_parameter_order=True)
 )
 
+_DELETE_SENT = delete(_TABLE).where(
+    _TABLE.c.id == bindparam("oid"), _TABLE.c.claimed_by == bindparam("worker")
+)
 _MARK_SENT = (
     update(TelegramOutbox)
     .where(

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import Engine, event
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.conversation import ConversationService
 from bot.engine.messages import Inbound
@@ -23,6 +23,7 @@ from storage.database import create_db_engine, session_scope
 from storage.inbox import Incoming
 from storage.models import Union
 from storage.participants import get_or_create_participant
+from storage.telegram_state import OutboxStatus, TelegramOutbox
 from tests.conversation_helpers import DEFAULT_RULES, FLOWS_DIR, FakeNlu
 
 
@@ -148,3 +149,23 @@ async def test_the_remembered_hint_follows_the_turns_and_is_corrected_by_a_read(
         senders.sender_of(session, channel="telegram", telegram_id=503)
     known = service.remembered("telegram", 503)
     assert known is not None and known.sender.coach_id is not None
+
+
+def test_a_batch_settle_records_and_deletes_in_one_go(engine: Engine) -> None:
+    def msg(text: str, kind: str | None = None) -> outbox.Outgoing:
+        return outbox.Outgoing(21, "sendMessage", {"text": text}, kind=kind)
+
+    with session_scope(engine) as session:
+        rows = outbox.enqueue_claimed(
+            session, outgoing=[msg("a"), msg("b", "ephemeral"), msg("c")], worker_id="w1"
+        ).claimed
+    a, b, c = (row.id or 0 for row in rows)
+    with session_scope(engine) as session:
+        outbox.settle_many(session, sent=[(a, 100), (c, 102)], gone=[b], worker_id="w1")
+        # Rows another worker took over meanwhile are left alone.
+        outbox.settle_many(session, sent=[], gone=[a], worker_id="w2")
+    with Session(engine) as session:
+        left = {
+            row.id: (row.status, row.message_id) for row in session.exec(select(TelegramOutbox))
+        }
+    assert left == {a: (OutboxStatus.SENT, 100), c: (OutboxStatus.SENT, 102)}
