@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, update
 from sqlmodel import Session, col, select
 
-from storage import web
+from storage import senders, web
 from storage.models import (
     Case,
     CaseEvent,
@@ -139,6 +139,7 @@ def anonymise(session: Session, *, participant: Participant) -> None:
         session.exec(
             delete(TelegramKeyboardPress).where(col(TelegramKeyboardPress.chat_id) == chat)
         )
+    senders.forget(session, channel=channel, external_id=external_id)
     # The stub keeps only what statistics count (when they came, whether they consented).
     participant.external_id = f"erased:{uuid.uuid4().hex}"
     participant.language = "nl"

@@ -14,6 +14,7 @@ someone else in between makes the save fail (`StaleConversation`) and the turn r
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -111,21 +112,40 @@ class Remembered:
     decides, and a wrong hint costs a needless NLU call or one more prepare (`NeedsNlu`),
     whose read refreshes it. So it needs no invalidation across processes: another process's
     change (a live chat began, a coach was added, a turn was taken over) is seen by the next
-    turn's own read, the hint corrected by it."""
+    turn's own read, the hint corrected by it.
+
+    It holds a conversation state (personal data) in memory: for REMEMBERED_FOR at most, and
+    forgotten at once when this process erases the person (`forget`)."""
 
     sender: Sender
     context: TurnContext | None
+    at: float = 0.0  # time.monotonic() when it was read or saved
 
 
 REMEMBERED_MAX = 20_000  # participants; a few KB each at most
-_remembered: OrderedDict[tuple[str, str, str], Remembered] = OrderedDict()
+REMEMBERED_FOR = 600.0  # seconds: a conversation's pace, not a day's
+_Key = tuple[object, str, str]
+_remembered: OrderedDict[_Key, Remembered] = OrderedDict()
 _lock = threading.Lock()  # PostgreSQL turns run in worker threads
 
 
 def remembered(engine: Engine, *, channel: str, telegram_id: int) -> Remembered | None:
-    """This process's last knowledge of who `telegram_id` is (None: nothing yet)."""
+    """This process's last knowledge of who `telegram_id` is (None: nothing, or too old)."""
+    key = (engine.url, channel, str(telegram_id))
     with _lock:
-        return _remembered.get((str(engine.url), channel, str(telegram_id)))
+        known = _remembered.get(key)
+        if known is not None and time.monotonic() - known.at > REMEMBERED_FOR:
+            del _remembered[key]
+            return None
+        return known
+
+
+def forget(session: Session, *, channel: str, external_id: str) -> None:
+    """Someone's data was erased: nothing of theirs stays in this process's memory either."""
+    key = _key(session.get_bind(), channel, external_id)
+    with _lock:
+        if key is not None:
+            _remembered.pop(key, None)
 
 
 def remember_turn(
@@ -136,7 +156,7 @@ def remember_turn(
     with _lock:
         known = _remembered.get(key) if key is not None else None
         if key is not None and known is not None:
-            _remembered[key] = Remembered(known.sender, context)
+            _remembered[key] = Remembered(known.sender, context, time.monotonic())
 
 
 def _remember(
@@ -146,13 +166,13 @@ def _remember(
     if key is None:
         return
     with _lock:
-        _remembered[key] = Remembered(sender, context)
+        _remembered[key] = Remembered(sender, context, time.monotonic())
         _remembered.move_to_end(key)
         if len(_remembered) > REMEMBERED_MAX:
             _remembered.popitem(last=False)
 
 
-def _key(bind: object, channel: str, external_id: str) -> tuple[str, str, str] | None:
+def _key(bind: object, channel: str, external_id: str) -> _Key | None:
     """Per database (tests run many in one process), channel and id."""
     url = getattr(bind, "url", None)
-    return None if url is None else (str(url), channel, external_id)
+    return None if url is None else (url, channel, external_id)

@@ -22,7 +22,8 @@ from storage.conversations import load_turn_context, peek_turn_context, save_con
 from storage.database import create_db_engine, session_scope
 from storage.inbox import Incoming
 from storage.models import Union
-from storage.participants import get_or_create_participant
+from storage.participants import get_or_create_participant, get_participant
+from storage.privacy import anonymise
 from storage.telegram_state import OutboxStatus, TelegramOutbox
 from tests.conversation_helpers import DEFAULT_RULES, FLOWS_DIR, FakeNlu
 
@@ -169,3 +170,15 @@ def test_a_batch_settle_records_and_deletes_in_one_go(engine: Engine) -> None:
             row.id: (row.status, row.message_id) for row in session.exec(select(TelegramOutbox))
         }
     assert left == {a: (OutboxStatus.SENT, 100), c: (OutboxStatus.SENT, 102)}
+
+
+def test_the_hint_is_forgotten_when_the_person_is_erased(engine: Engine) -> None:
+    _participant(engine, 504, {"turns": 1, "slots": {"first_name": "Sanne"}})
+    with session_scope(engine) as session:
+        senders.sender_of(session, channel="telegram", telegram_id=504)
+    assert senders.remembered(engine, channel="telegram", telegram_id=504) is not None
+    with session_scope(engine) as session:
+        person = get_participant(session, channel="telegram", external_id="504")
+        assert person is not None
+        anonymise(session, participant=person)
+    assert senders.remembered(engine, channel="telegram", telegram_id=504) is None
