@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy import JSON, bindparam, update
 from sqlalchemy import select as sa_select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from storage.models import Conversation, Participant, utcnow
-from storage.participants import get_or_create_participant
+from storage.participants import DEFAULT_LANGUAGE, create_participant
 
 
 class StaleConversation(Exception):
@@ -108,15 +108,41 @@ def _context(row: tuple[Any, ...]) -> TurnContext:
     return TurnContext(pid, language, consent_at, stored)
 
 
+_FIRST_SAVE: dict[str, Any] = {}
+
+
+def _first_save_statement(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(Conversation)
+        .values(
+            participant_id=bindparam("pid"),
+            state=bindparam("state", type_=JSON),
+            version=1,
+            updated_at=bindparam("now"),
+            reminded_at=None,
+        )
+        .on_conflict_do_nothing(index_elements=["participant_id"])
+        .returning(col(Conversation.participant_id))
+    )
+    _FIRST_SAVE[dialect] = statement
+    return statement
+
+
 def load_turn_context(session: Session, *, channel: str, external_id: str) -> TurnContext:
     """The participant (created on first contact) with their stored conversation."""
     found = peek_turn_context(session, channel=channel, external_id=external_id)
     if found is not None:
         return found
-    participant = get_or_create_participant(session, channel=channel, external_id=external_id)
-    assert participant.id is not None
-    stored = load_conversation(session, participant_id=participant.id)
-    return TurnContext(participant.id, participant.language, participant.consent_at, stored)
+    # First contact: created in one statement (no ORM object, no savepoint).
+    pid = create_participant(session, channel=channel, external_id=external_id)
+    if pid is not None:
+        return TurnContext(pid, DEFAULT_LANGUAGE, None, StoredConversation(None, 0))
+    # Someone created them meanwhile (a concurrent first message): read what is there.
+    found = peek_turn_context(session, channel=channel, external_id=external_id)
+    if found is None:
+        raise StaleConversation  # created and gone again: run the turn afresh
+    return found
 
 
 def peek_turn_context(session: Session, *, channel: str, external_id: str) -> TurnContext | None:
@@ -149,11 +175,15 @@ def save_conversation(
     """Store the new state if nobody else did since `expected_version`; returns the new version."""
     _forget_kept(session)
     if expected_version == 0:
-        try:
-            with session.begin_nested():
-                session.add(Conversation(participant_id=participant_id, state=state, version=1))
-        except IntegrityError as exc:
-            raise StaleConversation from exc
+        # One statement; a row already there means another turn saved first.
+        name = session.get_bind().dialect.name
+        statement = _FIRST_SAVE[name] if name in _FIRST_SAVE else _first_save_statement(name)
+        now = utcnow()
+        created = session.connection().execute(
+            statement, {"pid": participant_id, "state": state, "now": now}
+        )
+        if created.first() is None:
+            raise StaleConversation
         return 1
     result = session.connection().execute(
         _SAVE_STATE,

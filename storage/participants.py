@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.models import Participant, utcnow
+
+DEFAULT_LANGUAGE = "nl"  # as the model's default: Dutch first
 
 
 def get_participant(session: Session, *, channel: str, external_id: str) -> Participant | None:
@@ -44,3 +48,38 @@ def update_participant(
         .values(language=language, consent_at=consent_at, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+
+
+def create_participant(session: Session, *, channel: str, external_id: str) -> int | None:
+    """A new participant's id, in one statement (a turn's first contact: no ORM object, no
+    savepoint); None when they exist already (a concurrent first message created them)."""
+    name = session.get_bind().dialect.name
+    statement = _CREATE[name] if name in _CREATE else _create_statement(name)
+    now = utcnow()
+    created = session.connection().execute(
+        statement, {"channel_": channel, "external_id_": external_id, "now": now}
+    )
+    pid = created.scalar()
+    return None if pid is None else int(pid)
+
+
+_CREATE: dict[str, Any] = {}
+
+
+def _create_statement(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(Participant)
+        .values(
+            channel=bindparam("channel_"),
+            external_id=bindparam("external_id_"),
+            language=DEFAULT_LANGUAGE,
+            consent_at=None,
+            created_at=bindparam("now"),
+            updated_at=bindparam("now"),
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+        .returning(col(Participant.id))
+    )
+    _CREATE[dialect] = statement
+    return statement

@@ -18,11 +18,17 @@ from bot.flows.registry import FlowRegistry
 from storage import inbox, senders
 from storage import telegram_state as outbox
 from storage.coaches import add_coach
-from storage.conversations import load_turn_context, peek_turn_context, save_conversation
+from storage.conversations import (
+    StaleConversation,
+    StoredConversation,
+    load_turn_context,
+    peek_turn_context,
+    save_conversation,
+)
 from storage.database import create_db_engine, session_scope
 from storage.inbox import Incoming
 from storage.models import Union
-from storage.participants import get_or_create_participant, get_participant
+from storage.participants import create_participant, get_or_create_participant, get_participant
 from storage.privacy import anonymise
 from storage.telegram_state import OutboxStatus, TelegramOutbox
 from tests.conversation_helpers import DEFAULT_RULES, FLOWS_DIR, FakeNlu
@@ -182,3 +188,33 @@ def test_the_hint_is_forgotten_when_the_person_is_erased(engine: Engine) -> None
         assert person is not None
         anonymise(session, participant=person)
     assert senders.remembered(engine, channel="telegram", telegram_id=504) is None
+
+
+def test_a_first_contact_is_created_in_one_statement_and_saved_in_another(
+    engine: Engine,
+) -> None:
+    with session_scope(engine) as session, counted(engine) as statements:
+        context = load_turn_context(session, channel="telegram", external_id="505")
+        assert statements == ["SELECT", "INSERT"]  # nobody yet; created
+        assert context.language == "nl" and context.consent_at is None
+        assert context.conversation == StoredConversation(None, 0)
+        assert (
+            save_conversation(
+                session,
+                participant_id=context.participant_id,
+                state={"turns": 1},
+                expected_version=0,
+            )
+            == 1
+        )
+        assert statements == ["SELECT", "INSERT", "INSERT"]
+        # A second first message that raced this one: it exists now, nothing is created.
+        assert create_participant(session, channel="telegram", external_id="505") is None
+        with pytest.raises(StaleConversation):
+            save_conversation(
+                session, participant_id=context.participant_id, state={}, expected_version=0
+            )
+    with session_scope(engine) as session:
+        again = load_turn_context(session, channel="telegram", external_id="505")
+        assert again.participant_id == context.participant_id
+        assert again.conversation == StoredConversation({"turns": 1}, 1)
