@@ -3,8 +3,9 @@ everything it caused committed at once.
 
     inbox row ──► read the update (incoming.py: the fields the routers use, parsed once)
               ──► prepare, only when a router has a slow half for it (a participant's text):
-                  one read — who sent it (one statement) and the router's reads (their state) —
-                  then the slow half outside any transaction (the NLU)
+                  one read — who sent it (one statement; or, for someone seen before, as their
+                  last turn's transaction read it) and the router's reads (their state) — then
+                  the slow half outside any transaction (the NLU)
               ──► one transaction: inbox row done → a pressed keyboard settled → who sent it
                   (one statement; prepared: compare-and-set, the same router must take it) →
                   the first router that takes the turn → its outcomes rendered (render.py) →
@@ -48,17 +49,20 @@ from storage import inbox, telegram_state
 from storage.conversations import StaleConversation
 from storage.database import call, in_transaction, is_transient, runs_in_thread
 from storage.inbox import Claimed
+from storage.senders import Sender
 from storage.telegram_state import Enqueued, Outgoing
 
 log = logging.getLogger(__name__)
 MAX_PREPARES = 4
 MAX_ATTEMPTS = 5  # a failing update is answered with an apology after this many tries
+KNOWN_SENDERS = 50_000  # who sent the last updates, kept as a hint for the next prepare
 
 
 @dataclass(frozen=True, slots=True)
 class Committed:
     enqueued: Enqueued
     already_pressed: bool  # a button of a keyboard that was answered before
+    who: Sender | None  # who sent it, as the transaction read it (None: not read)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +102,11 @@ class UpdatePipeline:
         self._background: set[asyncio.Task[None]] = set()
         self._after_commit: dict[int, list[Callable[[], None]]] = {}
         self._answered: dict[str, None] = {}  # callback queries answered (oldest first)
+        # Who sent each person's last update, as its committed transaction read it: the next
+        # prepare starts from it instead of asking the database (it rarely changes, and the
+        # commit reads it anyway: if the router it picks changed, the turn is prepared again,
+        # with a fresh read).
+        self._known: dict[int, Sender] = {}
         self._notices = NoticeBudget()
         self._in_thread = runs_in_thread(engine) if db_in_thread is None else db_in_thread
 
@@ -156,10 +165,14 @@ class UpdatePipeline:
                     committed: Committed = await self._db(
                         partial(self._commit, claimed=claimed, incoming=incoming, ready=ready)
                     )
-                except (NeedsNlu, StaleConversation, Rerouted):
+                except Rerouted:
+                    self._forget(incoming)  # prepared on a stale hint: read it afresh
+                    continue
+                except (NeedsNlu, StaleConversation):
                     continue
                 crash_point("update.after_commit")
                 self._sent(committed.enqueued)
+                self._remember(incoming, committed.who)
                 for work in self._after_commit.pop(claimed.id, []):
                     await self._db_free(work)
                 return committed.already_pressed
@@ -175,12 +188,15 @@ class UpdatePipeline:
             if incoming.chat_id is not None and any(r.holds(incoming) for r in self._routers):
                 hold.arm(incoming.chat_id)
             return _UNPREPARED
-        turn, router, read = await self._db(lambda s: self._choose_and_read(s, incoming))
+        hint = self._known.get(incoming.user_id) if incoming.user_id is not None else None
+        turn, router, read = await self._db(lambda s: self._choose_and_read(s, incoming, hint))
         prepared = await router.prepare(turn, read, hold.arm)
         return _Ready(router, prepared)
 
-    def _choose_and_read(self, session: Session, incoming: Incoming) -> tuple[Turn, Router, Any]:
-        turn = Turn(incoming, who_sent(session, incoming))
+    def _choose_and_read(
+        self, session: Session, incoming: Incoming, hint: Sender | None
+    ) -> tuple[Turn, Router, Any]:
+        turn = Turn(incoming, hint if hint is not None else who_sent(session, incoming))
         router = self._choose(turn)
         return turn, router, router.read(session, turn)
 
@@ -192,7 +208,7 @@ class UpdatePipeline:
     ) -> Committed:
         if not inbox.finish(session, row_id=claimed.id, worker_id=self._worker):
             raise OutOfTurn
-        outcomes, already_pressed = self._route(session, incoming, ready, claimed.id)
+        outcomes, already_pressed, who = self._route(session, incoming, ready, claimed.id)
         flows = self._flows.current
         outgoing = render.outgoing(
             outcomes,
@@ -206,21 +222,21 @@ class UpdatePipeline:
             session, outgoing=outgoing, worker_id=self._worker
         )
         crash_point("update.before_commit")
-        return Committed(enqueued, already_pressed)
+        return Committed(enqueued, already_pressed, who)
 
     def _route(
         self, session: Session, incoming: Incoming, ready: _Ready, row_id: int
-    ) -> tuple[list[Outcome], bool]:
+    ) -> tuple[list[Outcome], bool, Sender | None]:
         outcomes: list[Outcome] = []
         press = incoming.press
         if press is not None:
             if press.message_id is None or incoming.chat_id is None:
-                return [], False  # too old to edit (Telegram hides messages after 48 h)
+                return [], False, None  # too old to edit (Telegram hides messages after 48 h)
             if isinstance(press.button, Settled):
-                return [], False
+                return [], False, None
             key = {"chat_id": incoming.chat_id, "message_id": press.message_id}
             if telegram_state.is_keyboard_pressed(session, **key):
-                return [], True  # a keyboard can be answered once
+                return [], True, None  # a keyboard can be answered once
             telegram_state.mark_keyboard_pressed(session, **key)
             outcomes.append(KeyboardSettled(incoming.chat_id, press.message_id, press.label))
         turn = Turn(incoming, who_sent(session, incoming))
@@ -230,7 +246,19 @@ class UpdatePipeline:
         ctx = UpdateContext(session, turn, self._flows.current, ready.prepared, self._coordinator)
         outcomes += router.route(ctx)
         self._after_commit[row_id] = ctx.after_commit
-        return outcomes, False
+        return outcomes, False, turn.who
+
+    def _remember(self, incoming: Incoming, who: Sender | None) -> None:
+        if incoming.user_id is None or who is None:
+            return
+        self._known.pop(incoming.user_id, None)  # newest last: the oldest go first
+        self._known[incoming.user_id] = who
+        if len(self._known) > KNOWN_SENDERS:
+            self._known.pop(next(iter(self._known)))
+
+    def _forget(self, incoming: Incoming) -> None:
+        if incoming.user_id is not None:
+            self._known.pop(incoming.user_id, None)
 
     async def _give_up(self, claimed: Claimed, incoming: Incoming | None) -> None:
         """Put the update to rest with an apology to its chat (if it has one)."""
