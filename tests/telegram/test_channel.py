@@ -10,11 +10,16 @@ import logging
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.channels.telegram.logs import quiet_transport_loggers
+from bot.channels.telegram.wiring import routers
 from bot.conversation import Prepared, TurnOutcome
 from bot.engine.messages import Button, Inbound, Reply
+from storage.coaches import add_coach
+from storage.database import session_scope
+from storage.models import Union
 from tests.fake_telegram import FakeTelegram, buttons_of
 
 USER = 4242
@@ -267,3 +272,26 @@ async def test_logs_hold_no_text_names_or_token(
     )
     for forbidden in ("geheim", "0612345678", "Geertruida", fake_telegram.token, "TEST-token"):
         assert forbidden not in caplog.text
+
+
+async def test_who_sent_it_is_checked_again_in_the_turns_transaction(
+    fake_telegram: FakeTelegram, start_bot, telegram_db: Engine
+):
+    """Who sent an update is read before the NLU and compared in the commit: someone made a
+    coach while their text was being understood is answered by the coach desk, and the
+    conversation never applies the turn it prepared."""
+
+    class BecomesCoach(ScriptedConversation):
+        async def prepare(
+            self, channel: str, external_id: str, inbound: Inbound, state: object = None
+        ) -> Prepared:
+            with session_scope(telegram_db) as session:  # an admin adds them meanwhile
+                add_coach(session, name="Sam Coach", telegram_id=USER, union=Union.FNV, regions=[])
+            return await super().prepare(channel, external_id, inbound, state)
+
+    conversation = BecomesCoach()
+    await start_bot(conversation, routers=routers(admin_ids=frozenset(), flows=None))
+    await fake_telegram.send_text(USER, "hallo")
+    sent = await fake_telegram.wait_for(USER, 1)
+    assert sent[0]["text"].startswith("<b>Coach-commando's:")
+    assert conversation.calls == []

@@ -1,7 +1,15 @@
-"""One Telegram update from the inbox: route it, and commit everything it caused at once.
+"""One Telegram update from the inbox: who sent it and what it says, read once; routed; and
+everything it caused committed at once.
 
-    inbox row ──► prepare (outside any transaction: the NLU for a participant's text)
-              ──► one transaction: routers → conversation → outbox rows → inbox row done
+    inbox row ──► read the update (incoming.py: the fields the routers use, parsed once)
+              ──► prepare, only when a router has a slow half for it (a participant's text):
+                  one read — who sent it (one statement; or, for someone seen before, as their
+                  last turn's transaction read it) and the router's reads (their state) — then
+                  the slow half outside any transaction (the NLU)
+              ──► one transaction: inbox row done → a pressed keyboard settled → who sent it
+                  (one statement; prepared: compare-and-set, the same router must take it) →
+                  the first router that takes the turn → its outcomes rendered (render.py) →
+                  outbox rows
               ──► wake the outbox
 
 A crash anywhere before the commit leaves the update unprocessed (it is taken over and runs
@@ -11,7 +19,6 @@ again); after the commit every reply and notification is in the outbox, to be se
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -21,14 +28,16 @@ from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
-from telegram import Bot, CallbackQuery, Message, Update
+from telegram import Bot
 
 from bot.channels.dispatcher import OutOfTurn
-from bot.channels.telegram import callbacks, render
-from bot.channels.telegram.routers import CHANNEL, Router, UpdateContext
-from bot.channels.telegram.routers.participant import ParticipantRouter, participant_turn
-from bot.channels.telegram.routers.relay import live_participant
-from bot.conversation import NeedsNlu, Prepared, TurnService
+from bot.channels.telegram import render
+from bot.channels.telegram.callbacks import Settled
+from bot.channels.telegram.incoming import Incoming, Unreadable, read_update
+from bot.channels.telegram.outcomes import KeyboardSettled, Outcome
+from bot.channels.telegram.routers import Rerouted, Router, Turn, UpdateContext, who_sent
+from bot.channels.telegram.routers.participant import ParticipantRouter
+from bot.conversation import NeedsNlu, TurnService
 from bot.engine.render import both_languages
 from bot.faults import crash_point
 from bot.flows.catalogue import Key
@@ -40,17 +49,32 @@ from storage import inbox, telegram_state
 from storage.conversations import StaleConversation
 from storage.database import call, in_transaction, is_transient, runs_in_thread
 from storage.inbox import Claimed
+from storage.senders import Sender
 from storage.telegram_state import Enqueued, Outgoing
 
 log = logging.getLogger(__name__)
 MAX_PREPARES = 4
 MAX_ATTEMPTS = 5  # a failing update is answered with an apology after this many tries
+KNOWN_SENDERS = 50_000  # who sent the last updates, kept as a hint for the next prepare
 
 
 @dataclass(frozen=True, slots=True)
 class Committed:
     enqueued: Enqueued
     already_pressed: bool  # a button of a keyboard that was answered before
+    who: Sender | None  # who sent it, as the transaction read it (None: not read)
+
+
+@dataclass(frozen=True, slots=True)
+class _Ready:
+    """A turn prepared before its transaction: the router chosen from who sent it then, and
+    what its slow half returned (both None: it needed no preparing)."""
+
+    router: Router | None
+    prepared: Any
+
+
+_UNPREPARED = _Ready(None, None)
 
 
 class UpdatePipeline:
@@ -69,16 +93,20 @@ class UpdatePipeline:
     ) -> None:
         self._bot = bot
         self._engine = engine
-        self._conversation = conversation
-        self._participant = ParticipantRouter(conversation)
         self._flows = flows
-        self._routers = list(routers)
+        # The conversation takes whatever the feature routers leave: the last in the list.
+        self._routers: list[Router] = [*routers, ParticipantRouter(conversation)]
         self._worker = worker_id
         self._coordinator = coordinator_chat_id
         self._sent = sent
         self._background: set[asyncio.Task[None]] = set()
         self._after_commit: dict[int, list[Callable[[], None]]] = {}
         self._answered: dict[str, None] = {}  # callback queries answered (oldest first)
+        # Who sent each person's last update, as its committed transaction read it: the next
+        # prepare starts from it instead of asking the database (it rarely changes, and the
+        # commit reads it anyway: if the router it picks changed, the turn is prepared again,
+        # with a fresh read).
+        self._known: dict[int, Sender] = {}
         self._notices = NoticeBudget()
         self._in_thread = runs_in_thread(engine) if db_in_thread is None else db_in_thread
 
@@ -87,14 +115,14 @@ class UpdatePipeline:
         back), or whatever failed: its lane tries again after a back-off. A transient database
         error is retried for as long as it lasts; anything else MAX_ATTEMPTS times (a bug, not
         a blip), then the person gets an apology and the update is put to rest."""
-        update = self._read(claimed)
-        if update is None or claimed.attempts > MAX_ATTEMPTS:
-            await self._give_up(claimed, update)
+        incoming = self._read(claimed)
+        if incoming is None or claimed.attempts > MAX_ATTEMPTS:
+            await self._give_up(claimed, incoming)
             metrics.TURNS.labels(result="given_up").inc()
             return
         try:
             with turn_started(claimed.received):
-                pressed = await self._turn(claimed, update)
+                pressed = await self._turn(claimed, incoming)
             metrics.TURNS.labels(result="done").inc()
             metrics.TURN_SECONDS.observe(time.monotonic() - claimed.received)
         except OutOfTurn:
@@ -111,36 +139,40 @@ class UpdatePipeline:
                 describe(exc),
             )
             if is_transient(exc) or claimed.attempts < MAX_ATTEMPTS:
-                self._answer_query(update, pressed=False)  # the spinner stops meanwhile
+                self._answer_query(incoming, pressed=False)  # the spinner stops meanwhile
                 metrics.TURNS.labels(result="failed").inc()
                 raise
-            await self._give_up(claimed, update)
+            await self._give_up(claimed, incoming)
             metrics.TURNS.labels(result="given_up").inc()
             return
-        self._answer_query(update, pressed=pressed)
+        self._answer_query(incoming, pressed=pressed)
 
-    def _read(self, claimed: Claimed) -> Update | None:
+    def _read(self, claimed: Claimed) -> Incoming | None:
         try:
-            return Update.de_json(json.loads(claimed.payload), self._bot)
-        except Exception as exc:  # not an update python-telegram-bot can read: nobody to answer
-            log.warning("update %d is unreadable (%s)", claimed.update_id, type(exc).__name__)
+            return read_update(claimed.payload)
+        except Unreadable as exc:  # not an update as Telegram sends them: nobody to answer
+            log.warning("update %d is unreadable (%s)", claimed.update_id, exc)
             return None
 
-    async def _turn(self, claimed: Claimed, update: Update) -> bool:
+    async def _turn(self, claimed: Claimed, incoming: Incoming) -> bool:
         """Prepare and commit the turn; whether it pressed a keyboard that was pressed already."""
         hold = _Hold(self._bot, self._flows, claimed.received, self._notices)
         try:
             for _ in range(MAX_PREPARES):
-                prepared = await self._prepare(update, hold)
+                ready = await self._prepare(incoming, hold)
                 await hold.settle()  # "one moment" goes out before the answer, never after
                 try:
                     committed: Committed = await self._db(
-                        partial(self._commit, claimed=claimed, update=update, prepared=prepared)
+                        partial(self._commit, claimed=claimed, incoming=incoming, ready=ready)
                     )
+                except Rerouted:
+                    self._forget(incoming)  # prepared on a stale hint: read it afresh
+                    continue
                 except (NeedsNlu, StaleConversation):
                     continue
                 crash_point("update.after_commit")
                 self._sent(committed.enqueued)
+                self._remember(incoming, committed.who)
                 for work in self._after_commit.pop(claimed.id, []):
                     await self._db_free(work)
                 return committed.already_pressed
@@ -149,100 +181,115 @@ class UpdatePipeline:
             self._after_commit.pop(claimed.id, None)
             hold.cancel()
 
-    async def _prepare(self, update: Update, hold: _Hold) -> Prepared | None:
-        """The slow half of a participant's turn, before the transaction (reads only)."""
-        turn = await self._db(lambda s: self._participant_turn(s, update))
-        if turn is None:
-            return None
-        external_id, chat_id, inbound, state = turn
-        hold.arm(chat_id)
-        return await self._conversation.prepare(CHANNEL, external_id, inbound, state)
+    async def _prepare(self, incoming: Incoming, hold: _Hold) -> _Ready:
+        """The slow half of a turn, before the transaction (reads only), when a router may
+        have one for this update; otherwise nothing is read before the transaction."""
+        if not any(router.slow(incoming) for router in self._routers):
+            if incoming.chat_id is not None and any(r.holds(incoming) for r in self._routers):
+                hold.arm(incoming.chat_id)
+            return _UNPREPARED
+        hint = self._known.get(incoming.user_id) if incoming.user_id is not None else None
+        turn, router, read = await self._db(lambda s: self._choose_and_read(s, incoming, hint))
+        prepared = await router.prepare(turn, read, hold.arm)
+        return _Ready(router, prepared)
 
-    def _participant_turn(self, session: Session, update: Update) -> Any:
-        """Who sent it, in one read transaction: a staff command, a coach, a participant in a
-        live chat with a coach, or a participant's turn (then with their stored state, for
-        the NLU decision). Reads only: nobody is created here."""
-        user = update.effective_user
-        if user is None or any(_takes(router, update) for router in self._routers):
-            return None  # admin commands: an admin who is no coach never becomes a participant
-        ctx = UpdateContext(session, update, self._flows.current, None, self._coordinator)
-        if ctx.sender().coach_id is not None:
-            return None  # coaches (active or not) are never participants
-        if live_participant(ctx) is not None:
-            return None
-        turn = participant_turn(session, update)
-        if turn is None:
-            return None
-        external_id, chat_id, inbound = turn
-        # The state only decides whether a typed message needs the NLU: a press needs none.
-        typed = bool(inbound.text) and inbound.payload is None
-        state = self._conversation.peek(session, CHANNEL, external_id) if typed else None
-        return external_id, chat_id, inbound, state
+    def _choose_and_read(
+        self, session: Session, incoming: Incoming, hint: Sender | None
+    ) -> tuple[Turn, Router, Any]:
+        turn = Turn(incoming, hint if hint is not None else who_sent(session, incoming))
+        router = self._choose(turn)
+        return turn, router, router.read(session, turn)
+
+    def _choose(self, turn: Turn) -> Router:
+        return next(router for router in self._routers if router.takes(turn))
 
     def _commit(
-        self, session: Session, *, claimed: Claimed, update: Update, prepared: Prepared | None
+        self, session: Session, *, claimed: Claimed, incoming: Incoming, ready: _Ready
     ) -> Committed:
         if not inbox.finish(session, row_id=claimed.id, worker_id=self._worker):
             raise OutOfTurn
-        ctx = UpdateContext(session, update, self._flows.current, prepared, self._coordinator)
-        outgoing, already_pressed = self._route(ctx)
-        self._after_commit[claimed.id] = ctx.after_commit
+        outcomes, already_pressed, who = self._route(session, incoming, ready, claimed.id)
+        flows = self._flows.current
+        outgoing = render.outgoing(
+            outcomes,
+            flows=flows,
+            coordinator_chat_id=self._coordinator,
+            store_long=lambda payload: telegram_state.store_callback_payload(
+                session, payload=payload
+            ),
+        )
         enqueued = telegram_state.enqueue_claimed(
             session, outgoing=outgoing, worker_id=self._worker
         )
         crash_point("update.before_commit")
-        return Committed(enqueued, already_pressed)
+        return Committed(enqueued, already_pressed, who)
 
-    def _route(self, ctx: UpdateContext) -> tuple[list[Outgoing], bool]:
-        query = ctx.update.callback_query
-        pressed: list[Outgoing] = []
-        if query is not None:
-            message = query.message
-            if not isinstance(message, Message):
-                return [], False  # too old to edit (Telegram hides messages after 48 h)
-            key = (message.chat.id, message.message_id)
-            if query.data == callbacks.DONE:
-                return [], False
-            if telegram_state.is_keyboard_pressed(ctx.session, chat_id=key[0], message_id=key[1]):
-                return [], True  # a keyboard can be answered once
-            telegram_state.mark_keyboard_pressed(ctx.session, chat_id=key[0], message_id=key[1])
-            pressed = [render.mark_pressed(key[0], key[1], _label(message, query.data))]
-        for router in self._routers:
-            result = router.route(ctx)
-            if result is not None:
-                return pressed + result, False
-        return pressed + (self._participant.route(ctx) or []), False
+    def _route(
+        self, session: Session, incoming: Incoming, ready: _Ready, row_id: int
+    ) -> tuple[list[Outcome], bool, Sender | None]:
+        outcomes: list[Outcome] = []
+        press = incoming.press
+        if press is not None:
+            if press.message_id is None or incoming.chat_id is None:
+                return [], False, None  # too old to edit (Telegram hides messages after 48 h)
+            if isinstance(press.button, Settled):
+                return [], False, None
+            key = {"chat_id": incoming.chat_id, "message_id": press.message_id}
+            if telegram_state.is_keyboard_pressed(session, **key):
+                return [], True, None  # a keyboard can be answered once
+            telegram_state.mark_keyboard_pressed(session, **key)
+            outcomes.append(KeyboardSettled(incoming.chat_id, press.message_id, press.label))
+        turn = Turn(incoming, who_sent(session, incoming))
+        router = self._choose(turn)
+        if ready.router is not None and router is not ready.router:
+            raise Rerouted  # who sent it changed since it was prepared (compare-and-set)
+        ctx = UpdateContext(session, turn, self._flows.current, ready.prepared, self._coordinator)
+        outcomes += router.route(ctx)
+        self._after_commit[row_id] = ctx.after_commit
+        return outcomes, False, turn.who
 
-    async def _give_up(self, claimed: Claimed, update: Update | None) -> None:
+    def _remember(self, incoming: Incoming, who: Sender | None) -> None:
+        if incoming.user_id is None or who is None:
+            return
+        self._known.pop(incoming.user_id, None)  # newest last: the oldest go first
+        self._known[incoming.user_id] = who
+        if len(self._known) > KNOWN_SENDERS:
+            self._known.pop(next(iter(self._known)))
+
+    def _forget(self, incoming: Incoming) -> None:
+        if incoming.user_id is not None:
+            self._known.pop(incoming.user_id, None)
+
+    async def _give_up(self, claimed: Claimed, incoming: Incoming | None) -> None:
         """Put the update to rest with an apology to its chat (if it has one)."""
-        self._sent(await self._db(lambda s: self._rest(s, claimed, update)))
-        if update is not None:
-            self._answer_query(update, pressed=False)
+        self._sent(await self._db(lambda s: self._rest(s, claimed, incoming)))
+        if incoming is not None:
+            self._answer_query(incoming, pressed=False)
 
-    def _rest(self, session: Session, claimed: Claimed, update: Update | None) -> Enqueued:
-        chat = update.effective_chat if update is not None else None
+    def _rest(self, session: Session, claimed: Claimed, incoming: Incoming | None) -> Enqueued:
+        chat_id = incoming.chat_id if incoming is not None else None
         outgoing: list[Outgoing] = []
-        if chat is not None:
+        if chat_id is not None:
             notice = both_languages(self._flows.current, Key.TURN_FAILED)
-            outgoing = render.plain_messages(chat.id, notice)
+            outgoing = render.plain_messages(chat_id, notice)
         if not inbox.finish(session, row_id=claimed.id, worker_id=self._worker):
             raise OutOfTurn
         return telegram_state.enqueue_claimed(session, outgoing=outgoing, worker_id=self._worker)
 
-    def _answer_query(self, update: Update, *, pressed: bool) -> None:
+    def _answer_query(self, incoming: Incoming, *, pressed: bool) -> None:
         """Stop a pressed button's spinner, once per press in this process (after a restart,
         again: better twice than a spinner that runs until Telegram gives up)."""
-        query = update.callback_query
-        if query is None or query.id in self._answered:
+        press = incoming.press
+        if press is None or press.query_id in self._answered:
             return
-        self._answered[query.id] = None
+        self._answered[press.query_id] = None
         if len(self._answered) > 10_000:
             self._answered.pop(next(iter(self._answered)))
-        task = asyncio.create_task(self._answer(query, pressed))
+        task = asyncio.create_task(self._answer(press.query_id, pressed))
         self._background.add(task)  # a task nobody holds may be garbage-collected
         task.add_done_callback(self._background.discard)
 
-    async def _answer(self, query: CallbackQuery, pressed: bool) -> None:
+    async def _answer(self, query_id: str, pressed: bool) -> None:
         """Best effort, never in the way of the turn (and not behind the outgoing messages'
         rate limit)."""
         try:
@@ -250,7 +297,7 @@ class UpdatePipeline:
             if pressed:
                 chosen = self._flows.current.text(Key.ALREADY_CHOSEN)
                 text = f"{chosen.nl} / {chosen.en or chosen.nl}"
-            await asyncio.wait_for(query.answer(text), timeout=5)
+            await asyncio.wait_for(self._bot.answer_callback_query(query_id, text), timeout=5)
         except Exception as exc:
             log.info("answerCallbackQuery failed (%s)", type(exc).__name__)
 
@@ -309,20 +356,3 @@ class _Hold:
     def cancel(self) -> None:
         if self._task is not None and not self._task.done():
             self._task.cancel()
-
-
-def _takes(router: Router, update: Update) -> bool:
-    """A router that can tell from the update alone that it is its own (staff commands)."""
-    takes = getattr(router, "takes", None)
-    return bool(takes(update)) if takes is not None else False
-
-
-def _label(message: Message, data: str | None) -> str | None:
-    markup = message.reply_markup
-    if markup is None:
-        return None
-    for row in markup.inline_keyboard:
-        for button in row:
-            if button.callback_data == data:
-                return button.text
-    return None

@@ -1,5 +1,8 @@
 """Replies and desk notices as queued Bot API calls: HTML, split at safe places, keyboards.
 
+`outgoing` is the one place where a turn's outcomes (bot/channels/telegram/outcomes.py) become
+outbox rows; the scheduler, the web desk and the CLI use the same functions for their notices.
+
 Everything a participant or a coach typed is escaped here, and split before escaping, so no
 message is ever cut inside an HTML entity or tag.
 """
@@ -10,6 +13,14 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from bot.channels.telegram import callbacks
+from bot.channels.telegram.outcomes import (
+    Answer,
+    Document,
+    KeyboardSettled,
+    Outcome,
+    Say,
+    Tell,
+)
 from bot.channels.telegram.text import MAX_TEXT, escape, html_chunks
 from bot.desk import render as words
 from bot.desk.notices import Notice, To
@@ -210,3 +221,33 @@ def document(chat_id: int, *, filename: str, content: str, caption: str) -> Outg
         {"filename": filename, "content": content, "caption": caption},
         kind=EPHEMERAL_KIND,
     )
+
+
+def outgoing(
+    outcomes: Iterable[Outcome],
+    *,
+    flows: FlowSet,
+    coordinator_chat_id: int | None,
+    store_long: Callable[[str], str],
+) -> list[Outgoing]:
+    """A turn's outcomes as outbox rows, in order."""
+    out: list[Outgoing] = []
+    for item in outcomes:
+        match item:
+            case Say(chat_id, text, buttons, ephemeral):
+                markup = None
+                if buttons:
+                    markup = keyboard(
+                        [[(label, data.pack()) for label, data in row] for row in buttons]
+                    )
+                kind = EPHEMERAL_KIND if ephemeral else None
+                out += plain_messages(chat_id, text, markup=markup, kind=kind)
+            case Answer(chat_id, items, confirms_case):
+                out += replies(chat_id, items, store_long, last_confirms_case=confirms_case)
+            case Tell(items):
+                out += notices(flows, items, coordinator_chat_id=coordinator_chat_id)
+            case KeyboardSettled(chat_id, message_id, label):
+                out.append(mark_pressed(chat_id, message_id, label))
+            case Document(chat_id, filename, content, caption):
+                out.append(document(chat_id, filename=filename, content=content, caption=caption))
+    return out

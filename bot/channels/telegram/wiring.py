@@ -2,9 +2,11 @@
 
 settings ─► bot.wiring.build_conversation (migrated DB, flows, NLU client, service)
          ─► TelegramBot (intake, inbox dispatcher, pipeline, outbox drainer, heartbeat)
-             routers, in order: WebLoginRouter (/login links for the web desk), AdminRouter (/stats, /reload), CoachRouter (coach commands,
-             Accept/Decline, replies), CoordinatorRouter (assign buttons), RelayRouter
-             (participant → coach), then the conversation for everyone else
+             routers, in order (the first that takes a turn has it): WebLoginRouter (/login
+             links for the web desk), AdminRouter (/stats, /reload), CoachRouter (coach
+             commands, Accept/Decline, replies), CoordinatorRouter (assign buttons),
+             PrivacyRouter (/mijngegevens, /verwijder), RelayRouter (participant → coach), and
+             last, added by the pipeline, ParticipantRouter (the conversation for everyone else)
 """
 
 from __future__ import annotations

@@ -1,74 +1,109 @@
-"""Per-feature routers, as aiogram cuts them: each looks at an update and either takes it
-(returning the calls to queue, possibly none) or returns None to let the next one have it.
-Order: admin commands, coach desk, coordinator, live chat, and finally the conversation."""
+"""Per-feature routers, as aiogram cuts them. The first router in the list that `takes` a turn
+handles it; it decides from what the update says (`Incoming`, parsed once) and who sent it
+(`Sender`, one read), without the database. Order (bot/channels/telegram/wiring.py): web login,
+admin commands, coach desk, coordinator, privacy, live chat, and last the conversation, which
+takes everything left.
+
+A router's `route` runs inside the turn's transaction and returns outcomes
+(bot/channels/telegram/outcomes.py); the pipeline renders them. A router with a slow half (the
+conversation's NLU) says so from the update alone (`slow`), reads what it needs in the
+pipeline's read before the transaction (`read`) and does the slow work outside any
+transaction (`prepare`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any
 
 from sqlmodel import Session
-from telegram import Update
-from telegram.constants import ChatType
 
-from bot.conversation import Prepared
+from bot.channels.telegram.incoming import Incoming
+from bot.channels.telegram.outcomes import Outcome
 from bot.flows.flowset import FlowSet
 from storage import telegram_state
 from storage.senders import Sender, sender_of
-from storage.telegram_state import Outgoing
 
 CHANNEL = "telegram"
+NOBODY = Sender(None, None, None)
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """Who and what, each read once."""
+
+    incoming: Incoming
+    who: Sender
+
+
+def who_sent(session: Session, incoming: Incoming) -> Sender:
+    """Who sent it (storage/senders.py, one statement); nobody for updates no router acts on
+    (edits, channel posts), which need no look-up."""
+    if incoming.user_id is None or not (incoming.message or incoming.press):
+        return NOBODY
+    return sender_of(session, channel=CHANNEL, telegram_id=incoming.user_id)
 
 
 @dataclass
 class UpdateContext:
-    """One update inside its transaction."""
+    """One turn inside its transaction."""
 
     session: Session
-    update: Update
+    turn: Turn
     flows: FlowSet
-    prepared: Prepared | None  # the conversation's slow half, done before the transaction
+    prepared: Any  # what the router's `prepare` returned before the transaction (or None)
     coordinator_chat_id: int | None
     # Work that must wait until the transaction has committed (outside any transaction).
     after_commit: list[Callable[[], None]] = field(default_factory=list)
-    _sender: Sender | None = field(default=None, repr=False)
 
-    def sender(self) -> Sender:
-        """Who sent the update (storage/senders.py), read once in this transaction."""
-        if self._sender is None:
-            user = self.update.effective_user
-            self._sender = (
-                sender_of(self.session, channel=CHANNEL, telegram_id=user.id)
-                if user is not None
-                else Sender(None, None, None)
-            )
-        return self._sender
+    @property
+    def incoming(self) -> Incoming:
+        return self.turn.incoming
+
+    @property
+    def who(self) -> Sender:
+        return self.turn.who
 
     def store_long(self) -> Callable[[str], str]:
         return lambda payload: telegram_state.store_callback_payload(self.session, payload=payload)
 
 
-def command_of(text: str | None) -> str:
-    """The command a message starts with, lower case and without "@botname" ("/stop@x hoi" →
-    "/stop"); "" when it starts with none (or is only blanks: NBSP, U+3000, U+2028 …)."""
-    words = (text or "").split(maxsplit=1)
-    if not words or not words[0].startswith("/"):
+class Rerouted(Exception):
+    """What the turn was prepared for no longer holds inside the transaction (a live chat
+    started or ended, someone became a coach): prepare it again."""
+
+
+class Router:
+    """Base of the routers: no slow half unless a router says so."""
+
+    def takes(self, turn: Turn) -> bool:
+        raise NotImplementedError
+
+    def route(self, ctx: UpdateContext) -> list[Outcome]:
+        raise NotImplementedError
+
+    def slow(self, incoming: Incoming) -> bool:
+        """Whether this update may need `prepare` before its transaction (from the update
+        alone: the pipeline reads who sent it only then, else once, in the transaction)."""
+        return False
+
+    def holds(self, incoming: Incoming) -> bool:
+        """Whether a late start of this update earns the "Eén moment…" notice (for updates
+        without a prepare; `prepare` arms it itself)."""
+        return False
+
+    def read(self, session: Session, turn: Turn) -> Any:
+        """Reads for `prepare`, in the same read transaction as who sent it."""
+        return None
+
+    async def prepare(self, turn: Turn, read: Any, hold: Callable[[int], None]) -> Any:
+        """The slow half, outside any transaction; `hold(chat_id)` when a participant waits."""
+        return None
+
+
+def admin_command(incoming: Incoming, admins: frozenset[int], commands: Collection[str]) -> str:
+    """One of `commands` in an admin's private chat, told from the update alone ("": none)."""
+    if not incoming.message or not incoming.private or incoming.user_id not in admins:
         return ""
-    return words[0].split("@")[0].lower()
-
-
-def admin_command(update: Update, admins: frozenset[int], commands: Collection[str]) -> str | None:
-    """One of `commands` in an admin's private chat, told from the update alone (no database:
-    the pipeline asks before it looks up who sent it)."""
-    message, user = update.message, update.effective_user
-    if message is None or user is None or user.id not in admins:
-        return None
-    if message.chat.type != ChatType.PRIVATE:
-        return None
-    command = command_of(message.text)
-    return command if command in commands else None
-
-
-class Router(Protocol):
-    def route(self, ctx: UpdateContext) -> list[Outgoing] | None: ...
+    return incoming.command if incoming.command in commands else ""

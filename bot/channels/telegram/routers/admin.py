@@ -1,47 +1,39 @@
 """Admin commands, only for ADMIN_TELEGRAM_IDS in a private chat: /stats and /reload.
 
-Anyone else typing them gets the participant experience (the router declines the update).
+Anyone else typing them gets the participant experience (the router does not take the update).
 """
 
 from __future__ import annotations
 
 import logging
 
-from telegram import Update
-
 from bot import stats
-from bot.channels.telegram import render
-from bot.channels.telegram.routers import UpdateContext, admin_command
+from bot.channels.telegram.outcomes import Outcome, Say
+from bot.channels.telegram.routers import Router, Turn, UpdateContext, admin_command
 from bot.desk.render import say
 from bot.flows.catalogue import Key
 from bot.flows.registry import FlowRegistry
 from storage import telegram_state
-from storage.telegram_state import Outgoing
 
 log = logging.getLogger(__name__)
 
 _COMMANDS = ("/stats", "/reload")
 
 
-class AdminRouter:
+class AdminRouter(Router):
     def __init__(self, *, admin_ids: frozenset[int], flows: FlowRegistry | None) -> None:
         self._admins = admin_ids
         self._registry = flows
 
-    def takes(self, update: Update) -> bool:
-        """An admin's /stats or /reload (decided without the database)."""
-        return admin_command(update, self._admins, _COMMANDS) is not None
+    def takes(self, turn: Turn) -> bool:
+        return bool(admin_command(turn.incoming, self._admins, _COMMANDS))
 
-    def route(self, ctx: UpdateContext) -> list[Outgoing] | None:
-        command = admin_command(ctx.update, self._admins, _COMMANDS)
-        message = ctx.update.message
-        if command is None or message is None:
-            return None
-        if command == "/stats":
-            return render.plain_messages(message.chat.id, self._stats(ctx))
-        if command == "/reload":
-            return render.plain_messages(message.chat.id, self._reload(ctx))
-        return None
+    def route(self, ctx: UpdateContext) -> list[Outcome]:
+        chat_id = ctx.incoming.chat_id
+        assert chat_id is not None  # a message in a private chat
+        if ctx.incoming.command == "/stats":
+            return [Say(chat_id, self._stats(ctx))]
+        return [Say(chat_id, self._reload(ctx))]
 
     def _stats(self, ctx: UpdateContext) -> str:
         """The same figures as `careerbot stats`, plus the outgoing queue."""

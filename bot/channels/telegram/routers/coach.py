@@ -16,82 +16,71 @@ from __future__ import annotations
 
 import re
 
-from telegram import Message
-from telegram.constants import ChatType
-
-from bot.channels.telegram import callbacks, render
-from bot.channels.telegram.routers import UpdateContext, command_of
+from bot.channels.telegram import render
+from bot.channels.telegram.callbacks import Choice, DeskAction, StoredChoice
+from bot.channels.telegram.incoming import Incoming, command_of
+from bot.channels.telegram.outcomes import Outcome, Tell
+from bot.channels.telegram.routers import Rerouted, Router, Turn, UpdateContext
 from bot.desk import service as desk
 from bot.desk.notices import CoachRef, Notice, To, Verb
 from bot.desk.render import status_text
-from bot.engine.slot_values import clean_text
 from bot.flows.catalogue import Key
 from storage import telegram_state
 from storage.coaches import coach_by_telegram_id
-from storage.models import MAX_ID, Coach
-from storage.telegram_state import Outgoing
+from storage.models import MAX_ID
 
 _NUMBER = re.compile(r"#?([0-9]{1,12})")  # ASCII digits: "²" is a digit to str.isdigit()
 _CASE_COMMANDS = ("/zaak", "/bericht", "/terug", "/afsluiten")
-_PARTICIPANT_BUTTONS = ("participant", "stored")
 
 
-def _coach(ctx: UpdateContext, telegram_id: int) -> Coach | None:
-    """The coach, loaded only when the one read of who sent it says there is one."""
-    if ctx.sender().coach_id is None:
-        return None
-    return coach_by_telegram_id(ctx.session, telegram_id=telegram_id)
+class CoachRouter(Router):
+    def takes(self, turn: Turn) -> bool:
+        """Accept/Decline from anyone (a participant's is forged and ignored here); from a
+        coach, their private messages and a participant button from before they were one."""
+        incoming, coach = turn.incoming, turn.who.coach_id is not None
+        if incoming.press is not None:
+            button = incoming.press.button
+            if isinstance(button, DeskAction):
+                return button.verb is not Verb.ASSIGN
+            return coach and isinstance(button, Choice | StoredChoice)
+        return coach and incoming.message and incoming.private
 
-
-class CoachRouter:
-    def route(self, ctx: UpdateContext) -> list[Outgoing] | None:
-        user = ctx.update.effective_user
-        if user is None:
-            return None
-        query = ctx.update.callback_query
-        if query is not None:
-            parsed = callbacks.parse(query.data)
-            desk_press = parsed.kind == "desk" and parsed.verb is not Verb.ASSIGN
-            if not desk_press and parsed.kind not in _PARTICIPANT_BUTTONS:
-                return None
-            coach = _coach(ctx, user.id)
-            if coach is None:
-                return [] if desk_press else None  # a participant's button, or a forged one
-            ref = desk.coach_ref(coach)
-            if not coach.active:
-                return self._out(ctx, [Notice(To.COACH, Key.DESK_COACH_INACTIVE, coach=ref)])
-            if not desk_press:  # a keyboard from before they were a coach
-                return self._out(ctx, [Notice(To.COACH, Key.DESK_OLD_BUTTON, coach=ref)])
-            operation = desk.accept if parsed.verb is Verb.ACCEPT else desk.decline
-            return self._out(ctx, operation(ctx.session, case_id=parsed.case_id, coach=ref))
-        message = ctx.update.message
-        if message is None or message.chat.type != ChatType.PRIVATE:
-            return None
-        coach = _coach(ctx, user.id)
+    def route(self, ctx: UpdateContext) -> list[Outcome]:
+        incoming = ctx.incoming
+        assert incoming.user_id is not None
+        coach = None
+        if ctx.who.coach_id is not None:
+            coach = coach_by_telegram_id(ctx.session, telegram_id=incoming.user_id)
+        press = incoming.press
         if coach is None:
-            return None
+            if press is not None and isinstance(press.button, DeskAction):
+                return []  # a forged desk button
+            raise Rerouted  # no longer a coach since who sent it was read
+        ref = desk.coach_ref(coach)
         if not coach.active:
-            notice = Notice(To.COACH, Key.DESK_COACH_INACTIVE, coach=desk.coach_ref(coach))
-            return self._out(ctx, [notice])
+            return [Tell([Notice(To.COACH, Key.DESK_COACH_INACTIVE, coach=ref)])]
+        if press is not None:
+            button = press.button
+            if not isinstance(button, DeskAction):  # a keyboard from before they were a coach
+                return [Tell([Notice(To.COACH, Key.DESK_OLD_BUTTON, coach=ref)])]
+            operation = desk.accept if button.verb is Verb.ACCEPT else desk.decline
+            return [Tell(operation(ctx.session, case_id=button.case_id, coach=ref))]
         desk.coach_reachable(ctx.session, coach=coach)  # they wrote: Telegram delivers again
-        return self._out(ctx, self._message(ctx, desk.coach_ref(coach), message))
+        return [Tell(self._message(ctx, ref, incoming))]
 
-    def _message(self, ctx: UpdateContext, coach: CoachRef, message: Message) -> list[Notice]:
-        if message.text is None:
+    def _message(self, ctx: UpdateContext, coach: CoachRef, incoming: Incoming) -> list[Notice]:
+        if incoming.text is None:
             return [Notice(To.COACH, Key.DESK_ONLY_TEXT, coach=coach)]
-        text = clean_text(message.text)
-        if text.startswith("/"):
-            words = text.split(maxsplit=1)
-            return self._command(ctx, coach, command_of(text), words[1] if len(words) > 1 else "")
-        replied = message.reply_to_message
-        if replied is not None:
+        if incoming.cleaned.startswith("/"):
+            return self._command(ctx, coach, command_of(incoming.cleaned), incoming.rest)
+        if incoming.reply_to is not None and incoming.chat_id is not None:
             ref = telegram_state.ref_of_message(
-                ctx.session, chat_id=message.chat.id, message_id=replied.message_id
+                ctx.session, chat_id=incoming.chat_id, message_id=incoming.reply_to
             )
             case_id = render.case_id_of(ref)
             if case_id is not None:
                 return desk.message_participant(
-                    ctx.session, case_id=case_id, coach=coach, text=text
+                    ctx.session, case_id=case_id, coach=coach, text=incoming.cleaned
                 )
         return [Notice(To.COACH, Key.DESK_HELP, coach=coach)]
 
@@ -133,7 +122,3 @@ class CoachRouter:
             status = status_text(ctx.flows, card.status, "nl")
             lines.append(f"#{card.case_id} · {card.first_name} · {card.region} · {status}")
         return Notice(To.COACH, Key.DESK_OPEN_CASES, coach=coach, quote="\n".join(lines))
-
-    @staticmethod
-    def _out(ctx: UpdateContext, notices: list[Notice]) -> list[Outgoing]:
-        return render.notices(ctx.flows, notices, coordinator_chat_id=ctx.coordinator_chat_id)
