@@ -749,7 +749,9 @@ def print_run(result: RunResult, parse: ParseResult | None, runs: int, note: str
             f" | all turns after the drain: {r.turns_answered}/{r.turns_sent} answered"
             f" (not yet sent {r.unanswered_queued}, superseded {r.unanswered_superseded},"
             f" not committed {r.unanswered_not_committed}, lost {r.unanswered_lost}),"
-            f" sent twice {r.sent_twice}, marked sent but not received {r.never_arrived}"
+            f" received beyond the rows marked sent {r.sent_twice} (sent twice, or a send cut"
+            f" off by the bot's stop: it would go again after a restart),"
+            f" marked sent but not received {r.never_arrived}"
             if r.turns_sent
             else ""
         )
