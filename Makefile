@@ -145,7 +145,7 @@ pytest: model browser
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # --- benchmarks --------------------------------------------------------------------------
-bench: bench-engine bench-nlu bench-telegram bench-scheduler
+bench: bench-engine bench-nlu bench-telegram bench-telegram-pg bench-scheduler
 
 bench-engine: app-env
 	@$(PY) scripts/bench_engine.py
@@ -156,8 +156,10 @@ BENCH_NLU_ARGS ?= --compare nlu/configs/diet_sparse_only.yml
 bench-nlu: model
 	@$(PY) scripts/bench_nlu.py $(BENCH_NLU_ARGS)
 
-# Whole bot under load (~6 min): open loop 12 turns/s and 30 msg/s, capacity; CPU per turn of
-# every process and a py-spy profile of the bot under reports/bench-telegram/. One load alone:
+# Whole bot under load (~15 min per database): open loop 12 turns/s and 30 msg/s, capacity, each
+# beside the bare PTB echo bot (the floor: bot CPU per turn ÷ floor), then the overload policy
+# at 2 x capacity; CPU per turn of every process and a py-spy profile of the bot under
+# reports/bench-telegram/. `make bench` runs it on SQLite and on PostgreSQL. One load alone:
 # make bench-telegram BENCH_ARGS="--loads open12"; all flags: scripts/bench_telegram.py --help
 # BENCH_NICE: priority of the bench, its bots and its Rasa for those minutes (this machine is
 # shared; the kernel shares CPU between sessions first, so it is set per session too).

@@ -9,7 +9,18 @@ Standard loads (each measured `--runs` times, medians reported):
 - open12    open loop, 12 turns/s arriving (Poisson), each participant reads 3 s before
             writing again, Telegram's limits on (≈ 27 bot messages/s, just under 30/s);
 - open30    open loop, 30 participant messages/s offered, 3 s think, limits off;
-- capacity  closed loop, 120 participants with 0.2 s think, limits off: the bot's own capacity.
+- capacity  closed loop, 120 participants with 0.2 s think, limits off: the bot's own capacity,
+            counted as issue 18 does: answered turns/s less those that fell back to keywords;
+- overload  open loop at 2 x that capacity (measured in the same invocation, or just before)
+            for 60 s, then a trickle of 2 turns/s for 30 s and a drain of up to 240 s: the
+            overload policy's figures against its bounds (every turn answered, none lost or
+            sent twice, reply p99 <= 5 s, back to normal within 10 s). In the first round only
+            (`--overload-runs`).
+
+After every careerbot run each turn's fate is counted once the drain is over: answered, not
+yet sent when the bot was stopped (its chat still has unsent outbox rows: late, not lost),
+superseded (the flood rule), not committed, or lost; and per chat the messages the fake API
+received against the rows the bot marked sent (more received: sent twice).
 
 Per run, over a window after a warm-up: offered and handled turns/s, bot messages/s, reply
 latency (message pushed → first bot message of that turn) p50/p95/p99/max, and CPU ms per turn
@@ -54,7 +65,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -98,6 +109,12 @@ class Load:
     limits: bool  # Telegram's limits (AIORateLimiter 30/s, ~1 msg/s per chat) on or off
     rate: float = 0.0
     users: int = 0
+    # Per-load overrides of --seconds, --drain and --recovery (the overload load's own shape).
+    seconds: float | None = None
+    drain: float | None = None
+    recovery: float | None = None
+    # A rate set at run time: this many times the capacity measured first (the overload load).
+    times_capacity: float = 0.0
 
 
 STANDARD = {
@@ -110,7 +127,25 @@ STANDARD = {
     "capacity": Load(
         "capacity", "capacity: 120 users, 0.2 s think, limits off", "closed", 0.2, False, users=120
     ),
+    # Issue 18's overload policy: at 2 x capacity for 60 s every message is answered, nothing
+    # is lost or sent twice, reply p99 <= 5 s, and latency is back to normal within 10 s after
+    # (a trickle of 2 turns/s for 30 s shows when). The rate is 2 x the capacity measured in
+    # the same invocation (a short capacity run first when `capacity` is not among the loads).
+    "overload": Load(
+        "overload",
+        "overload: 2 x capacity for 60 s, 3 s think, limits off, then 2 turns/s",
+        "open",
+        3.0,
+        False,
+        seconds=60,
+        drain=240,
+        recovery=30,
+        times_capacity=2.0,
+    ),
 }
+OVERLOAD_P99_MS = 5000  # the policy's bounds (issue 18)
+RECOVER_WITHIN_S = 10
+NORMAL_REPLY_MS = 1000  # a trickle turn answered within this is "back to normal"
 
 
 @dataclass
@@ -143,6 +178,19 @@ class RunResult:
     bot: str = "careerbot"  # or "echo": the bare python-telegram-bot floor
     nlu_parsed: int = -1  # turns in the window whose text Rasa parsed (-1: not counted)
     nlu_fallbacks: int = -1  # turns in the window that asked and fell back to keywords
+    # Capacity as issue 18 counts it: answered turns/s minus those that fell back to keywords.
+    parsed_turns_per_s: float = math.nan
+    # Every turn of the run, after the drain (load, trickle and all): answered, or why not.
+    turns_sent: int = 0
+    turns_answered: int = 0
+    unanswered_not_committed: int = 0  # no processed mark: the update never became a turn
+    unanswered_queued: int = 0  # committed; its chat still has unsent rows (late, not lost)
+    unanswered_superseded: int = 0  # committed; its reply superseded by a newer one (flood)
+    unanswered_lost: int = 0  # committed, nothing unsent or superseded, and no message arrived
+    sent_twice: int = 0  # messages the fake API received beyond the rows the bot marked sent
+    never_arrived: int = 0  # rows marked sent that the fake API never received
+    all_reply_ms: dict[str, float] = field(default_factory=dict)  # every turn of the load
+    recover_s: float = math.nan  # load end → trickle answered within NORMAL_REPLY_MS from then
 
 
 @dataclass
@@ -245,6 +293,26 @@ class Database:
         finally:
             engine.dispose()
         return counts
+
+    def outbox_by_chat(self) -> dict[tuple[int, str], int]:
+        """(chat, status) → rows of sendMessage, after the run: what the bot holds sent,
+        unsent or superseded per chat (compared with what the fake API received)."""
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(self.url)
+        try:
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    sqlalchemy.text(
+                        "SELECT chat_id, status, count(*) FROM telegram_outbox"
+                        " WHERE method = 'sendMessage' GROUP BY chat_id, status"
+                    )
+                ).all()
+        except sqlalchemy.exc.SQLAlchemyError:
+            return {}
+        finally:
+            engine.dispose()
+        return {(int(chat), str(status)): int(n) for chat, status, n in rows}
 
     def processed_marks(self) -> dict[int, float] | None:
         """update_id → commit time of its turn, from the bot's own bookkeeping: the processed-
@@ -358,7 +426,8 @@ async def one_run(
             await asyncio.sleep(args.idle_seconds)
             idle = (await sample()) - idle_before
 
-            total = args.warmup + args.seconds
+            seconds = load.seconds if load.seconds is not None else args.seconds
+            total = args.warmup + seconds
             if load.kind == "open":
                 driver = people.open_loop(load.rate, total, poisson=args.arrivals == "poisson")
             else:
@@ -372,8 +441,8 @@ async def one_run(
             window_start = time.time()
             spy = None
             if profiling is not None:
-                spy = await _start_profiler(bot.pid, profiling, name, args.seconds)
-            await asyncio.sleep(args.seconds)
+                spy = await _start_profiler(bot.pid, profiling, name, seconds)
+            await asyncio.sleep(seconds)
             window_end = time.time()
             used = (await sample()) - before
             machine = machine_cpu_seconds() - machine_before
@@ -381,10 +450,11 @@ async def one_run(
             load_after = loadavg()
             await task
             recovery_start = time.time()
-            if args.recovery and not echo:
+            recovery = load.recovery if load.recovery is not None else args.recovery
+            if recovery and not echo:
                 # After the load: a light trickle, to see how soon answers are quick again.
-                await people.open_loop(args.recovery_rate, args.recovery, poisson=False)
-            await people.drain(args.drain)
+                await people.open_loop(args.recovery_rate, recovery, poisson=False)
+            await people.drain(load.drain if load.drain is not None else args.drain)
             if spy is not None:
                 await _finish_profiler(spy)
         finally:
@@ -396,9 +466,11 @@ async def one_run(
                     bot.kill()
                     await bot.wait()
         marks = None if echo else await asyncio.to_thread(db.processed_marks)
+        outbox_rows: dict[tuple[int, str], int] = {}
         if not echo:
             left = await asyncio.to_thread(db.leftovers)
             print("  rows at the end: " + ", ".join(f"{k} {v}" for k, v in sorted(left.items())))
+            outbox_rows = await asyncio.to_thread(db.outbox_by_chat)
         sql_file = Path(tmp) / "sql.json"
         sql = json.loads(sql_file.read_text()) if sql_file.exists() else {}
         nlu_file = Path(tmp) / "nlu.json"
@@ -410,8 +482,9 @@ async def one_run(
     notices = sum(len(times) for times in people.notices.values())
     if notices:
         print(f"  {notices} 'Eén moment…' notices sent (not counted as answers)")
-    if args.recovery and not echo:
+    if recovery and not echo:
         print_recovery([t for t in people.turns if t.sent >= recovery_start], recovery_start)
+    fate = {} if echo else turn_fates(people, outbox_rows, marks is not None)
     in_window = [t for t in people.turns if window_start <= t.sent < window_end]
     # Handled = answered: the turn's first message reached the participant in the window.
     handled = [
@@ -467,7 +540,81 @@ async def one_run(
         nlu_fallbacks=-1
         if echo
         else sum(1 for at, ok in nlu if window_start <= at < window_end and not ok),
+        parsed_turns_per_s=math.nan
+        if echo
+        else (len(handled) - sum(1 for at, ok in nlu if window_start <= at < window_end and not ok))
+        / window,
+        all_reply_ms=latency_summary(
+            [t.reply_ms for t in people.turns if t.sent < recovery_start and t.sent >= window_start]
+        ),
+        recover_s=recovered_after(
+            [t for t in people.turns if t.sent >= recovery_start], recovery_start
+        )
+        if recovery and not echo
+        else math.nan,
+        **fate,
     )
+
+
+def turn_fates(
+    people: Participants, outbox: dict[tuple[int, str], int], marked: bool
+) -> dict[str, int]:
+    """What became of every turn of the run (load and trickle), after the drain, and whether
+    any message went out twice: the answer to "are the bench's unanswered turns lost?".
+
+    Per chat, the fake API's received messages are compared with the rows the bot marked
+    sent (sendMessage only; the "Eén moment…" notices are sent apart, not from the outbox):
+    more received than marked is a message sent twice, fewer is a row marked sent that never
+    arrived. An unanswered turn is then: not committed (no processed mark), queued (its
+    chat still has unsent rows when the bot stopped: late, not lost), superseded (the flood
+    rule replaced its reply by a newer turn's), or lost."""
+    sent: dict[int, int] = {}
+    unsent: set[int] = set()
+    superseded: set[int] = set()
+    for (chat, status), n in outbox.items():
+        if status == "sent":
+            sent[chat] = sent.get(chat, 0) + n
+        elif status in ("pending", "sending", "held"):
+            unsent.add(chat)
+        elif status == "superseded":
+            superseded.add(chat)
+    twice = never = 0
+    for chat in set(sent) | set(people.received):
+        got, marked_sent = len(people.received.get(chat, [])), sent.get(chat, 0)
+        twice += max(0, got - marked_sent)
+        never += max(0, marked_sent - got)
+    fates = {"not_committed": 0, "queued": 0, "superseded": 0, "lost": 0}
+    for t in people.turns:
+        if t.first is not None:
+            continue
+        if marked and t.processed is None:
+            fates["not_committed"] += 1
+        elif t.user_id in unsent:
+            fates["queued"] += 1
+        elif t.user_id in superseded:
+            fates["superseded"] += 1
+        else:
+            fates["lost"] += 1
+    return {
+        "turns_sent": len(people.turns),
+        "turns_answered": sum(1 for t in people.turns if t.first is not None),
+        "unanswered_not_committed": fates["not_committed"],
+        "unanswered_queued": fates["queued"],
+        "unanswered_superseded": fates["superseded"],
+        "unanswered_lost": fates["lost"],
+        "sent_twice": twice,
+        "never_arrived": never,
+    }
+
+
+def recovered_after(turns: list[Any], start: float) -> float:
+    """Seconds from the load's end until every trickle turn sent from then on was answered
+    within NORMAL_REPLY_MS (nan: never, within the trickle)."""
+    ordered = sorted(turns, key=lambda t: t.sent)
+    for i, t in enumerate(ordered):
+        if all(u.reply_ms <= NORMAL_REPLY_MS for u in ordered[i:]):
+            return t.sent - start
+    return math.nan
 
 
 # -- profiling ---------------------------------------------------------------------------------
@@ -599,6 +746,21 @@ def print_run(result: RunResult, parse: ParseResult | None, runs: int, note: str
             else ""
         )
         + (
+            f" | all turns after the drain: {r.turns_answered}/{r.turns_sent} answered"
+            f" (not yet sent {r.unanswered_queued}, superseded {r.unanswered_superseded},"
+            f" not committed {r.unanswered_not_committed}, lost {r.unanswered_lost}),"
+            f" received beyond the rows marked sent {r.sent_twice} (sent twice, or a send cut"
+            f" off by the bot's stop: it would go again after a restart),"
+            f" marked sent but not received {r.never_arrived}"
+            if r.turns_sent
+            else ""
+        )
+        + (
+            f" | capacity (parsed by Rasa) {r.parsed_turns_per_s:.1f} turns/s"
+            if r.load == "capacity" and not math.isnan(r.parsed_turns_per_s)
+            else ""
+        )
+        + (
             " | SQL per turn: "
             + ", ".join(f"{k} {v:.1f}" for k, v in sorted(r.sql_per_turn.items()))
             if r.sql_per_turn
@@ -635,7 +797,7 @@ def summary_table(report: Report, loads: list[Load]) -> str:
         "**bot ÷ floor**",
         "NLU parsed/s · fell back/s",
         "bot CPU/turn ÷ Rasa CPU/parse",
-        "turns/s ÷ bare parses/s",
+        "parsed turns/s ÷ bare parses/s",
         "load avg 1 min · others' cores · CPU pressure",
     ]
     lines = [
@@ -668,7 +830,11 @@ def summary_table(report: Report, loads: list[Load]) -> str:
             if p and bot is not None and p.rasa_cpu_ms_per_parse:
                 ratio_cpu.append(bot / p.rasa_cpu_ms_per_parse)
             if p and p.per_s:
-                ratio_rate.append(r.turns_per_s / p.per_s)
+                # Capacity counts the turns Rasa parsed, keyword fallbacks apart (issue 18).
+                rate = (
+                    r.parsed_turns_per_s if not math.isnan(r.parsed_turns_per_s) else r.turns_per_s
+                )
+                ratio_rate.append(rate / p.per_s)
 
         def med(key: str, sub: str | None = None, digits: int = 0, rows: Any = rows) -> str:
             if sub is None:
@@ -841,10 +1007,14 @@ async def measure(args: argparse.Namespace, rasa: Rasa, out_dir: Path) -> Report
         report.parses.append(parse)
         print_parse(parse, runs)
         for load in loads:
+            if load.times_capacity and round_no > args.overload_runs:
+                continue
+            if load.times_capacity:
+                load = await overload_of(args, load, rasa, round_no, out_dir, report)
             result = await one_run(args, load, rasa, round_no, out_dir)
             report.runs.append(result)
             print_run(result, parse, runs)
-            if args.echo:
+            if args.echo and not load.times_capacity:
                 per_turn = result.msgs_per_turn if result.msgs_per_turn > 0 else 2.0
                 floor = await one_run(args, load, rasa, round_no, out_dir, echo_per_turn=per_turn)
                 report.echo_runs.append(floor)
@@ -868,6 +1038,58 @@ async def measure(args: argparse.Namespace, rasa: Rasa, out_dir: Path) -> Report
             print(f"[profile] the bot's SQL per committed turn (whole run): {sql}")
     _save(report, out_dir)
     return report
+
+
+async def overload_of(
+    args: argparse.Namespace, load: Load, rasa: Rasa, round_no: int, out_dir: Path, report: Report
+) -> Load:
+    """The overload load at `times_capacity` x the capacity measured in this invocation (its
+    median so far), or in a capacity run made for it now."""
+    measured = [
+        r.parsed_turns_per_s
+        for r in report.runs
+        if r.load == "capacity" and not math.isnan(r.parsed_turns_per_s)
+    ]
+    if not measured:
+        print("[overload] measuring capacity first…", flush=True)
+        result = await one_run(args, STANDARD["capacity"], rasa, round_no, out_dir)
+        report.runs.append(result)
+        print_run(result, None, args.runs)
+        measured = [result.parsed_turns_per_s]
+    capacity = median(measured)
+    rate = round(load.times_capacity * capacity, 1)
+    print(
+        f"[overload] {load.times_capacity:g} x capacity {capacity:.1f} turns/s = {rate:g} turns/s",
+        flush=True,
+    )
+    return replace(load, rate=rate)
+
+
+def overload_verdict(report: Report) -> str:
+    """The overload policy's figures, run by run, against its bounds."""
+    lines = []
+    for r in report.runs:
+        if r.load != "overload":
+            continue
+        p99 = r.all_reply_ms.get("p99", math.inf)
+        held = (
+            r.turns_answered == r.turns_sent
+            and r.unanswered_lost == 0
+            and r.sent_twice == 0
+            and p99 <= OVERLOAD_P99_MS
+            and r.recover_s <= RECOVER_WITHIN_S
+        )
+        lines.append(
+            f"Overload run {r.round} ({r.offered_per_s:.1f} turns/s offered for"
+            f" {r.window_s:.0f} s): answered {r.turns_answered}/{r.turns_sent}"
+            f" (unanswered: {r.unanswered_queued} still queued at the end,"
+            f" {r.unanswered_superseded} superseded, {r.unanswered_not_committed} not committed,"
+            f" {r.unanswered_lost} lost), sent twice {r.sent_twice},"
+            f" reply p99 {fmt(p99)} ms (bound {OVERLOAD_P99_MS}),"
+            f" back to normal after {fmt(r.recover_s, 1)} s (bound {RECOVER_WITHIN_S}):"
+            f" **{'held' if held else 'NOT held'}**."
+        )
+    return "\n".join(lines)
 
 
 def _save(report: Report, out_dir: Path) -> None:
@@ -1084,6 +1306,9 @@ def main() -> int:
     parser.add_argument("--recovery-rate", type=float, default=2, help="turns/s of that trickle")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
+        "--overload-runs", type=int, default=1, help="rounds that run the overload load (~5 min)"
+    )
+    parser.add_argument(
         "--nice",
         type=int,
         default=0,
@@ -1130,6 +1355,8 @@ def main() -> int:
     steps = [ld for ld in loads if ld.key.startswith("step")]
     if steps:
         table += "\n\n" + step_verdict(report, steps)
+    if any(r.load == "overload" for r in report.runs):
+        table += "\n\n" + overload_verdict(report)
     (out_dir / "summary.md").write_text(table + "\n")
     print("\n" + table)
     if report.profile:

@@ -117,7 +117,8 @@ class Lanes(ABC, Generic[K, T]):
 
     @abstractmethod
     async def take(self, key: K, in_hand: Collection[int]) -> Taken[T]:
-        """Claim the head of `key` in the database, unless someone works on it."""
+        """Claim the head of `key` in the database, unless someone works on it (`in_hand`:
+        the rows of `key` this worker holds)."""
 
     @abstractmethod
     async def run(self, item: T) -> Outcome:
@@ -195,6 +196,16 @@ class Lanes(ABC, Generic[K, T]):
         """Keys with work in hand (for /metrics: a count, never which)."""
         return len(self._queued.keys() | self._running.keys())
 
+    def _in_hand_of(self, key: K) -> set[int]:
+        """Rows of `key` this worker holds: the only ones that can be the head of `key` (all
+        rows held, asked for at every claim, cost O(backlog) each under overload)."""
+        held: list[T] = []
+        if key in self._running:
+            held.append(self._running[key])
+        held.extend(self._giving_back.get(key, ()))
+        held.extend(self._queued.get(key, ()))
+        return {self.id_of(item) for item in held}
+
     def _held(self) -> Iterator[T]:
         yield from self._running.values()
         for items in self._giving_back.values():
@@ -244,7 +255,7 @@ class Lanes(ABC, Generic[K, T]):
                 if item is None:
                     self._again.discard(key)
                     try:
-                        taken = await self.take(key, set(self.in_hand()))
+                        taken = await self.take(key, self._in_hand_of(key))
                     except Exception as exc:  # nothing taken; the sweep comes back to it
                         log.error("%s: claiming failed: %s", self.name, type(exc).__name__)
                         return

@@ -13,10 +13,12 @@ from typing import Any
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 
+from bot.channels.telegram import rawapi
 from bot.channels.telegram.intake import Intake
 from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
+READ_MARGIN = 10.0  # seconds a long poll's answer may take beyond its timeout
 
 
 class Poller:
@@ -41,12 +43,7 @@ class Poller:
         backoff = 1.0
         while True:
             try:
-                updates = await self._bot.get_updates(
-                    offset=offset,
-                    timeout=self._timeout,
-                    allowed_updates=self._allowed,
-                )
-                raw: list[dict[str, Any]] = [u.to_dict() for u in updates]
+                raw = await self._fetch(offset)
                 await self._intake.store(raw)
             except asyncio.CancelledError:
                 raise
@@ -72,3 +69,17 @@ class Poller:
             backoff = 1.0
             if raw:
                 offset = max(int(u["update_id"]) for u in raw) + 1
+
+    async def _fetch(self, offset: int | None) -> list[dict[str, Any]]:
+        """One long poll; the updates as Telegram sent them (stored as they are: no Update
+        objects built here, the pipeline reads each one once)."""
+        params: dict[str, Any] = {"timeout": self._timeout, "allowed_updates": self._allowed}
+        if offset is not None:
+            params["offset"] = offset
+        # As Bot.get_updates does: the read may take the long poll's time and a margin more.
+        result = await rawapi.call(
+            self._bot, rawapi.GET_UPDATES, params, read_timeout=self._timeout + READ_MARGIN
+        )
+        if not isinstance(result, list):
+            raise NetworkError("getUpdates answered no list")
+        return [u for u in result if isinstance(u, dict)]
