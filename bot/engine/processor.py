@@ -20,6 +20,7 @@ from bot.engine.commands import (
     HumanHandoff,
     InvalidAnswer,
     NluDown,
+    NumberTyped,
     OffTopic,
     PickLanguage,
     Reask,
@@ -136,6 +137,16 @@ def _apply(d: Dialogue, command: Command) -> None:
         case StaleButton():
             d.say_key(Key.STALE_BUTTON)
             executor.reask_or_menu(d)
+        case NumberTyped(slot, count):
+            step = executor.pending_step(d.flows, d.state)
+            if count is None:
+                d.say_key(Key.NUMBER_NOT_SHOWN)
+            else:
+                d.say_key(Key.NUMBER_OUT_OF_RANGE, count=str(count))
+            if step is not None and step.collect == slot:
+                executor.ask(d, step, with_prefix=False)
+            else:
+                executor.reask_or_menu(d)
 
 
 # -- answers -----------------------------------------------------------------------------------
