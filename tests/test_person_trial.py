@@ -15,6 +15,7 @@ import pytest
 
 from bot.engine.engine import turn
 from bot.engine.messages import Inbound
+from bot.engine.state import ConversationState
 from bot.nlu.client import NluResult
 from tests.test_answers_in_words import FLOWS, Talk, in_intake
 
@@ -138,3 +139,40 @@ def test_a_number_at_a_yes_no_question_in_the_terminal() -> None:
     talk = _at("intake_confirmed", education="mbo", contact_method="telegram", best_time="evening")
     _turn(talk, "optie 1", "terminal")
     assert talk.slot("intake_confirmed") is True
+
+
+# -- nonsense the model reads as off-topic ------------------------------------------------------
+
+
+def _at_menu(lang: str = "nl") -> Talk:
+    state = ConversationState(welcomed=True, consent=True, language="en" if lang == "en" else "nl")
+    return Talk(state)
+
+
+@pytest.mark.parametrize(
+    ("messages", "lang"),
+    [
+        (("blablabla", "qwertyuiop", "zxcvb"), "nl"),
+        (("hmm what", "???", "asdf"), "en"),
+    ],
+)
+def test_nonsense_read_as_off_topic_is_not_understood_then_a_person(
+    messages: tuple[str, str, str], lang: str
+) -> None:
+    # what the shipped model answers for each: out_of_scope, 0.97-1.0
+    talk = _at_menu(lang)
+    sorry = "dat begreep ik niet goed" if lang == "nl" else "I did not quite get that"
+    cannot = "niet mee helpen" if lang == "nl" else "cannot help"
+    for message in messages[:2]:
+        talk.say(message, "out_of_scope", 0.99)
+        assert sorry in talk.text and cannot not in talk.text
+        assert len(talk.labels) == 5  # the menu
+    talk.say(messages[2], "out_of_scope", 0.99)
+    person = "met een coach praten" if lang == "nl" else "talk to a coach"
+    assert person in talk.labels[0]
+
+
+def test_a_real_question_off_topic_still_gets_cannot_help() -> None:
+    talk = _at_menu()
+    talk.say("hoe maak ik pannenkoeken", "out_of_scope", 1.0)
+    assert "Daar kan ik je helaas niet mee helpen" in talk.text

@@ -343,9 +343,10 @@ def _start(d: Dialogue, cf: CompiledFlow | None) -> None:
 
 
 def _cannot_help(d: Dialogue, cf: CompiledFlow) -> None:
-    """Off-topic at the menu counts as not understood: "blablabla", "hmm what", "???" read
-    as off-topic by the model. After the same number in a row as for messages not
-    understood, a person is offered instead of "I cannot help with that" once more."""
+    """Off-topic at the menu ("hoe maak ik pannenkoeken") counts with the messages not
+    understood (nonsense the model also reads as off-topic never gets here: understand.py):
+    after the same number in a row, a person is offered instead of "I cannot help with that"
+    once more."""
     settings = d.flows.settings
     d.state.misunderstood += 1
     if d.state.misunderstood > settings.max_misunderstood:

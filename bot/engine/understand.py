@@ -59,7 +59,7 @@ from bot.engine.dialogue import (
 )
 from bot.engine.executor import pending_step
 from bot.engine.extract import Found, find_values
-from bot.engine.language import detect_language
+from bot.engine.language import detect_language, is_unreadable
 from bot.engine.messages import Inbound
 from bot.engine.numbers import option_number
 from bot.engine.options import about_the_question, other_option, said_options
@@ -231,6 +231,10 @@ def _no_question(
             return [*commands, NluDown()]
         return [*commands, _start(flows, cf)]
     cf = flows.flow_for_intent(nlu.intent, nlu.confidence)
+    if cf is not None and cf.off_topic and is_unreadable(text):
+        # "blablabla", "hmm what": not understood (say it differently, or pick), never "I
+        # cannot help with that"; repeated, a person is offered all the same
+        return [*commands, Clarify(())]
     if cf is not None:
         return [*commands, _start(flows, cf)]
     if corrections:
