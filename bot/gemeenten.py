@@ -330,7 +330,8 @@ def find_gemeenten(text: str) -> list[Mention]:
     found: list[Mention] = []
     i = 0
     while i < len(words):
-        if words[i][2] not in firsts:
+        # a hyphenated name is one word here but two in the table: "berkel-enschot"
+        if (words[i][2].split() or [""])[0] not in firsts:
             i += 1
             continue
         for size in range(min(_MAX_WORDS, len(words) - i), 0, -1):

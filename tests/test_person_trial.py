@@ -38,6 +38,7 @@ def _at(slot: str, lang: str = "nl", **slots: object) -> Talk:
     [
         ("ik woon in tilburg", "nl", None, "Tilburg"),
         ("woon in wateringen", "nl", "Wateringen", "Westland"),
+        ("ik woon in berkel-enschot", "nl", "Berkel-Enschot", "Tilburg"),  # one word, hyphenated
         ("ik woon nu in breda", "nl", None, "Breda"),
         ("wij wonen in oss", "nl", None, "Oss"),
         ("I live in Tilburg", "en", None, "Tilburg"),
@@ -68,6 +69,13 @@ def test_saying_the_town_you_already_gave_changes_nothing_and_asks_again() -> No
     assert talk.slot("gemeente") == "Westland" and talk.slot("place") == "Naaldwijk"
     assert "Aangepast" not in talk.text
     assert "opleiding" in talk.last and len(talk.labels) == 5
+
+
+def test_saying_where_you_live_at_a_free_text_question_is_not_the_answer() -> None:
+    talk = _at("sector", sector=None)
+    talk.say("ik woon in berkel-enschot", "out_of_scope", 0.9)
+    assert talk.slot("gemeente") == "Tilburg" and talk.slot("sector") is None
+    assert "Wat voor werk doe je" in talk.last
 
 
 def test_where_you_work_is_not_where_you_live() -> None:
