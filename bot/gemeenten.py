@@ -163,14 +163,16 @@ def _table() -> _Table:
                 places[normalise(row["plaats"])].append(
                     Place(row["plaats"], municipality, 10**6, certain=True)
                 )
+    own = set(places)  # names from plaatsen.csv
     for source in PLACES_CSVS:
         if not source.exists():
             continue
         with source.open(encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle):
                 key = normalise(row["plaats"])
-                if any(p.name == row["plaats"] for p in places.get(key, ())):
-                    continue  # our own list has the last word
+                if key in own:
+                    continue  # our own list has the last word (a second place of the same
+                    # name in another municipality is kept: Zevenhuizen, Zuidwolde)
                 places[key].append(
                     Place(
                         row["plaats"],
@@ -328,7 +330,8 @@ def find_gemeenten(text: str) -> list[Mention]:
     found: list[Mention] = []
     i = 0
     while i < len(words):
-        if words[i][2] not in firsts:
+        # a hyphenated name is one word here but two in the table: "berkel-enschot"
+        if (words[i][2].split() or [""])[0] not in firsts:
             i += 1
             continue
         for size in range(min(_MAX_WORDS, len(words) - i), 0, -1):

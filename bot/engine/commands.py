@@ -171,6 +171,16 @@ class StaleButton:
     """A button from an earlier point of the conversation."""
 
 
+@dataclass(frozen=True, slots=True)
+class NumberTyped:
+    """A number typed at a button question that picks nothing ("2" where the buttons are not
+    shown numbered, "optie 9" of five): say how to answer, then the question again. `count`
+    is how many options are shown numbered, None where they are not numbered."""
+
+    slot: str
+    count: int | None
+
+
 Command = (
     SetSlots
     | CorrectSlots
@@ -195,4 +205,5 @@ Command = (
     | ShowAgain
     | WayForward
     | StaleButton
+    | NumberTyped
 )

@@ -14,7 +14,7 @@ from bot.engine.commands import Command
 from bot.engine.dialogue import Dialogue
 from bot.engine.effects import Effect, HandoffRequested
 from bot.engine.executor import ask, pending_step, recover, start_flow
-from bot.engine.messages import Inbound, Reply
+from bot.engine.messages import NUMBERED_CHANNELS, Inbound, Reply
 from bot.engine.processor import execute
 from bot.engine.state import ConversationState
 from bot.engine.understand import needs_nlu, understand
@@ -49,7 +49,7 @@ def turn(
     d.state.turns += 1
     if not _position_exists(flows, d.state):
         recover(d)  # the flows were edited under a running conversation: start afresh
-    commands = understand(flows, d.state, inbound, nlu)
+    commands = understand(flows, d.state, inbound, nlu, numbered=channel in NUMBERED_CHANNELS)
     if trace.active():
         trace.understood([type(c).__name__ for c in commands], _pending_id(flows, d.state))
     if inbound.text and len(inbound.text.split()) >= 3:

@@ -63,10 +63,32 @@ _COURTESY = word_set(
     "morning afternoon evening night bye so much very lot too problem oh my god wow nice cool "
     "top great super fine hmm hm huh eh uh um uhm what wait really sure right"
 )
+# Letters that make no word: one keyboard row ("qwerty", "asdf", "zxcvb"), a syllable said
+# over and over ("blablabla", "hahaha"), no vowel at all ("pfff", "hmm", "zxcvb").
+_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_REPEATED = re.compile(r"^(\w{1,3})\1{2,}\w{0,2}$")
+_VOWELS = frozenset("aeiouyáéíóúàèëïöüäâêîôû")
 _MARKERS: dict[Language, frozenset[str]] = {
     "en": _ENGLISH - _DUTCH,
     "nl": _DUTCH - _ENGLISH,
 }
+
+
+def is_unreadable(text: str) -> bool:
+    """No request a person could mean: no letters ("???", "..."), only interjections and
+    courtesies ("hmm what", "huh?"), or letters that make no word ("blablabla", "qwertyuiop").
+    The model reads these as out_of_scope (its training data puts them there, as "none of our
+    topics"); the bot must then say it did not understand, not that it cannot help with that."""
+    tokens = [t.lower() for t in _TOKEN.findall(text)]
+    return all(t in _COURTESY or _no_word(t) for t in tokens)
+
+
+def _no_word(token: str) -> bool:
+    if token in _ENGLISH or token in _DUTCH:
+        return False
+    if not _VOWELS & set(token) or _REPEATED.match(token):
+        return True
+    return len(token) >= 4 and any(set(token) <= set(row) for row in _KEYBOARD_ROWS)
 
 
 @lru_cache(maxsize=1)

@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Channels that show a reply's buttons numbered ([1] Ja [2] Nee: bot/channels/terminal.py), so
+# that a typed number ("2", "optie 2", "de tweede") picks that option. Telegram shows plain
+# inline buttons: there a number picks nothing and the bot says how to answer.
+NUMBERED_CHANNELS = frozenset({"terminal"})
+
 
 @dataclass(frozen=True, slots=True)
 class Button:

@@ -20,6 +20,7 @@ from bot.engine.commands import (
     HumanHandoff,
     InvalidAnswer,
     NluDown,
+    NumberTyped,
     OffTopic,
     PickLanguage,
     Reask,
@@ -136,6 +137,16 @@ def _apply(d: Dialogue, command: Command) -> None:
         case StaleButton():
             d.say_key(Key.STALE_BUTTON)
             executor.reask_or_menu(d)
+        case NumberTyped(slot, count):
+            step = executor.pending_step(d.flows, d.state)
+            if count is None:
+                d.say_key(Key.NUMBER_NOT_SHOWN)
+            else:
+                d.say_key(Key.NUMBER_OUT_OF_RANGE, count=str(count))
+            if step is not None and step.collect == slot:
+                executor.ask(d, step, with_prefix=False)
+            else:
+                executor.reask_or_menu(d)
 
 
 # -- answers -----------------------------------------------------------------------------------
@@ -332,9 +343,10 @@ def _start(d: Dialogue, cf: CompiledFlow | None) -> None:
 
 
 def _cannot_help(d: Dialogue, cf: CompiledFlow) -> None:
-    """Off-topic at the menu counts as not understood: "blablabla", "hmm what", "???" read
-    as off-topic by the model. After the same number in a row as for messages not
-    understood, a person is offered instead of "I cannot help with that" once more."""
+    """Off-topic at the menu ("hoe maak ik pannenkoeken") counts with the messages not
+    understood (nonsense the model also reads as off-topic never gets here: understand.py):
+    after the same number in a row, a person is offered instead of "I cannot help with that"
+    once more."""
     settings = d.flows.settings
     d.state.misunderstood += 1
     if d.state.misunderstood > settings.max_misunderstood:

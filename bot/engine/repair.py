@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from bot.engine.words import word_set
 from bot.flows.flowset import FlowSet
+
+if TYPE_CHECKING:
+    from bot.engine.extract import Found
 
 DEFAULT_CANCEL = (
     "stop",
@@ -68,6 +72,20 @@ def looks_like_question(text: str) -> bool:
 def has_correction_cue(text: str) -> bool:
     """ "oh wacht", "eigenlijk", "niet X maar Y", "I meant": the message changes something."""
     return bool(_CORRECTION_CUE.search(fold(text)))
+
+
+# "ik woon in", "wij wonen nu in", "I live in", "I'm living in", "we moved to": the town that
+# follows is where the person lives.
+_HOME = re.compile(
+    r"\b(?:woon|woont|wonen|woonachtig|live|lives|living|moved|verhuisd)\b"
+    r"(?:\s+\w+){0,2}\s+(?:in|te|to|naar)\s+$",
+    re.IGNORECASE,
+)
+
+
+def says_home(text: str, found: Iterable[Found]) -> bool:
+    """Whether a town found in the message is introduced as where the person lives."""
+    return any(_HOME.search(text[: item.start]) for item in found)
 
 
 def is_negated(text: str, start: int) -> bool:

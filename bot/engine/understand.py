@@ -31,6 +31,7 @@ from bot.engine.commands import (
     HumanHandoff,
     InvalidAnswer,
     NluDown,
+    NumberTyped,
     OffTopic,
     PickLanguage,
     Reask,
@@ -58,8 +59,9 @@ from bot.engine.dialogue import (
 )
 from bot.engine.executor import pending_step
 from bot.engine.extract import Found, find_values
-from bot.engine.language import detect_language
+from bot.engine.language import detect_language, is_unreadable
 from bot.engine.messages import Inbound
+from bot.engine.numbers import option_number
 from bot.engine.options import about_the_question, other_option, said_options
 from bot.engine.repair import (
     contains_keyword,
@@ -68,6 +70,7 @@ from bot.engine.repair import (
     is_cancel,
     is_negated,
     looks_like_question,
+    says_home,
 )
 from bot.engine.slot_values import NO_WORDS, YES_WORDS, Parsed, clean_text, parse_value
 from bot.engine.state import ConversationState, JsonScalar
@@ -93,8 +96,14 @@ _SELF_EVIDENT = (SlotType.PHONE, SlotType.EMAIL, SlotType.POSTCODE)
 
 
 def understand(
-    flows: FlowSet, state: ConversationState, inbound: Inbound, nlu: NluResult | None
+    flows: FlowSet,
+    state: ConversationState,
+    inbound: Inbound,
+    nlu: NluResult | None,
+    *,
+    numbered: bool = False,
 ) -> list[Command]:
+    """`numbered`: the channel shows the options of a button question numbered."""
     if inbound.payload is not None:
         return _button(flows, state, inbound.payload)
     text = clean_text(inbound.text or "").strip()
@@ -120,7 +129,7 @@ def understand(
     step = pending_step(flows, state)
     if step is None:
         return commands + _no_question(flows, state, text, nlu, found)
-    return commands + _at_question(flows, state, step, text, nlu, found)
+    return commands + _at_question(flows, state, step, text, nlu, found, numbered)
 
 
 def needs_nlu(flows: FlowSet, state: ConversationState, inbound: Inbound) -> bool:
@@ -222,6 +231,10 @@ def _no_question(
             return [*commands, NluDown()]
         return [*commands, _start(flows, cf)]
     cf = flows.flow_for_intent(nlu.intent, nlu.confidence)
+    if cf is not None and cf.off_topic and is_unreadable(text):
+        # "blablabla", "hmm what": not understood (say it differently, or pick), never "I
+        # cannot help with that"; repeated, a person is offered all the same
+        return [*commands, Clarify(())]
     if cf is not None:
         return [*commands, _start(flows, cf)]
     if corrections:
@@ -254,6 +267,7 @@ def _at_question(
     text: str,
     nlu: NluResult | None,
     found: list[Found],
+    numbered: bool = False,
 ) -> list[Command]:
     slot = flows.slots[step.collect]
     if step.corrections:
@@ -272,6 +286,8 @@ def _at_question(
     parsed = parse_value(slot, text=text, payload_value=None, nlu=nlu)
     if slot.type in _CLOSED and parsed.exact:
         return [_answer(step, parsed)]
+    if slot.type in _CLOSED and not parsed.ok and (number := option_number(text)) is not None:
+        return [_numbered(step, slot, number, numbered)]
     if slot.type in _CLOSED and parsed.ok and looks_like_question(text):
         # "wat is het verschil tussen tijdelijk en vast?": a question that names options is
         # answered, never stored as an answer
@@ -310,6 +326,18 @@ def _at_question(
     if looks_like_question(text):
         return [_unknown_question(flows, nlu)]
     return [InvalidAnswer(step.collect, parsed.reason, parsed.suggestions)]
+
+
+def _numbered(step: CollectStep, slot: SlotDef, number: int, numbered: bool) -> Command:
+    """ "optie 2" picks the second button where the buttons are shown numbered; elsewhere, or
+    out of range, the person is told how to answer (never a silent re-ask)."""
+    values = [o.value for o in slot.options] if slot.type is SlotType.CHOICE else ["yes", "no"]
+    if not numbered:
+        return NumberTyped(step.collect, None)
+    if not 1 <= number <= len(values):
+        return NumberTyped(step.collect, len(values))
+    parsed = parse_value(slot, text=None, payload_value=values[number - 1], nlu=None)
+    return _answer(step, parsed)
 
 
 # "ik heet ...", "call me ...": at the name question, a name however the NLU reads it
@@ -611,7 +639,9 @@ def _split(
             for item in items
             if item.value != current or any(known.get(k) != v for k, v in item.extra.items())
         ]
-        if changed and (cue or flows.slots[slot].type in _SELF_EVIDENT):
+        # "ik woon in Tilburg", "I live in Breda": saying where you live corrects the town
+        lives = flows.slots[slot].type is SlotType.GEMEENTE and says_home(text, changed[-1:])
+        if changed and (cue or lives or flows.slots[slot].type in _SELF_EVIDENT):
             corrections.update({slot: changed[-1].value, **changed[-1].extra})
     return fills, corrections
 

@@ -42,6 +42,8 @@ class Key(StrEnum):
     RESUME = "resume"
     STALE_BUTTON = "stale_button"
     INVALID_GENERIC = "invalid_generic"
+    NUMBER_NOT_SHOWN = "number_not_shown"
+    NUMBER_OUT_OF_RANGE = "number_out_of_range"
     CHOOSE_CORRECTION = "choose_correction"
     CORRECTION_DONE_BUTTON = "correction_done_button"
     CORRECTED = "corrected"
@@ -185,6 +187,7 @@ class Key(StrEnum):
 # Placeholders the code fills in itself, per key (beyond slots and `values:`).
 RUNTIME_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
     Key.CORRECTED: frozenset({"label", "value"}),
+    Key.NUMBER_OUT_OF_RANGE: frozenset({"count"}),
     Key.PLACE_DISPLAY: frozenset({"place", "municipality", "region"}),
     Key.PLACE_DISPLAY_NO_REGION: frozenset({"place", "municipality"}),
     Key.MUNICIPALITY_DISPLAY: frozenset({"municipality", "region"}),
