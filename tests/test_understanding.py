@@ -492,6 +492,48 @@ async def test_a_topic_between_two_at_the_consent_question_is_taken_up_after_it(
     assert lang.yes not in [b.label for b in chat.buttons]
 
 
+class WrappedNlu(FakeNlu):
+    """A topic wrapped in a greeting and "can you help?", as the shipped model reads "hoi, ik
+    krijg waarschijnlijk ontslag. kunnen jullie helpen?" (job loss 0.51, about the service
+    0.36, hello 0.10): a topic below its flow's bar, the rest no competing topic."""
+
+    async def parse(self, text: str) -> NluResult:
+        if "helpen" in text or "help me" in text:
+            ranking = (
+                IntentScore("job_loss", 0.51),
+                IntentScore("ask_about_service", 0.36),
+                IntentScore("greet", 0.10),
+                IntentScore("talk_to_human", 0.03),
+            )
+            return NluResult(intent="job_loss", confidence=0.51, ranking=ranking)
+        return await super().parse(text)
+
+
+@pytest.mark.parametrize(
+    ("lang", "wrapped"),
+    [
+        (NL, "hoi, ik krijg waarschijnlijk ontslag. kunnen jullie helpen?"),
+        (EN, "hello, I might lose my job. can you help me?"),
+    ],
+    ids=["nl", "en"],
+)
+@pytest.mark.parametrize("start_first", [False, True], ids=["first-message", "after-start"])
+async def test_a_topic_wrapped_in_hello_and_can_you_help_is_taken_up_after_consent(
+    sqlite_url, lang, wrapped, start_first
+):
+    """The person said what it is about: after consent the bot goes on with it, not the menu
+    as if nothing was said (nor a "which one?" stacked on the consent question)."""
+    service, _ = make_service(sqlite_url, WrappedNlu(RULES))
+    chat = Chat(service)
+    if start_first:
+        await chat.say("/start")
+    await chat.say(wrapped)
+    assert [b.label for b in chat.buttons] == [lang.yes, lang.no]  # the consent question
+    await chat.say("ja" if lang is NL else "yes")
+    assert "UWV" in chat.text  # the job-loss facts, then its questions
+    assert len(chat.buttons) != 5  # not the topic menu
+
+
 def test_a_button_of_another_question_is_stale():
     from bot.engine.engine import turn
     from bot.engine.messages import Inbound

@@ -90,6 +90,8 @@ _TYPED = (
     SlotType.GEMEENTE,
 )
 _CLOSED = (SlotType.CHOICE, SlotType.YES_NO)
+# Below this the model guesses nothing (config.yml, FallbackClassifier threshold).
+_GUESS_FLOOR = 0.3
 # A new value for these replaces the old one without a word like "eigenlijk": nobody gives a
 # second phone number by accident.
 _SELF_EVIDENT = (SlotType.PHONE, SlotType.EMAIL, SlotType.POSTCODE)
@@ -249,7 +251,7 @@ def _start(flows: FlowSet, cf: CompiledFlow) -> Command:
 def _first_topic(flows: FlowSet, nlu: NluResult | None, text: str) -> str | None:
     """What a first message asks for, to continue with once the welcome is done."""
     if nlu is not None and nlu.available:
-        cf = flows.flow_for_intent(nlu.intent, nlu.confidence)
+        cf = flows.flow_for_intent(nlu.intent, _topic_confidence(flows, nlu))
     else:
         cf = _keyword_flow(flows, text)
     if cf is None or cf.id == flows.settings.welcome_flow or cf.flow.chitchat:
@@ -558,13 +560,25 @@ def _interruption(
 
 def _topic_confidence(flows: FlowSet, nlu: NluResult) -> float:
     """How sure the NLU is that the message is one of the topics (whichever): the top intent's
-    confidence, or the sum over the topics of its ranking."""
-    topics = 0.0
+    confidence, or the sum over the topics of its ranking, counted among what is not small talk
+    or a question about the service. A first message often wraps its topic in those ("hoi, ik
+    krijg ontslag, kunnen jullie helpen?": job loss 0.51, about the service 0.36, hello 0.10),
+    and the wrapping takes probability from the topic without competing with it."""
+    topics = wrapping = 0.0
+    top_is_topic = False
     for score in nlu.ranking:
         cf = flows.flow_for_intent(score.name, 1.0)
-        if cf is not None and not cf.flow.digression:
+        if cf is None:
+            continue
+        if cf.flow.digression:
+            wrapping += score.confidence
+        else:
             topics += score.confidence
-    return max(nlu.confidence, topics)
+            top_is_topic = top_is_topic or score.name == nlu.intent
+    rest = 1.0 - wrapping
+    if not top_is_topic or nlu.confidence < _GUESS_FLOOR or rest < 0.05:
+        return max(nlu.confidence, topics)
+    return max(nlu.confidence, min(topics / rest, 1.0))
 
 
 def _only_digits(text: str) -> bool:
