@@ -111,6 +111,11 @@ class TurnService(Protocol):
 
     def apply(self, session: Session, prepared: Prepared) -> TurnOutcome: ...
 
+    def remembered(self, channel: str, telegram_id: int) -> Remembered | None:
+        """Who sent it and their state as this process last knew them (a hint; None: not
+        known here)."""
+        ...
+
 
 class ConversationService:
     def __init__(

@@ -34,6 +34,9 @@ class ScriptedConversation:
     def peek(self, session: Session, channel: str, external_id: str) -> None:
         return None
 
+    def remembered(self, channel: str, telegram_id: int) -> None:
+        return None
+
     async def prepare(
         self, channel: str, external_id: str, inbound: Inbound, state: object = None
     ) -> Prepared:

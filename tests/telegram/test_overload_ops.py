@@ -37,6 +37,9 @@ class SlowConversation:
     def peek(self, session: Session, channel: str, external_id: str) -> None:
         return None
 
+    def remembered(self, channel: str, telegram_id: int) -> None:
+        return None
+
     async def prepare(
         self, channel: str, external_id: str, inbound: Inbound, state: object = None
     ) -> Prepared:

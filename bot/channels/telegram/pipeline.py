@@ -3,8 +3,8 @@ everything it caused committed at once.
 
     inbox row ──► read the update (incoming.py: the fields the routers use, parsed once)
               ──► prepare, only when a router has a slow half for it (a participant's text):
-                  one read — who sent it (one statement; or, for someone seen before, as their
-                  last turn's transaction read it) and the router's reads (their state) — then
+                  who sent it and their state as this process last knew them (storage/senders.py
+                  `remembered`: then no read at all), else one read transaction for both — then
                   the slow half outside any transaction (the NLU)
               ──► one transaction: inbox row done → a pressed keyboard settled → who sent it
                   (one statement; prepared: compare-and-set, the same router must take it) →
@@ -35,7 +35,15 @@ from bot.channels.telegram import render
 from bot.channels.telegram.callbacks import Settled
 from bot.channels.telegram.incoming import Incoming, Unreadable, read_update
 from bot.channels.telegram.outcomes import KeyboardSettled, Outcome
-from bot.channels.telegram.routers import Rerouted, Router, Turn, UpdateContext, who_sent
+from bot.channels.telegram.routers import (
+    CHANNEL,
+    MUST_READ,
+    Rerouted,
+    Router,
+    Turn,
+    UpdateContext,
+    who_sent,
+)
 from bot.channels.telegram.routers.participant import ParticipantRouter
 from bot.conversation import NeedsNlu, TurnService
 from bot.engine.render import both_languages
@@ -55,14 +63,12 @@ from storage.telegram_state import Enqueued, Outgoing
 log = logging.getLogger(__name__)
 MAX_PREPARES = 4
 MAX_ATTEMPTS = 5  # a failing update is answered with an apology after this many tries
-KNOWN_SENDERS = 50_000  # who sent the last updates, kept as a hint for the next prepare
 
 
 @dataclass(frozen=True, slots=True)
 class Committed:
     enqueued: Enqueued
     already_pressed: bool  # a button of a keyboard that was answered before
-    who: Sender | None  # who sent it, as the transaction read it (None: not read)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +100,7 @@ class UpdatePipeline:
         self._bot = bot
         self._engine = engine
         self._flows = flows
+        self._conversation = conversation
         # The conversation takes whatever the feature routers leave: the last in the list.
         self._routers: list[Router] = [*routers, ParticipantRouter(conversation)]
         self._worker = worker_id
@@ -102,11 +109,6 @@ class UpdatePipeline:
         self._background: set[asyncio.Task[None]] = set()
         self._after_commit: dict[int, list[Callable[[], None]]] = {}
         self._answered: dict[str, None] = {}  # callback queries answered (oldest first)
-        # Who sent each person's last update, as its committed transaction read it: the next
-        # prepare starts from it instead of asking the database (it rarely changes, and the
-        # commit reads it anyway: if the router it picks changed, the turn is prepared again,
-        # with a fresh read).
-        self._known: dict[int, Sender] = {}
         self._notices = NoticeBudget()
         self._in_thread = runs_in_thread(engine) if db_in_thread is None else db_in_thread
 
@@ -166,13 +168,11 @@ class UpdatePipeline:
                         partial(self._commit, claimed=claimed, incoming=incoming, ready=ready)
                     )
                 except Rerouted:
-                    self._forget(incoming)  # prepared on a stale hint: read it afresh
-                    continue
+                    continue  # prepared on a stale hint; the commit's read corrected it
                 except (NeedsNlu, StaleConversation):
                     continue
                 crash_point("update.after_commit")
                 self._sent(committed.enqueued)
-                self._remember(incoming, committed.who)
                 for work in self._after_commit.pop(claimed.id, []):
                     await self._db_free(work)
                 return committed.already_pressed
@@ -188,7 +188,20 @@ class UpdatePipeline:
             if incoming.chat_id is not None and any(r.holds(incoming) for r in self._routers):
                 hold.arm(incoming.chat_id)
             return _UNPREPARED
-        hint = self._known.get(incoming.user_id) if incoming.user_id is not None else None
+        known = (
+            self._conversation.remembered(CHANNEL, incoming.user_id)
+            if incoming.user_id is not None
+            else None
+        )
+        if known is not None:
+            # What this process last knew of the sender (storage/senders.py `remembered`):
+            # enough for the participant's NLU decision without a read transaction.
+            turn = Turn(incoming, known.sender)
+            router = self._choose(turn)
+            recalled = router.recall(turn, known.state)
+            if recalled is not MUST_READ:
+                return _Ready(router, await router.prepare(turn, recalled, hold.arm))
+        hint = known.sender if known is not None else None
         turn, router, read = await self._db(lambda s: self._choose_and_read(s, incoming, hint))
         prepared = await router.prepare(turn, read, hold.arm)
         return _Ready(router, prepared)
@@ -208,7 +221,7 @@ class UpdatePipeline:
     ) -> Committed:
         if not inbox.finish(session, row_id=claimed.id, worker_id=self._worker):
             raise OutOfTurn
-        outcomes, already_pressed, who = self._route(session, incoming, ready, claimed.id)
+        outcomes, already_pressed = self._route(session, incoming, ready, claimed.id)
         flows = self._flows.current
         outgoing = render.outgoing(
             outcomes,
@@ -222,22 +235,21 @@ class UpdatePipeline:
             session, outgoing=outgoing, worker_id=self._worker
         )
         crash_point("update.before_commit")
-        return Committed(enqueued, already_pressed, who)
+        return Committed(enqueued, already_pressed)
 
     def _route(
         self, session: Session, incoming: Incoming, ready: _Ready, row_id: int
-    ) -> tuple[list[Outcome], bool, Sender | None]:
+    ) -> tuple[list[Outcome], bool]:
         outcomes: list[Outcome] = []
         press = incoming.press
         if press is not None:
             if press.message_id is None or incoming.chat_id is None:
-                return [], False, None  # too old to edit (Telegram hides messages after 48 h)
+                return [], False  # too old to edit (Telegram hides messages after 48 h)
             if isinstance(press.button, Settled):
-                return [], False, None
+                return [], False
             key = {"chat_id": incoming.chat_id, "message_id": press.message_id}
-            if telegram_state.is_keyboard_pressed(session, **key):
-                return [], True, None  # a keyboard can be answered once
-            telegram_state.mark_keyboard_pressed(session, **key)
+            if not telegram_state.press_keyboard(session, **key):
+                return [], True  # a keyboard can be answered once
             outcomes.append(KeyboardSettled(incoming.chat_id, press.message_id, press.label))
         turn = Turn(incoming, who_sent(session, incoming))
         router = self._choose(turn)
@@ -246,19 +258,7 @@ class UpdatePipeline:
         ctx = UpdateContext(session, turn, self._flows.current, ready.prepared, self._coordinator)
         outcomes += router.route(ctx)
         self._after_commit[row_id] = ctx.after_commit
-        return outcomes, False, turn.who
-
-    def _remember(self, incoming: Incoming, who: Sender | None) -> None:
-        if incoming.user_id is None or who is None:
-            return
-        self._known.pop(incoming.user_id, None)  # newest last: the oldest go first
-        self._known[incoming.user_id] = who
-        if len(self._known) > KNOWN_SENDERS:
-            self._known.pop(next(iter(self._known)))
-
-    def _forget(self, incoming: Incoming) -> None:
-        if incoming.user_id is not None:
-            self._known.pop(incoming.user_id, None)
+        return outcomes, False
 
     async def _give_up(self, claimed: Claimed, incoming: Incoming | None) -> None:
         """Put the update to rest with an apology to its chat (if it has one)."""

@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from bot.channels.telegram.incoming import Incoming
 from bot.channels.telegram.outcomes import Outcome
+from bot.engine.state import ConversationState
 from bot.flows.flowset import FlowSet
 from storage import telegram_state
 from storage.senders import Sender, sender_of
@@ -74,6 +75,10 @@ class Rerouted(Exception):
     started or ended, someone became a coach): prepare it again."""
 
 
+# `Router.recall`: the hint is not enough, read in the prepare's transaction.
+MUST_READ: Any = object()
+
+
 class Router:
     """Base of the routers: no slow half unless a router says so."""
 
@@ -96,6 +101,11 @@ class Router:
     def read(self, session: Session, turn: Turn) -> Any:
         """Reads for `prepare`, in the same read transaction as who sent it."""
         return None
+
+    def recall(self, turn: Turn, state: ConversationState | None) -> Any:
+        """What `read` would give, from the state this process last knew (a hint: the commit
+        decides), or MUST_READ when only the database can tell."""
+        return MUST_READ
 
     async def prepare(self, turn: Turn, read: Any, hold: Callable[[int], None]) -> Any:
         """The slow half, outside any transaction; `hold(chat_id)` when a participant waits."""

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from bot.channels.telegram.callbacks import Choice, StoredChoice
 from bot.channels.telegram.incoming import Incoming
 from bot.channels.telegram.outcomes import Answer, Outcome, Say, Tell
-from bot.channels.telegram.routers import CHANNEL, Router, Turn, UpdateContext
+from bot.channels.telegram.routers import CHANNEL, MUST_READ, Router, Turn, UpdateContext
 from bot.conversation import NeedsNlu, Prepared, TurnService
 from bot.engine.messages import Inbound
 from bot.engine.render import both_languages
@@ -54,6 +54,11 @@ class ParticipantRouter(Router):
         if not self.slow(incoming):
             return None
         return self._conversation.peek(session, CHANNEL, str(incoming.user_id))
+
+    def recall(self, turn: Turn, state: ConversationState | None) -> Any:
+        if not self.slow(turn.incoming):
+            return None
+        return state if state is not None else MUST_READ
 
     async def prepare(
         self, turn: Turn, read: ConversationState | None, hold: Callable[[int], None]
