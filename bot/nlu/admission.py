@@ -11,7 +11,7 @@ kept working on parses the bot had long given up on (work nobody used: the colla
 - at most `max_in_flight` parses are out at Rasa at once (`NLU_MAX_IN_FLIGHT`); the others
   wait here, where giving up costs nothing;
 - a turn whose budget runs out before Rasa was asked, or whose rest is shorter than a parse
-  takes these days (a moving average), is *shed* — Rasa is not sent work the turn would
+  takes these days (a moving average that rises at once with a slower parse), is *shed* — Rasa is not sent work the turn would
   abandon: it goes on with keywords and
   buttons (as when Rasa is down) — degraded, answered, counted (`careerbot_nlu_total{outcome}`);
 - a participant whose message waited `HOLD_AFTER` seconds without an answer gets a short
@@ -121,7 +121,10 @@ class Admission:
                 metrics.NLU_IN_FLIGHT.dec()
             if result.available:
                 took = time.monotonic() - asked
-                self._typical = 0.8 * self._typical + 0.2 * took
+                # Up at once, down slowly: under load parses get slower, and a turn sent to
+                # Rasa with less time than a parse now takes is abandoned half-way (wasted
+                # work exactly when there is none to spare).
+                self._typical = max(took, 0.8 * self._typical + 0.2 * took)
         finally:
             self._slots.release()
         metrics.NLU_TURNS.labels(outcome="parsed" if result.available else "unavailable").inc()
