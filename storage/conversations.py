@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy import JSON, bindparam, update
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from storage.models import Conversation, Participant, utcnow
 from storage.participants import DEFAULT_LANGUAGE, create_participant
+from storage.statements import PerDialect, insert_for
 
 
 class StaleConversation(Exception):
@@ -108,13 +108,9 @@ def _context(row: tuple[Any, ...]) -> TurnContext:
     return TurnContext(pid, language, consent_at, stored)
 
 
-_FIRST_SAVE: dict[str, Any] = {}
-
-
 def _first_save_statement(dialect: str) -> Any:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(Conversation)
+    return (
+        insert_for(dialect)(Conversation)
         .values(
             participant_id=bindparam("pid"),
             state=bindparam("state", type_=JSON),
@@ -125,8 +121,9 @@ def _first_save_statement(dialect: str) -> Any:
         .on_conflict_do_nothing(index_elements=["participant_id"])
         .returning(col(Conversation.participant_id))
     )
-    _FIRST_SAVE[dialect] = statement
-    return statement
+
+
+_FIRST_SAVE = PerDialect(_first_save_statement)
 
 
 def load_turn_context(session: Session, *, channel: str, external_id: str) -> TurnContext:
@@ -176,8 +173,7 @@ def save_conversation(
     _forget_kept(session)
     if expected_version == 0:
         # One statement; a row already there means another turn saved first.
-        name = session.get_bind().dialect.name
-        statement = _FIRST_SAVE[name] if name in _FIRST_SAVE else _first_save_statement(name)
+        statement = _FIRST_SAVE.of(session)
         now = utcnow()
         created = session.connection().execute(
             statement, {"pid": participant_id, "state": state, "now": now}

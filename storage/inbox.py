@@ -18,13 +18,13 @@ from datetime import timedelta
 from typing import Any, cast
 
 from sqlalchemy import Boolean, Table, bindparam, case, delete, exists, func, null, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from storage import claims
 from storage.claims import Holder
 from storage.models import InboxStatus, InboxUpdate, utcnow
+from storage.statements import PerDialect, insert_for
 
 _TABLE = cast(Table, InboxUpdate.__table__)  # type: ignore[attr-defined]
 
@@ -58,8 +58,7 @@ def store(
     items = list(items)
     if not items:
         return []
-    name = claims.dialect_of(session)
-    statement = _STORE[name] if name in _STORE else _store_statement(name)
+    statement = _STORE.of(session)
     attempts = 0 if claim_for is None else 1
     now = utcnow()
     # All in one statement (one round trip for a poll's batch); duplicates return no row.
@@ -202,14 +201,10 @@ def purge_done(session: Session, *, older_than: timedelta) -> int:
 
 
 # Hot-path statements, built once (SQLAlchemy then finds their compiled form in its cache).
-_STORE: dict[str, Any] = {}
-
-
 def _store_statement(dialect: str) -> Any:
     """Insert one update unless it is known (Telegram re-delivers), returning its id."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(InboxUpdate)
+    return (
+        insert_for(dialect)(InboxUpdate)
         .values(
             channel=bindparam("channel_"),
             update_id=bindparam("update_id_"),
@@ -226,8 +221,9 @@ def _store_statement(dialect: str) -> Any:
         .on_conflict_do_nothing(index_elements=["channel", "update_id"])
         .returning(col(InboxUpdate.id), col(InboxUpdate.update_id))
     )
-    _STORE[dialect] = statement
-    return statement
+
+
+_STORE = PerDialect(_store_statement)
 
 
 _OLDER = aliased(InboxUpdate)

@@ -6,11 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.models import Participant, utcnow
+from storage.statements import PerDialect, insert_for
 
 DEFAULT_LANGUAGE = "nl"  # as the model's default: Dutch first
 
@@ -53,8 +53,7 @@ def update_participant(
 def create_participant(session: Session, *, channel: str, external_id: str) -> int | None:
     """A new participant's id, in one statement (a turn's first contact: no ORM object, no
     savepoint); None when they exist already (a concurrent first message created them)."""
-    name = session.get_bind().dialect.name
-    statement = _CREATE[name] if name in _CREATE else _create_statement(name)
+    statement = _CREATE.of(session)
     now = utcnow()
     created = session.connection().execute(
         statement, {"channel_": channel, "external_id_": external_id, "now": now}
@@ -63,13 +62,9 @@ def create_participant(session: Session, *, channel: str, external_id: str) -> i
     return None if pid is None else int(pid)
 
 
-_CREATE: dict[str, Any] = {}
-
-
 def _create_statement(dialect: str) -> Any:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(Participant)
+    return (
+        insert_for(dialect)(Participant)
         .values(
             channel=bindparam("channel_"),
             external_id=bindparam("external_id_"),
@@ -81,5 +76,6 @@ def _create_statement(dialect: str) -> Any:
         .on_conflict_do_nothing(index_elements=["channel", "external_id"])
         .returning(col(Participant.id))
     )
-    _CREATE[dialect] = statement
-    return statement
+
+
+_CREATE = PerDialect(_create_statement)

@@ -47,12 +47,12 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage import claims
 from storage.claims import Holder
 from storage.models import utcnow
+from storage.statements import PerDialect, insert_for
 
 # A chat with this many unsent messages is flooded: older turns' replies give way to newer ones.
 FLOOD_BACKLOG = 8
@@ -152,8 +152,7 @@ def mark_keyboard_pressed(session: Session, *, chat_id: int, message_id: int) ->
 def press_keyboard(session: Session, *, chat_id: int, message_id: int) -> bool:
     """Mark a keyboard answered, in one statement: True for its first press, False when it was
     answered before (a keyboard can be answered once). Two presses racing: one wins."""
-    name = claims.dialect_of(session)
-    statement = _PRESS[name] if name in _PRESS else _press_statement(name)
+    statement = _PRESS.of(session)
     # RETURNING, not rowcount: psycopg reports no rowcount for an INSERT … ON CONFLICT.
     inserted = session.connection().execute(
         statement, {"chat_id": chat_id, "message_id": message_id, "now": utcnow()}
@@ -164,8 +163,7 @@ def press_keyboard(session: Session, *, chat_id: int, message_id: int) -> bool:
 def store_callback_payload(session: Session, *, payload: str) -> str:
     """Store a long payload (in the caller's transaction); returns its short, stable key."""
     key = hashlib.sha256(payload.encode()).hexdigest()[:24]
-    name = claims.dialect_of(session)
-    statement = _STORE_PAYLOAD[name] if name in _STORE_PAYLOAD else _payload_statement(name)
+    statement = _STORE_PAYLOAD.of(session)
     session.connection().execute(statement, {"key": key, "payload": payload, "now": utcnow()})
     return key
 
@@ -580,17 +578,11 @@ _PRESSED = sa_select(_PRESSES.c.chat_id).where(
     _PRESSES.c.chat_id == bindparam("chat_id"), _PRESSES.c.message_id == bindparam("message_id")
 )
 _LOAD_PAYLOAD = sa_select(_PAYLOADS.c.payload).where(_PAYLOADS.c.key == bindparam("key"))
-_PRESS: dict[str, Any] = {}
-_STORE_PAYLOAD: dict[str, Any] = {}
-
-
-def _insert_for(dialect: str) -> Any:
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def _press_statement(dialect: str) -> Any:
-    statement = (
-        _insert_for(dialect)(_PRESSES)
+    return (
+        insert_for(dialect)(_PRESSES)
         .values(
             chat_id=bindparam("chat_id"),
             message_id=bindparam("message_id"),
@@ -599,18 +591,18 @@ def _press_statement(dialect: str) -> Any:
         .on_conflict_do_nothing(index_elements=["chat_id", "message_id"])
         .returning(_PRESSES.c.chat_id)
     )
-    _PRESS[dialect] = statement
-    return statement
 
 
 def _payload_statement(dialect: str) -> Any:
-    statement = (
-        _insert_for(dialect)(_PAYLOADS)
+    return (
+        insert_for(dialect)(_PAYLOADS)
         .values(key=bindparam("key"), payload=bindparam("payload"), created_at=bindparam("now"))
         .on_conflict_do_nothing(index_elements=["key"])
     )
-    _STORE_PAYLOAD[dialect] = statement
-    return statement
+
+
+_PRESS = PerDialect(_press_statement)
+_STORE_PAYLOAD = PerDialect(_payload_statement)
 
 
 # enqueue_claimed on PostgreSQL: whether the row's chat has unsent rows, asked by the row.
