@@ -13,6 +13,7 @@ transaction (`prepare`).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,14 +80,17 @@ class Rerouted(Exception):
 MUST_READ: Any = object()
 
 
-class Router:
-    """Base of the routers: no slow half unless a router says so."""
+class Router(ABC):
+    """Base of the routers: each says which turns it takes and what they cause; no slow half
+    unless a router says so."""
 
+    @abstractmethod
     def takes(self, turn: Turn) -> bool:
-        raise NotImplementedError
+        """Whether this router handles the turn, from who sent it and what it says (no I/O)."""
 
+    @abstractmethod
     def route(self, ctx: UpdateContext) -> list[Outcome]:
-        raise NotImplementedError
+        """What the turn causes, inside its transaction."""
 
     def slow(self, incoming: Incoming) -> bool:
         """Whether this update may need `prepare` before its transaction (from the update
