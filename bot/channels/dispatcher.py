@@ -25,6 +25,7 @@ from bot.channels.lanes import Lanes, Outcome, Taken
 from storage import inbox
 from storage.database import in_transaction, is_transient, runs_in_thread
 from storage.inbox import Claimed
+from storage.telegram_state import CURRENT_TURN
 
 Process = Callable[[Claimed], Awaitable[None]]
 
@@ -67,10 +68,14 @@ class InboxDispatcher(Lanes[str, Claimed]):
         return item.id
 
     async def run(self, item: Claimed) -> Outcome:
+        # The outbox rows this turn queues name its update (storage/telegram_state.py).
+        token = CURRENT_TURN.set(item.update_id)
         try:
             await self._process(item)
         except OutOfTurn:
             return Outcome.GIVE_BACK
+        finally:
+            CURRENT_TURN.reset(token)
         return Outcome.DONE
 
     def again(self, item: Claimed, error: BaseException) -> Claimed:
