@@ -1198,6 +1198,10 @@ async def overload_of(
 ) -> Load:
     """The overload load at `times_capacity` x the capacity measured in this invocation (its
     median so far), or in a capacity run made for it now."""
+    if args.overload_rate:
+        # A given rate: before/after comparisons at the same offered load.
+        print(f"[overload] at the given {args.overload_rate:g} turns/s", flush=True)
+        return replace(load, rate=args.overload_rate)
     measured = [
         r.parsed_turns_per_s
         for r in report.runs
@@ -1462,6 +1466,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
         "--overload-runs", type=int, default=1, help="rounds that run the overload load (~5 min)"
+    )
+    parser.add_argument(
+        "--overload-rate",
+        type=float,
+        help="the overload load at this many turns/s (default: 2 x the capacity measured)",
     )
     parser.add_argument(
         "--nice",
