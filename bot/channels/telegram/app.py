@@ -128,7 +128,10 @@ class TelegramBot:
             process=self.pipeline.process,
             sweep_interval=options.sweep_interval,
             max_concurrent=options.max_concurrent_updates,
+            # Back-pressure: a turn starts only while the outbox has room (README, Overload).
+            room=self.drainer.turn_room,
         )
+        self.drainer.on_freed(self.dispatcher.reconsider)
         self.intake = Intake(engine, worker_id=self.worker_id, offer=self.dispatcher.offer)
         self._poller: Poller | None = None
         self._webhook: WebhookServer | None = None
@@ -136,7 +139,7 @@ class TelegramBot:
         self._ops: OpsServer | None = None
         self.running = False
         for lanes in (self.dispatcher, self.drainer):
-            metrics.watch_lane(lanes.name, lanes.depth, lanes.chats)
+            metrics.watch_lane(lanes.name, lanes.depth, lanes.chats, lanes.waiting)
 
     @property
     def ops_port(self) -> int:

@@ -68,6 +68,12 @@ log = logging.getLogger(__name__)
 # connections busy, 1.1-1.5 with 8). Eight calls at once are ~80 messages/s at Telegram's
 # ~100 ms round trip, well above its 30/s per bot.
 MAX_SENDING = 8
+# Turns under way plus messages in hand (claimed, not yet sent) stay below this: the inbox's
+# back-pressure (bot/channels/dispatcher.py). 64 keeps the MAX_SENDING calls fed many times
+# over, while a turn that starts finds its replies sent within a fraction of a second.
+TURN_ROOM = 64
+STOP_GRACE = 5.0  # seconds the calls under way get at a stop (SIGTERM) to finish
+SETTLE_SECONDS = 10.0  # and then their delivery records, at most (the database may be down)
 
 
 class RefusalHandler(Protocol):
@@ -103,6 +109,11 @@ class OutboxDrainer(Lanes[int, TelegramOutbox]):
         self._in_thread = runs_in_thread(engine) if db_in_thread is None else db_in_thread
         self._batch: list[tuple[int, int | None, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
+
+    def turn_room(self) -> int:
+        """How many turns may be under way now: what the messages in hand leave of TURN_ROOM
+        (wake the dispatcher through `on_freed` when it grows)."""
+        return TURN_ROOM - self.depth()
 
     def deliver(self, rows: list[TelegramOutbox]) -> None:
         """Rows this worker queued claimed (committed): send them in order, from memory."""
@@ -148,6 +159,8 @@ class OutboxDrainer(Lanes[int, TelegramOutbox]):
         try:
             await self._pacer.wait(row.chat_id)
             await self._limiter.wait()
+            if self.stopping:
+                return False  # stopping: no new call (given back unsent, sent once later)
             crash_point("outbox.before_send")
             async with self._sending:
                 message_id = await self._call(row.method, row.chat_id, row.params())
@@ -217,11 +230,25 @@ class OutboxDrainer(Lanes[int, TelegramOutbox]):
                 if not done.done():
                     done.set_result(None)
 
-    async def stop(self, grace: float = 0.0) -> None:
-        # Deliveries are recorded before claims are given back: else they go out again.
-        if self._flusher is not None and not self._flusher.done():
-            await asyncio.wait([self._flusher], timeout=5)
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """Stop without sending anything twice: no new call starts; the calls under way get
+        `grace` seconds to finish and be recorded; every delivery record is written (`settle`)
+        before the claims go back. Only a call cut off after the grace may go out again."""
         await super().stop(grace)
+
+    async def settle(self) -> None:
+        # Deliveries are recorded before claims are given back: a row given back unrecorded
+        # is sent again by whoever takes it. Lanes cancelled after the grace left their
+        # records to the flusher (`_settle_sent`).
+        deadline = asyncio.get_running_loop().time() + SETTLE_SECONDS
+        while self._batch or (self._flusher is not None and not self._flusher.done()):
+            if self._flusher is None or self._flusher.done():
+                self._flusher = asyncio.create_task(self._flush(), name="outbox-settle")
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                log.error("outbox: delivery records not written at stop; they may go again")
+                return
+            await asyncio.wait([self._flusher], timeout=left)
 
     async def _record(self, work: Callable[[Session], Any]) -> None:
         """Write the outcome of a call, retrying through database trouble: while this worker
