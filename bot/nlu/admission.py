@@ -95,8 +95,8 @@ class Admission:
         self._max = max(1, max_in_flight)
         self._slots = asyncio.Semaphore(self._max)
         self._typical = MIN_PARSE  # seconds a parse takes lately (up at once, down slowly)
-        self._mean = MIN_PARSE  # seconds a parse takes on average lately (the queue's pace)
-        self._waiting = 0  # turns waiting for a slot
+        self._mean: float | None = None  # seconds a parse takes on average lately
+        self._asking = 0  # turns holding a slot or waiting for one
 
     def _left(self, started: float) -> float:
         return self._budget - (time.monotonic() - started)
@@ -114,37 +114,43 @@ class Admission:
         spare = self._left(started) - max(MIN_PARSE, self._typical)
         if spare <= 0:
             return _shed()
-        if self._slots.locked():
-            # Every slot is taken: the turns waiting ahead go first, `_max` at a time.
-            rounds = self._waiting // self._max + 1
-            if rounds * self._mean > spare:
+        ahead = self._asking  # turns at Rasa or waiting for a slot before this one
+        if ahead >= self._max:
+            # Every slot is taken: those ahead go first, `_max` at a time, a parse each.
+            rounds = (ahead - self._max) // self._max + 1
+            if rounds * (self._mean or self._typical) >= spare:
                 return _shed()
-        self._waiting += 1
+        self._asking += 1
         try:
-            await asyncio.wait_for(self._slots.acquire(), spare)
-        except TimeoutError:
-            return _shed()
-        finally:
-            self._waiting -= 1
-        try:
-            left = self._left(started)
-            if left < max(MIN_PARSE, self._typical):
-                return _shed()
-            metrics.NLU_IN_FLIGHT.inc()
-            asked = time.monotonic()
             try:
-                result = await self._client.parse(text, budget=left)
+                await asyncio.wait_for(self._slots.acquire(), spare)
+            except TimeoutError:
+                return _shed()
+            try:
+                return await self._ask(text, started)
             finally:
-                metrics.NLU_IN_FLIGHT.dec()
-            if result.available:
-                took = time.monotonic() - asked
-                # Up at once, down slowly: under load parses get slower, and a turn sent to
-                # Rasa with less time than a parse now takes is abandoned half-way (wasted
-                # work exactly when there is none to spare).
-                self._typical = max(took, 0.8 * self._typical + 0.2 * took)
-                self._mean = 0.8 * self._mean + 0.2 * took
+                self._slots.release()
         finally:
-            self._slots.release()
+            self._asking -= 1
+
+    async def _ask(self, text: str, started: float) -> NluResult:
+        """With a slot: ask Rasa, if what is left of the budget still fits a parse."""
+        left = self._left(started)
+        if left < max(MIN_PARSE, self._typical):
+            return _shed()
+        metrics.NLU_IN_FLIGHT.inc()
+        asked = time.monotonic()
+        try:
+            result = await self._client.parse(text, budget=left)
+        finally:
+            metrics.NLU_IN_FLIGHT.dec()
+        if result.available:
+            took = time.monotonic() - asked
+            # Up at once, down slowly: under load parses get slower, and a turn sent to
+            # Rasa with less time than a parse now takes is abandoned half-way (wasted
+            # work exactly when there is none to spare).
+            self._typical = max(took, 0.8 * self._typical + 0.2 * took)
+            self._mean = took if self._mean is None else 0.8 * self._mean + 0.2 * took
         metrics.NLU_TURNS.labels(outcome="parsed" if result.available else "unavailable").inc()
         return result
 

@@ -98,8 +98,10 @@ class OutboxDrainer(Lanes[int, TelegramOutbox]):
         on_refused: RefusalHandler | None = None,
         db_in_thread: bool | None = None,
         max_sending: int = MAX_SENDING,
+        turn_room: int = TURN_ROOM,
     ) -> None:
         super().__init__(engine, worker_id=worker_id, sweep_interval=sweep_interval)
+        self._turn_room = turn_room
         self._sending = asyncio.Semaphore(max_sending)
         self._bot = bot
         self._pacer = pacer or ChatPacer()
@@ -113,7 +115,7 @@ class OutboxDrainer(Lanes[int, TelegramOutbox]):
     def turn_room(self) -> int:
         """How many turns may be under way now: what the messages in hand leave of TURN_ROOM
         (wake the dispatcher through `on_freed` when it grows)."""
-        return TURN_ROOM - self.depth()
+        return self._turn_room - self.depth()
 
     def deliver(self, rows: list[TelegramOutbox]) -> None:
         """Rows this worker queued claimed (committed): send them in order, from memory."""
