@@ -65,9 +65,11 @@ log = logging.getLogger(__name__)
 # Bot API calls under way at once. httpx's pool looks at every connection and every waiting
 # request each time a request starts or ends, so with hundreds of chats sending at once the
 # pool's bookkeeping cost more CPU than the calls (measured: 3.5-4 ms per call with 64
-# connections busy, 1.1-1.5 with 8). Eight calls at once are ~80 messages/s at Telegram's
-# ~100 ms round trip, well above its 30/s per bot.
-MAX_SENDING = 8
+# connections busy, 1.1-1.5 with 8). But under overload the sends are what makes room for new
+# turns (TURN_ROOM): at 160 turns/s offered (bench_telegram overload, SQLite, quiet machine)
+# 8 at once capped the bot at 102 turns/s (226 calls/s, p99 32 s), 16 reached 143 turns/s
+# (263 calls/s, p99 7.8 s), 32 fell back to 128 turns/s (the pool's cost again).
+MAX_SENDING = 16
 # Turns under way plus messages in hand (claimed, not yet sent) stay below this: the inbox's
 # back-pressure (bot/channels/dispatcher.py). 64 keeps the MAX_SENDING calls fed many times
 # over, while a turn that starts finds its replies sent within a fraction of a second.
