@@ -79,7 +79,12 @@ sys.path.insert(0, str(ROOT))
 from bot.channels.telegram.logs import quiet_transport_loggers  # noqa: E402
 from bot.config import get_settings  # noqa: E402
 from bot.nlu import rasa_env  # noqa: E402
-from scripts.bench_openloop import SCRIPT, Participants, attribute  # noqa: E402
+from scripts.bench_openloop import (  # noqa: E402
+    HOLDING_NOTICE,
+    SCRIPT,
+    Participants,
+    attribute,
+)
 from scripts.benchstats import fmt, latency_summary, median  # noqa: E402
 from scripts.proc_cpu import (  # noqa: E402
     CpuMeter,
@@ -188,6 +193,7 @@ class RunResult:
     unanswered_superseded: int = 0  # committed; its reply superseded by a newer one (flood)
     unanswered_lost: int = 0  # committed, nothing unsent or superseded, and no message arrived
     sent_twice: int = 0  # messages the fake API received beyond the rows the bot marked sent
+    answered_twice: int = -1  # turns with a message received twice (-1: not attributed exactly)
     never_arrived: int = 0  # rows marked sent that the fake API never received
     all_reply_ms: dict[str, float] = field(default_factory=dict)  # every turn of the load
     recover_s: float = math.nan  # load end → trickle answered within NORMAL_REPLY_MS from then
@@ -314,6 +320,36 @@ class Database:
             engine.dispose()
         return {(int(chat), str(status)): int(n) for chat, status, n in rows}
 
+    def turn_rows(self) -> list[TurnRow] | None:
+        """Every sendMessage row with the update whose turn queued it (`turn`, set by the
+        bot's dispatcher), its status and Telegram's message_id: replies are attributed to
+        turns exactly. None when the schema has no `turn` column (an older bot)."""
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(self.url)
+        try:
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    sqlalchemy.text(
+                        "SELECT turn, chat_id, message_id, status, payload FROM telegram_outbox"
+                        " WHERE method = 'sendMessage'"
+                    )
+                ).all()
+        except sqlalchemy.exc.SQLAlchemyError:
+            return None
+        finally:
+            engine.dispose()
+        return [
+            TurnRow(
+                None if turn is None else int(turn),
+                int(chat),
+                None if mid is None else int(mid),
+                str(status),
+                str(json.loads(payload or "{}").get("text") or ""),
+            )
+            for turn, chat, mid, status, payload in rows
+        ]
+
     def processed_marks(self) -> dict[int, float] | None:
         """update_id → commit time of its turn, from the bot's own bookkeeping: the processed-
         update marks (today's schema) or the inbox's done marks (the inbox design), whichever
@@ -338,6 +374,114 @@ class Database:
             engine.dispose()
         print("  (no processed-update marks found: replies attributed by arrival order)")
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRow:
+    """One sendMessage row of the outbox after a run."""
+
+    turn: int | None  # update_id of the turn that queued it (None: not a turn's, e.g. a job)
+    chat_id: int
+    message_id: int | None  # Telegram's, once sent
+    status: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Arrived:
+    """One message the fake Bot API received (the "Eén moment…" notices apart)."""
+
+    chat_id: int
+    message_id: int
+    at: float
+    text: str
+
+
+def record_arrivals(fake: FakeTelegram, into: list[Arrived]) -> None:
+    """Keep every sendMessage the fake API receives with its message_id, beside the
+    participants' own bookkeeping (their hook stays in place)."""
+    hook = fake.on_sent
+
+    def on_sent(chat_id: int, message: dict[str, Any]) -> None:
+        text = str(message.get("text") or "")
+        if not text.startswith(HOLDING_NOTICE):
+            into.append(Arrived(chat_id, int(message["message_id"]), time.time(), text))
+        if hook is not None:
+            hook(chat_id, message)
+
+    fake.on_sent = on_sent
+
+
+def attribute_exactly(
+    people: Participants, arrivals: list[Arrived], rows: list[TurnRow]
+) -> dict[str, int]:
+    """Each turn's messages from the outbox rows its turn queued (`turn`) and the message_id
+    Telegram gave each: no timing involved. A message received that matches no sent row
+    (chat, message_id) is a repeat of a row whose send went out twice (the row keeps the
+    last message_id): it is charged to the turn of the sent row of that chat with the same
+    text. Fills the Turn fields; returns the fates (see `turn_fates`)."""
+    by_message = {(r.chat_id, r.message_id): r for r in rows if r.message_id is not None}
+    statuses: dict[int, set[str]] = {}
+    for r in rows:
+        if r.turn is not None:
+            statuses.setdefault(r.turn, set()).add(r.status)
+    turns = {t.update_id: t for t in people.turns}
+    for t in people.turns:
+        t.first = t.last = None
+        t.messages = 0
+    twice: dict[int, int] = {}  # turn → messages received beyond its rows
+    unmatched = 0
+    sent_text = {(r.chat_id, r.text): r.turn for r in rows if r.status == "sent"}
+    for a in sorted(arrivals, key=lambda a: a.at):
+        row = by_message.get((a.chat_id, a.message_id))
+        if row is None or row.status != "sent":
+            turn_id = sent_text.get((a.chat_id, a.text))
+            if turn_id is None:
+                unmatched += 1
+            else:
+                twice[turn_id] = twice.get(turn_id, 0) + 1
+            continue
+        turn = turns.get(row.turn) if row.turn is not None else None
+        if turn is None:
+            continue
+        if turn.first is None:
+            turn.first = a.at
+        turn.last = a.at
+        turn.messages += 1
+    received = {(a.chat_id, a.message_id) for a in arrivals}
+    never = sum(
+        1
+        for r in rows
+        if r.status == "sent"
+        and r.message_id is not None
+        and (r.chat_id, r.message_id) not in received
+    )
+    fates = {"not_committed": 0, "queued": 0, "superseded": 0, "lost": 0}
+    for t in people.turns:
+        if t.first is not None:
+            continue
+        own = statuses.get(t.update_id, set())
+        if t.processed is None and not own:
+            fates["not_committed"] += 1
+        elif own & {"pending", "sending", "held"}:
+            fates["queued"] += 1
+        elif "superseded" in own:
+            fates["superseded"] += 1
+        else:
+            fates["lost"] += 1
+    if unmatched:
+        print(f"  {unmatched} messages received that match no outbox row of any turn")
+    return {
+        "turns_sent": len(people.turns),
+        "turns_answered": sum(1 for t in people.turns if t.first is not None),
+        "unanswered_not_committed": fates["not_committed"],
+        "unanswered_queued": fates["queued"],
+        "unanswered_superseded": fates["superseded"],
+        "unanswered_lost": fates["lost"],
+        "sent_twice": sum(twice.values()) + unmatched,
+        "answered_twice": len(twice),
+        "never_arrived": never,
+    }
 
 
 def _epoch(value: Any) -> float:
@@ -382,6 +526,8 @@ async def one_run(
     name = _run_name(load, round_no, profiling is not None) + ("-echo" if echo else "")
     fake = await FakeTelegram().start()
     people = Participants(fake, think=load.think, seed=round_no)
+    arrivals: list[Arrived] = []
+    record_arrivals(fake, arrivals)
     with (
         tempfile.TemporaryDirectory() as tmp,
         Database(args.database, Path(tmp), args.postgres_url) as db,
@@ -466,6 +612,7 @@ async def one_run(
                     bot.kill()
                     await bot.wait()
         marks = None if echo else await asyncio.to_thread(db.processed_marks)
+        exact = None if echo else await asyncio.to_thread(db.turn_rows)
         outbox_rows: dict[tuple[int, str], int] = {}
         if not echo:
             left = await asyncio.to_thread(db.leftovers)
@@ -478,13 +625,17 @@ async def one_run(
     await fake.stop()
 
     attribute(people.turns, people.received, marks)
+    fate: dict[str, int] = {}
+    if exact is not None:
+        fate = attribute_exactly(people, arrivals, exact)
     window = window_end - window_start
     notices = sum(len(times) for times in people.notices.values())
     if notices:
         print(f"  {notices} 'Eén moment…' notices sent (not counted as answers)")
     if recovery and not echo:
         print_recovery([t for t in people.turns if t.sent >= recovery_start], recovery_start)
-    fate = {} if echo else turn_fates(people, outbox_rows, marks is not None)
+    if not echo and exact is None:
+        fate = turn_fates(people, outbox_rows, marks is not None)
     in_window = [t for t in people.turns if window_start <= t.sent < window_end]
     # Handled = answered: the turn's first message reached the participant in the window.
     handled = [
@@ -531,7 +682,9 @@ async def one_run(
         others_cores=others,
         cpu_pressure=pressure,
         startup_s=startup,
-        attribution="processed marks" if marks is not None else "arrival order",
+        attribution="outbox turn column"
+        if exact is not None
+        else ("processed marks" if marks is not None else "arrival order"),
         sql_per_turn={k: v / len(marks) for k, v in sql.items()} if marks else {},
         bot="echo" if echo else "careerbot",
         nlu_parsed=-1
@@ -1045,6 +1198,10 @@ async def overload_of(
 ) -> Load:
     """The overload load at `times_capacity` x the capacity measured in this invocation (its
     median so far), or in a capacity run made for it now."""
+    if args.overload_rate:
+        # A given rate: before/after comparisons at the same offered load.
+        print(f"[overload] at the given {args.overload_rate:g} turns/s", flush=True)
+        return replace(load, rate=args.overload_rate)
     measured = [
         r.parsed_turns_per_s
         for r in report.runs
@@ -1084,7 +1241,9 @@ def overload_verdict(report: Report) -> str:
             f" {r.window_s:.0f} s): answered {r.turns_answered}/{r.turns_sent}"
             f" (unanswered: {r.unanswered_queued} still queued at the end,"
             f" {r.unanswered_superseded} superseded, {r.unanswered_not_committed} not committed,"
-            f" {r.unanswered_lost} lost), sent twice {r.sent_twice},"
+            f" {r.unanswered_lost} lost), sent twice {r.sent_twice}"
+            + (f" ({r.answered_twice} turns)" if r.answered_twice >= 0 else "")
+            + f" [{r.attribution}],"
             f" reply p99 {fmt(p99)} ms (bound {OVERLOAD_P99_MS}),"
             f" back to normal after {fmt(r.recover_s, 1)} s (bound {RECOVER_WITHIN_S}):"
             f" **{'held' if held else 'NOT held'}**."
@@ -1307,6 +1466,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
         "--overload-runs", type=int, default=1, help="rounds that run the overload load (~5 min)"
+    )
+    parser.add_argument(
+        "--overload-rate",
+        type=float,
+        help="the overload load at this many turns/s (default: 2 x the capacity measured)",
     )
     parser.add_argument(
         "--nice",

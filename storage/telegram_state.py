@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -57,6 +58,9 @@ from storage.statements import PerDialect, insert_for
 # A chat with this many unsent messages is flooded: older turns' replies give way to newer ones.
 FLOOD_BACKLOG = 8
 REPLY_KIND = "reply"  # a conversation reply to a participant: may be superseded in a flood
+# The update whose turn is running (set by the inbox dispatcher): its outbox rows name it
+# (`turn`), so a reply is attributed to its turn exactly, not by timing.
+CURRENT_TURN: ContextVar[int | None] = ContextVar("current_turn", default=None)
 
 
 class OutboxStatus(StrEnum):
@@ -114,6 +118,7 @@ class TelegramOutbox(SQLModel, table=True):
     sent_at: datetime | None = None
     message_id: int | None = Field(default=None, sa_type=BigInteger)
     error: str | None = Field(default=None, max_length=200)  # error class, never message text
+    turn: int | None = Field(default=None, sa_type=BigInteger)  # update_id of the turn, if any
 
     def params(self) -> dict[str, Any]:
         value: dict[str, Any] = json.loads(self.payload)
@@ -187,6 +192,7 @@ def _row(item: Outgoing, claimed_by: str | None = None) -> TelegramOutbox:
         if item.held
         else (OutboxStatus.PENDING if claimed_by is None else OutboxStatus.SENDING),
         claimed_by=None if item.held else claimed_by,
+        turn=CURRENT_TURN.get(),
     )
 
 
@@ -270,6 +276,7 @@ def enqueue_claimed(session: Session, *, outgoing: Iterable[Outgoing], worker_id
                 "claimed_by": row.claimed_by,
                 "attempts": 0,
                 "created_at": now,
+                "turn": row.turn,
             }
             for row in rows
         ],
@@ -286,6 +293,7 @@ def _enqueue_claimed_at_once(session: Session, items: list[Outgoing], worker_id:
     a turn's replies to one chat are all claimed or all pending. Only a chat that turns out to
     have a backlog costs more statements: the flood check (`_supersede_flooded`)."""
     now = utcnow()
+    turn = CURRENT_TURN.get()
     params = [
         {
             "chat": item.chat_id,
@@ -298,6 +306,7 @@ def _enqueue_claimed_at_once(session: Session, items: list[Outgoing], worker_id:
             "worker": worker_id,
             "attempts": 0,
             "created_at": now,
+            "turn": turn,
         }
         for item in items
     ]

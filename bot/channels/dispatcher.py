@@ -8,6 +8,12 @@ process), it and the chat's queued ones are given back and the chat goes the slo
 update is claimed from the database only when it is the oldest unprocessed one of that chat
 and nobody works on it. A sweep picks up what is left after a restart or another process's
 crash. An update whose turn fails stays with this worker and is tried again after a back-off.
+
+Back-pressure (README, "Overload"): a turn starts only while there is room — turns under way
+plus the outbox's messages in hand below `room()` (`OutboxDrainer.turn_room`) — and the oldest
+waiting update first. Beyond that, updates wait: stored in the inbox, claimed, not yet begun,
+so under overload the queue is in the database and the CPU goes to finishing what has begun
+(answers out) rather than to starting ever more turns that all finish late.
 """
 
 from __future__ import annotations
@@ -21,10 +27,11 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot.channels.lanes import Lanes, Outcome, Taken
+from bot.channels.lanes import Lanes, Outcome, Room, Taken
 from storage import inbox
 from storage.database import in_transaction, is_transient, runs_in_thread
 from storage.inbox import Claimed
+from storage.telegram_state import CURRENT_TURN
 
 Process = Callable[[Claimed], Awaitable[None]]
 
@@ -46,11 +53,14 @@ class InboxDispatcher(Lanes[str, Claimed]):
         process: Process,
         sweep_interval: float = 2.0,
         max_concurrent: int = 256,
+        room: Callable[[], int] | None = None,
         db_in_thread: bool | None = None,
     ) -> None:
         super().__init__(
             engine, worker_id=worker_id, sweep_interval=sweep_interval, max_running=max_concurrent
         )
+        # `room()`: how many turns may be under way now (None: `max_concurrent` alone).
+        self.room = Room(max_concurrent, room)
         self._channel = channel
         self._process = process
         self._in_thread = runs_in_thread(engine) if db_in_thread is None else db_in_thread
@@ -60,6 +70,10 @@ class InboxDispatcher(Lanes[str, Claimed]):
         """What is being processed runs to its commit (or is rolled back and taken over)."""
         await super().stop(grace)
 
+    def reconsider(self) -> None:
+        """Room may have come free (the outbox sent something): start waiting turns."""
+        self.room.reconsider()
+
     def key_of(self, item: Claimed) -> str:
         return item.chat_key
 
@@ -67,10 +81,14 @@ class InboxDispatcher(Lanes[str, Claimed]):
         return item.id
 
     async def run(self, item: Claimed) -> Outcome:
+        # The outbox rows this turn queues name its update (storage/telegram_state.py).
+        token = CURRENT_TURN.set(item.update_id)
         try:
             await self._process(item)
         except OutOfTurn:
             return Outcome.GIVE_BACK
+        finally:
+            CURRENT_TURN.reset(token)
         return Outcome.DONE
 
     def again(self, item: Claimed, error: BaseException) -> Claimed:

@@ -23,12 +23,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import heapq
+import itertools
 import logging
 import random
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Collection, Hashable, Iterator
+from collections.abc import AsyncIterator, Callable, Collection, Hashable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -68,6 +70,67 @@ def backoff(failures: int) -> float:
     )
 
 
+class Room:
+    """Admission of work, oldest first, while there is room: at most `limit` items under way,
+    and at most `room()` when given (room that depends on work elsewhere: the inbox's turns
+    get what the outbox's messages in hand leave, bot/channels/dispatcher.py).
+
+    An item waits here until it is the oldest waiting one (smallest `order`: the row id, i.e.
+    arrival) and there is room. `reconsider` must be called when `room()` may have grown.
+    """
+
+    def __init__(self, limit: int, room: Callable[[], int] | None = None) -> None:
+        self.limit = limit
+        self._room = room
+        self.under_way = 0
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+
+    def free(self) -> int:
+        limit = self.limit if self._room is None else min(self.limit, self._room())
+        return limit - self.under_way
+
+    def waiting(self) -> int:
+        return sum(1 for _, _, future in self._waiting if not future.done())
+
+    @contextlib.asynccontextmanager
+    async def admitted(self, order: int) -> AsyncIterator[None]:
+        await self._enter(order)
+        try:
+            yield
+        finally:
+            self.under_way -= 1
+            self.reconsider()
+
+    async def _enter(self, order: int) -> None:
+        if not self._waiting and self.free() > 0:
+            self.under_way += 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (order, next(self._seq), future))
+        self.reconsider()
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.under_way -= 1  # admitted in the same instant: give the place on
+                self.reconsider()
+            raise
+
+    def reconsider(self) -> None:
+        """Admit the oldest waiting items there is room for now."""
+        while self._waiting:
+            future = self._waiting[0][2]
+            if future.done():  # cancelled while waiting
+                heapq.heappop(self._waiting)
+                continue
+            if self.free() <= 0:
+                return
+            heapq.heappop(self._waiting)
+            self.under_way += 1
+            future.set_result(None)
+
+
 class LiveWorkers:
     """Which workers are alive, read at most once a second (claims ask for it per row)."""
 
@@ -97,7 +160,8 @@ class Lanes(ABC, Generic[K, T]):
         self._engine = engine
         self._worker = worker_id
         self._sweep_interval = sweep_interval
-        self._slots = asyncio.Semaphore(max_running)
+        self.room = Room(max_running)
+        self._freed: list[Callable[[], None]] = []
         self.live = LiveWorkers()
         self._tasks: dict[K, asyncio.Task[None]] = {}
         self._queued: dict[K, deque[T]] = {}
@@ -143,6 +207,15 @@ class Lanes(ABC, Generic[K, T]):
     async def swept(self) -> None:
         """Housekeeping after each sweep (optional)."""
 
+    async def settle(self) -> None:
+        """At a stop, after the lanes ended and before the claims go back: finish recording
+        what was done (optional; the outbox's delivery records)."""
+
+    def on_freed(self, listener: Callable[[], None]) -> None:
+        """Call `listener` whenever an item leaves this worker's hands (done or given back):
+        `depth` went down."""
+        self._freed.append(listener)
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -165,6 +238,7 @@ class Lanes(ABC, Generic[K, T]):
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.settle()
         left = list(self._held())
         self._queued.clear()
         self._running.clear()
@@ -185,12 +259,21 @@ class Lanes(ABC, Generic[K, T]):
         self._again.add(key)
         self._ensure_task(key)
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
     def in_hand(self) -> list[int]:
         """Rows this worker holds: queued, running or backing off."""
         return [self.id_of(item) for item in self._held()]
 
     def depth(self) -> int:
         return sum(len(queue) for queue in self._queued.values()) + len(self._running)
+
+    def waiting(self) -> int:
+        """Items in hand not under way: queued behind their chat's running one, or waiting
+        for room (`Room`)."""
+        return max(0, self.depth() - self.room.under_way)
 
     def chats(self) -> int:
         """Keys with work in hand (for /metrics: a count, never which)."""
@@ -221,8 +304,13 @@ class Lanes(ABC, Generic[K, T]):
             self._tasks[key] = asyncio.create_task(self._lane(key), name=f"{self.name}-{key}")
 
     async def sweep(self) -> None:
+        # A lane that is running looks at the database itself when it needs to, and else is
+        # woken by the next sweep once idle: waking busy lanes here made each of them ask the
+        # database again after its items in memory (under overload, thousands of claim
+        # queries per sweep for rows this worker holds already).
         for key in await self.pending():
-            self.wake(key)
+            if key not in self._tasks:
+                self.wake(key)
 
     async def _sweep_forever(self) -> None:
         while True:
@@ -283,7 +371,7 @@ class Lanes(ABC, Generic[K, T]):
         failures = 0
         while True:
             try:
-                async with self._slots:
+                async with self.room.admitted(self.id_of(item)):
                     outcome = await self.run(item)
             except asyncio.CancelledError:
                 raise
@@ -306,6 +394,8 @@ class Lanes(ABC, Generic[K, T]):
             finally:
                 del self._giving_back[key]
             self._again.add(key)
+        for listener in self._freed:
+            listener()
 
     async def _give_back_until_taken(self, items: list[T]) -> None:
         failures = 0

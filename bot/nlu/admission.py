@@ -11,9 +11,14 @@ kept working on parses the bot had long given up on (work nobody used: the colla
 - at most `max_in_flight` parses are out at Rasa at once (`NLU_MAX_IN_FLIGHT`); the others
   wait here, where giving up costs nothing;
 - a turn whose budget runs out before Rasa was asked, or whose rest is shorter than a parse
-  takes these days (a moving average that rises at once with a slower parse), is *shed* — Rasa is not sent work the turn would
-  abandon: it goes on with keywords and
-  buttons (as when Rasa is down) — degraded, answered, counted (`careerbot_nlu_total{outcome}`);
+  takes these days (a moving average that rises at once with a slower parse), is *shed* — Rasa
+  is not sent work the turn would abandon: it goes on with keywords and buttons (as when Rasa
+  is down) — degraded, answered, counted (`careerbot_nlu_total{outcome}`);
+- and it is shed *at once*, not at the end of its budget: a turn finding every slot taken
+  waits only while a parse would still fit in its budget after the wait, and not at all when
+  the parses queued ahead of it (at the mean parse time, `max_in_flight` at a time) will not
+  clear in time. Waiting out the budget first would make every shed turn 2 s late and keep
+  its place in the bot (memory, the room of bot/channels/dispatcher.py) for nothing;
 - a participant whose message waited `HOLD_AFTER` seconds without an answer gets a short
   "Eén moment…" first (the pipeline sends it; see bot/channels/telegram/pipeline.py), at most
   `HOLD_PER_SECOND` a second (beyond that, skipped and counted).
@@ -87,8 +92,11 @@ class Admission:
     def __init__(self, client: BudgetedParser, *, budget: float, max_in_flight: int = 8) -> None:
         self._client = client
         self._budget = budget
-        self._slots = asyncio.Semaphore(max(1, max_in_flight))
-        self._typical = MIN_PARSE  # seconds a parse takes lately (moving average)
+        self._max = max(1, max_in_flight)
+        self._slots = asyncio.Semaphore(self._max)
+        self._typical = MIN_PARSE  # seconds a parse takes lately (up at once, down slowly)
+        self._mean: float | None = None  # seconds a parse takes on average lately
+        self._asking = 0  # turns holding a slot or waiting for one
 
     def _left(self, started: float) -> float:
         return self._budget - (time.monotonic() - started)
@@ -102,31 +110,47 @@ class Admission:
             metrics.NLU_SECONDS.observe(time.monotonic() - asked)
 
     async def _parse(self, text: str, started: float) -> NluResult:
-        left = self._left(started)
-        if left < MIN_PARSE:
+        # How long this turn can wait for a slot and still have time for a parse.
+        spare = self._left(started) - max(MIN_PARSE, self._typical)
+        if spare <= 0:
             return _shed()
-        try:
-            await asyncio.wait_for(self._slots.acquire(), left)
-        except TimeoutError:
-            return _shed()
-        try:
-            left = self._left(started)
-            if left < max(MIN_PARSE, self._typical):
+        ahead = self._asking  # turns at Rasa or waiting for a slot before this one
+        if ahead >= self._max:
+            # Every slot is taken: those ahead go first, `_max` at a time, a parse each.
+            rounds = (ahead - self._max) // self._max + 1
+            if rounds * (self._mean or self._typical) >= spare:
                 return _shed()
-            metrics.NLU_IN_FLIGHT.inc()
-            asked = time.monotonic()
+        self._asking += 1
+        try:
             try:
-                result = await self._client.parse(text, budget=left)
+                await asyncio.wait_for(self._slots.acquire(), spare)
+            except TimeoutError:
+                return _shed()
+            try:
+                return await self._ask(text, started)
             finally:
-                metrics.NLU_IN_FLIGHT.dec()
-            if result.available:
-                took = time.monotonic() - asked
-                # Up at once, down slowly: under load parses get slower, and a turn sent to
-                # Rasa with less time than a parse now takes is abandoned half-way (wasted
-                # work exactly when there is none to spare).
-                self._typical = max(took, 0.8 * self._typical + 0.2 * took)
+                self._slots.release()
         finally:
-            self._slots.release()
+            self._asking -= 1
+
+    async def _ask(self, text: str, started: float) -> NluResult:
+        """With a slot: ask Rasa, if what is left of the budget still fits a parse."""
+        left = self._left(started)
+        if left < max(MIN_PARSE, self._typical):
+            return _shed()
+        metrics.NLU_IN_FLIGHT.inc()
+        asked = time.monotonic()
+        try:
+            result = await self._client.parse(text, budget=left)
+        finally:
+            metrics.NLU_IN_FLIGHT.dec()
+        if result.available:
+            took = time.monotonic() - asked
+            # Up at once, down slowly: under load parses get slower, and a turn sent to
+            # Rasa with less time than a parse now takes is abandoned half-way (wasted
+            # work exactly when there is none to spare).
+            self._typical = max(took, 0.8 * self._typical + 0.2 * took)
+            self._mean = took if self._mean is None else 0.8 * self._mean + 0.2 * took
         metrics.NLU_TURNS.labels(outcome="parsed" if result.available else "unavailable").inc()
         return result
 

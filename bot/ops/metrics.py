@@ -38,6 +38,11 @@ HOLDING_NOTICES_SKIPPED = Counter(
 LANE_DEPTH = Gauge(
     "careerbot_lane_depth", "Items in hand (queued or running) per lane engine", ["lane"]
 )
+LANE_WAITING = Gauge(
+    "careerbot_lane_waiting",
+    "Items in hand waiting for room to start (the inbox: back-pressure from the outbox)",
+    ["lane"],
+)
 LANE_CHATS = Gauge("careerbot_lane_chats", "Chats with work in hand per lane engine", ["lane"])
 OUTBOX_BACKLOG = Gauge(
     "careerbot_outbox_backlog", "Bot API calls stored and not yet sent (all workers)"
@@ -46,7 +51,10 @@ TELEGRAM_429 = Counter("careerbot_telegram_429_total", "Bot API calls refused wi
 TELEGRAM_SENT = Counter("careerbot_telegram_sent_total", "Bot API calls made by the outbox")
 
 
-def watch_lane(lane: str, depth: Callable[[], int], chats: Callable[[], int]) -> None:
+def watch_lane(
+    lane: str, depth: Callable[[], int], chats: Callable[[], int], waiting: Callable[[], int]
+) -> None:
     """Read a lane engine's in-memory depth at scrape time (the last bot started wins)."""
     LANE_DEPTH.labels(lane=lane).set_function(depth)
     LANE_CHATS.labels(lane=lane).set_function(chats)
+    LANE_WAITING.labels(lane=lane).set_function(waiting)

@@ -25,7 +25,7 @@ from bot.channels.dispatcher import InboxDispatcher
 from bot.channels.telegram import render
 from bot.channels.telegram.intake import CHANNEL, Intake
 from bot.channels.telegram.logs import quiet_transport_loggers
-from bot.channels.telegram.outbox import OutboxDrainer
+from bot.channels.telegram.outbox import TURN_ROOM, OutboxDrainer
 from bot.channels.telegram.pacing import ChatPacer, GlobalLimiter
 from bot.channels.telegram.pipeline import UpdatePipeline
 from bot.channels.telegram.poller import Poller
@@ -68,6 +68,8 @@ class TelegramOptions:
     rate_limit: bool = True  # 30 messages/s for the bot, ~1/s per chat (off: benchmarks)
     pacer: ChatPacer = field(default_factory=ChatPacer)
     max_concurrent_updates: int = 256
+    # Turns under way + messages in hand stay below this (back-pressure, README "Overload").
+    turn_room: int = TURN_ROOM
     sweep_interval: float = 2.0  # how often leftovers (restarts, other processes) are picked up
     # Polling mode: /metrics, /healthz, /readyz on a side server (0: none). Webhook mode serves
     # them on the webhook's port.
@@ -110,6 +112,7 @@ class TelegramBot:
             limiter=GlobalLimiter() if options.rate_limit else GlobalLimiter(rate=0),
             sweep_interval=options.sweep_interval,
             on_refused=self._refused,
+            turn_room=options.turn_room,
         )
         self.pipeline = UpdatePipeline(
             bot=self.bot,
@@ -128,7 +131,10 @@ class TelegramBot:
             process=self.pipeline.process,
             sweep_interval=options.sweep_interval,
             max_concurrent=options.max_concurrent_updates,
+            # Back-pressure: a turn starts only while the outbox has room (README, Overload).
+            room=self.drainer.turn_room,
         )
+        self.drainer.on_freed(self.dispatcher.reconsider)
         self.intake = Intake(engine, worker_id=self.worker_id, offer=self.dispatcher.offer)
         self._poller: Poller | None = None
         self._webhook: WebhookServer | None = None
@@ -136,7 +142,7 @@ class TelegramBot:
         self._ops: OpsServer | None = None
         self.running = False
         for lanes in (self.dispatcher, self.drainer):
-            metrics.watch_lane(lanes.name, lanes.depth, lanes.chats)
+            metrics.watch_lane(lanes.name, lanes.depth, lanes.chats, lanes.waiting)
 
     @property
     def ops_port(self) -> int:

@@ -65,9 +65,17 @@ log = logging.getLogger(__name__)
 # Bot API calls under way at once. httpx's pool looks at every connection and every waiting
 # request each time a request starts or ends, so with hundreds of chats sending at once the
 # pool's bookkeeping cost more CPU than the calls (measured: 3.5-4 ms per call with 64
-# connections busy, 1.1-1.5 with 8). Eight calls at once are ~80 messages/s at Telegram's
-# ~100 ms round trip, well above its 30/s per bot.
-MAX_SENDING = 8
+# connections busy, 1.1-1.5 with 8). But under overload the sends are what makes room for new
+# turns (TURN_ROOM): at 160 turns/s offered (bench_telegram overload, SQLite, quiet machine)
+# 8 at once capped the bot at 102 turns/s (226 calls/s, p99 32 s), 16 reached 143 turns/s
+# (263 calls/s, p99 7.8 s), 32 fell back to 128 turns/s (the pool's cost again).
+MAX_SENDING = 16
+# Turns under way plus messages in hand (claimed, not yet sent) stay below this: the inbox's
+# back-pressure (bot/channels/dispatcher.py). 64 keeps the MAX_SENDING calls fed many times
+# over, while a turn that starts finds its replies sent within a fraction of a second.
+TURN_ROOM = 64
+STOP_GRACE = 5.0  # seconds the calls under way get at a stop (SIGTERM) to finish
+SETTLE_SECONDS = 10.0  # and then their delivery records, at most (the database may be down)
 
 
 class RefusalHandler(Protocol):
@@ -92,8 +100,10 @@ class OutboxDrainer(Lanes[int, TelegramOutbox]):
         on_refused: RefusalHandler | None = None,
         db_in_thread: bool | None = None,
         max_sending: int = MAX_SENDING,
+        turn_room: int = TURN_ROOM,
     ) -> None:
         super().__init__(engine, worker_id=worker_id, sweep_interval=sweep_interval)
+        self._turn_room = turn_room
         self._sending = asyncio.Semaphore(max_sending)
         self._bot = bot
         self._pacer = pacer or ChatPacer()
@@ -103,6 +113,11 @@ class OutboxDrainer(Lanes[int, TelegramOutbox]):
         self._in_thread = runs_in_thread(engine) if db_in_thread is None else db_in_thread
         self._batch: list[tuple[int, int | None, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
+
+    def turn_room(self) -> int:
+        """How many turns may be under way now: what the messages in hand leave of TURN_ROOM
+        (wake the dispatcher through `on_freed` when it grows)."""
+        return self._turn_room - self.depth()
 
     def deliver(self, rows: list[TelegramOutbox]) -> None:
         """Rows this worker queued claimed (committed): send them in order, from memory."""
@@ -148,6 +163,8 @@ class OutboxDrainer(Lanes[int, TelegramOutbox]):
         try:
             await self._pacer.wait(row.chat_id)
             await self._limiter.wait()
+            if self.stopping:
+                return False  # stopping: no new call (given back unsent, sent once later)
             crash_point("outbox.before_send")
             async with self._sending:
                 message_id = await self._call(row.method, row.chat_id, row.params())
@@ -217,11 +234,25 @@ class OutboxDrainer(Lanes[int, TelegramOutbox]):
                 if not done.done():
                     done.set_result(None)
 
-    async def stop(self, grace: float = 0.0) -> None:
-        # Deliveries are recorded before claims are given back: else they go out again.
-        if self._flusher is not None and not self._flusher.done():
-            await asyncio.wait([self._flusher], timeout=5)
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """Stop without sending anything twice: no new call starts; the calls under way get
+        `grace` seconds to finish and be recorded; every delivery record is written (`settle`)
+        before the claims go back. Only a call cut off after the grace may go out again."""
         await super().stop(grace)
+
+    async def settle(self) -> None:
+        # Deliveries are recorded before claims are given back: a row given back unrecorded
+        # is sent again by whoever takes it. Lanes cancelled after the grace left their
+        # records to the flusher (`_settle_sent`).
+        deadline = asyncio.get_running_loop().time() + SETTLE_SECONDS
+        while self._batch or (self._flusher is not None and not self._flusher.done()):
+            if self._flusher is None or self._flusher.done():
+                self._flusher = asyncio.create_task(self._flush(), name="outbox-settle")
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                log.error("outbox: delivery records not written at stop; they may go again")
+                return
+            await asyncio.wait([self._flusher], timeout=left)
 
     async def _record(self, work: Callable[[Session], Any]) -> None:
         """Write the outcome of a call, retrying through database trouble: while this worker
