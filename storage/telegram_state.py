@@ -48,6 +48,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import configure_mappers, instrumentation
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage import claims
@@ -181,32 +182,62 @@ def load_callback_payload(session: Session, *, key: str) -> str | None:
 # -- outbox ------------------------------------------------------------------------------------
 
 
-def _row(item: Outgoing, claimed_by: str | None = None) -> TelegramOutbox:
-    return TelegramOutbox(
-        chat_id=item.chat_id,
-        method=item.method,
-        payload=json.dumps(item.params, ensure_ascii=False),
-        ref=item.ref,
-        kind=item.kind,
-        status=OutboxStatus.HELD
+def _values(item: Outgoing, claimed_by: str | None, now: datetime) -> dict[str, Any]:
+    """The INSERT parameters of one call: born claimed by `claimed_by` (None: pending), or held."""
+    return {
+        "chat_id": item.chat_id,
+        "method": item.method,
+        "payload": json.dumps(item.params, ensure_ascii=False),
+        "ref": item.ref,
+        "kind": item.kind,
+        "status": OutboxStatus.HELD
         if item.held
         else (OutboxStatus.PENDING if claimed_by is None else OutboxStatus.SENDING),
-        claimed_by=None if item.held else claimed_by,
-        turn=CURRENT_TURN.get(),
-    )
+        "claimed_by": None if item.held else claimed_by,
+        "attempts": 0,
+        "created_at": now,
+        "turn": CURRENT_TURN.get(),
+    }
+
+
+def _as_read(**values: Any) -> TelegramOutbox:
+    """A TelegramOutbox holding `values`, made as SQLAlchemy makes a row it reads from the
+    database (its state filled in directly): no pydantic, no attribute events — about 4 µs
+    instead of 120 µs for `TelegramOutbox(...)`, once per message on the hot path. Only for
+    rows that are read, never added to a session."""
+    if not _MAPPER.configured:
+        configure_mappers()
+    row: TelegramOutbox = _MANAGER.new_instance()
+    row.__dict__.update(_UNSET, **values)
+    return row
 
 
 def enqueue(session: Session, *, outgoing: Iterable[Outgoing]) -> list[int]:
-    """Queue calls in the caller's transaction; their ids once flushed."""
-    rows = [_row(item) for item in outgoing]
-    if not rows:
+    """Queue calls in the caller's transaction; their ids."""
+    now = utcnow()
+    params = [_values(item, None, now) for item in outgoing]
+    if not params:
         return []
-    session.add_all(rows)
-    session.flush()
-    return [row.id for row in rows if row.id is not None]
+    return [int(i) for i in session.connection().execute(_INSERT_ROWS, params).scalars()]
 
 
 _TABLE = cast(Table, TelegramOutbox.__table__)  # type: ignore[attr-defined]
+_MANAGER = instrumentation.manager_of_class(TelegramOutbox)
+_MAPPER = _MANAGER.mapper
+# What a row read from the database holds besides what `_as_read` is given.
+_UNSET: dict[str, Any] = {
+    "claimed_by": None,
+    "claimed_at": None,
+    "attempts": 0,
+    "not_before": None,
+    "created_at": None,
+    "sent_at": None,
+    "message_id": None,
+    "error": None,
+    "ref": None,
+    "kind": None,
+    "turn": None,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,16 +260,10 @@ def enqueue_claimed(session: Session, *, outgoing: Iterable[Outgoing], worker_id
         return _enqueue_claimed_at_once(session, items, worker_id)
     # SQLite: a count, then the rows (its writers take turns, and a round trip is a function
     # call in this process: nothing to gain from the one statement below).
-    t = _TABLE
     connection = session.connection()
     chats = list(dict.fromkeys(item.chat_id for item in items))
     backlog: dict[int, int] = {
-        int(chat): int(n)
-        for chat, n in connection.execute(
-            sa_select(t.c.chat_id, func.count())
-            .where(t.c.chat_id.in_(chats), t.c.status.in_(UNSENT))
-            .group_by(t.c.chat_id)
-        )
+        int(chat): int(n) for chat, n in connection.execute(_BACKLOG, {"chats": chats})
     }
     flooded = [
         chat
@@ -246,44 +271,16 @@ def enqueue_claimed(session: Session, *, outgoing: Iterable[Outgoing], worker_id
         if n >= FLOOD_BACKLOG and any(i.chat_id == chat and i.kind == REPLY_KIND for i in items)
     ]
     if flooded:
-        connection.execute(
-            update(t)
-            .where(
-                t.c.chat_id.in_(flooded),
-                t.c.status == OutboxStatus.PENDING,
-                t.c.kind == REPLY_KIND,
-            )
-            .values(status=OutboxStatus.SUPERSEDED, payload="{}")
-        )
+        connection.execute(_SUPERSEDE_CHATS, {"chats": flooded})
     now = utcnow()
-    rows: list[TelegramOutbox] = []
-    for item in items:
-        row = _row(item, None if item.chat_id in backlog else worker_id)
-        row.created_at = now
-        rows.append(row)
-    ids = connection.execute(
-        insert(t)
-        .values(claimed_at=claims.clock(claims.dialect_of(session)))
-        .returning(t.c.id, sort_by_parameter_order=True),
-        [
-            {
-                "chat_id": row.chat_id,
-                "method": row.method,
-                "payload": row.payload,
-                "ref": row.ref,
-                "kind": row.kind,
-                "status": row.status,
-                "claimed_by": row.claimed_by,
-                "attempts": 0,
-                "created_at": now,
-                "turn": row.turn,
-            }
-            for row in rows
-        ],
-    ).scalars()
-    for row, row_id in zip(rows, ids, strict=True):
-        row.id = row_id
-    return Enqueued([row for row in rows if row.claimed_by is not None], sorted(backlog))
+    params = [_values(item, None if item.chat_id in backlog else worker_id, now) for item in items]
+    ids = connection.execute(_INSERT_CLAIMED.of(session), params).scalars()
+    claimed = [
+        _as_read(id=row_id, **values)
+        for values, row_id in zip(params, ids, strict=True)
+        if values["claimed_by"] is not None
+    ]
+    return Enqueued(claimed, sorted(backlog))
 
 
 def _enqueue_claimed_at_once(session: Session, items: list[Outgoing], worker_id: str) -> Enqueued:
@@ -316,7 +313,7 @@ def _enqueue_claimed_at_once(session: Session, items: list[Outgoing], worker_id:
     for item, values, (row_id, status) in zip(items, params, returned, strict=True):
         if status == OutboxStatus.SENDING:
             claimed.append(
-                TelegramOutbox(
+                _as_read(
                     id=row_id,
                     chat_id=item.chat_id,
                     method=item.method,
@@ -326,6 +323,7 @@ def _enqueue_claimed_at_once(session: Session, items: list[Outgoing], worker_id:
                     status=OutboxStatus.SENDING,
                     claimed_by=worker_id,
                     created_at=now,
+                    turn=turn,
                 )
             )
         elif status == OutboxStatus.PENDING:
@@ -340,18 +338,10 @@ def _enqueue_claimed_at_once(session: Session, items: list[Outgoing], worker_id:
 def _supersede_flooded(session: Session, chat_id: int, before_id: int) -> None:
     """A chat with FLOOD_BACKLOG unsent rows before the new ones: its older unsent replies give
     way to the new ones (see the module doc)."""
-    t = _TABLE
     connection = session.connection()
-    older = t.c.chat_id == chat_id, t.c.id < before_id
-    backlog = connection.execute(
-        sa_select(func.count()).where(*older, t.c.status.in_(UNSENT))
-    ).scalar_one()
-    if backlog >= FLOOD_BACKLOG:
-        connection.execute(
-            update(t)
-            .where(*older, t.c.status == OutboxStatus.PENDING, t.c.kind == REPLY_KIND)
-            .values(status=OutboxStatus.SUPERSEDED, payload="{}")
-        )
+    older = {"chat": chat_id, "before": before_id}
+    if connection.execute(_BACKLOG_BEFORE, older).scalar_one() >= FLOOD_BACKLOG:
+        connection.execute(_SUPERSEDE_BEFORE, older)
 
 
 def chats_with_pending(session: Session) -> list[int]:
@@ -387,23 +377,7 @@ def claim_head(
     idempotency key); it is sent again rather than lost.
     """
     t = _TABLE
-    dialect = claims.dialect_of(session)
-    found = (
-        session.connection()
-        .execute(
-            sa_select(
-                *(t.c[name] for name in _ROW_COLUMNS),
-                t.c.claimed_by,
-                t.c.claimed_at,
-                claims.is_stale(t, dialect),
-                t.c.not_before,
-            )
-            .where(t.c.chat_id == chat_id, t.c.status.in_(UNSENT))
-            .order_by(t.c.id)
-            .limit(1)
-        )
-        .first()
-    )
+    found = session.connection().execute(_HEAD.of(session), {"chat_id": chat_id}).first()
     if found is None:
         return Claim(None)
     values = dict(zip(_ROW_COLUMNS, found[: len(_ROW_COLUMNS)], strict=True))
@@ -426,7 +400,7 @@ def claim_head(
     ):
         return Claim(None)
     values.update(status=OutboxStatus.SENDING, claimed_by=worker_id)
-    return Claim(TelegramOutbox(**values))
+    return Claim(_as_read(**values))
 
 
 def renew(session: Session, *, outbox_ids: Iterable[int], worker_id: str) -> None:
@@ -650,5 +624,52 @@ _MARK_SENT = (
         attempts=TelegramOutbox.attempts + 1,
         claimed_at=None,
         claimed_by=None,
+    )
+)
+
+# enqueue and enqueue_claimed on SQLite: built once, `chats` a list bound at execution.
+_T = _TABLE
+_BACKLOG = (
+    sa_select(_T.c.chat_id, func.count())
+    .where(_T.c.chat_id.in_(bindparam("chats", expanding=True)), _T.c.status.in_(UNSENT))
+    .group_by(_T.c.chat_id)
+)
+_SUPERSEDE_CHATS = (
+    update(_T)
+    .where(
+        _T.c.chat_id.in_(bindparam("chats", expanding=True)),
+        _T.c.status == OutboxStatus.PENDING,
+        _T.c.kind == REPLY_KIND,
+    )
+    .values(status=OutboxStatus.SUPERSEDED, payload="{}")
+)
+_INSERT_ROWS = insert(_T).returning(_T.c.id, sort_by_parameter_order=True)
+_INSERT_CLAIMED = PerDialect(
+    lambda dialect: (
+        insert(_T)
+        .values(claimed_at=claims.clock(dialect))
+        .returning(_T.c.id, sort_by_parameter_order=True)
+    )
+)
+_OLDER = (_T.c.chat_id == bindparam("chat"), _T.c.id < bindparam("before"))
+_BACKLOG_BEFORE = sa_select(func.count()).where(*_OLDER, _T.c.status.in_(UNSENT))
+_SUPERSEDE_BEFORE = (
+    update(_T)
+    .where(*_OLDER, _T.c.status == OutboxStatus.PENDING, _T.c.kind == REPLY_KIND)
+    .values(status=OutboxStatus.SUPERSEDED, payload="{}")
+)
+# claim_head: the chat's oldest unsent row and whether its claim is stale.
+_HEAD = PerDialect(
+    lambda dialect: (
+        sa_select(
+            *(_T.c[name] for name in _ROW_COLUMNS),
+            _T.c.claimed_by,
+            _T.c.claimed_at,
+            claims.is_stale(_T, dialect),
+            _T.c.not_before,
+        )
+        .where(_T.c.chat_id == bindparam("chat_id"), _T.c.status.in_(UNSENT))
+        .order_by(_T.c.id)
+        .limit(1)
     )
 )

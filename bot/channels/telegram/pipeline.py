@@ -31,7 +31,7 @@ from sqlmodel import Session
 from telegram import Bot
 
 from bot.channels.dispatcher import OutOfTurn
-from bot.channels.telegram import render
+from bot.channels.telegram import rawapi, render
 from bot.channels.telegram.callbacks import Settled
 from bot.channels.telegram.incoming import Incoming, Unreadable, read_update
 from bot.channels.telegram.outcomes import KeyboardSettled, Outcome
@@ -297,7 +297,10 @@ class UpdatePipeline:
             if pressed:
                 chosen = self._flows.current.text(Key.ALREADY_CHOSEN)
                 text = f"{chosen.nl} / {chosen.en or chosen.nl}"
-            await asyncio.wait_for(self._bot.answer_callback_query(query_id, text), timeout=5)
+            params: dict[str, Any] = {"callback_query_id": query_id}
+            if text is not None:
+                params["text"] = text
+            await asyncio.wait_for(rawapi.call(self._bot, rawapi.ANSWER_CALLBACK, params), 5)
         except Exception as exc:
             log.info("answerCallbackQuery failed (%s)", type(exc).__name__)
 
@@ -318,41 +321,64 @@ class _Hold:
     Sent straight to the Bot API, best effort, not through the outbox: it is no answer, only a
     sign of life, and under overload it must not wait behind the transaction it announces. The
     turn waits for it to be sent before committing (so it never arrives after the answer). A
-    crash between the two may make it go out twice; a failed send is skipped."""
+    crash between the two may make it go out twice; a failed send is skipped.
+
+    A timer on the event loop (`call_later`), not a task per turn: nearly every turn ends
+    before it is due, and a cancelled timer costs next to nothing; only a notice that is due
+    gets a task, for its send."""
+
+    __slots__ = ("_bot", "_budget", "_chat_id", "_due", "_flows", "_sending", "_timer")
 
     def __init__(self, bot: Bot, flows: FlowSource, received: float, budget: NoticeBudget) -> None:
         self._budget = budget
         self._bot = bot
         self._flows = flows
-        self._received = received
-        self._task: asyncio.Task[None] | None = None
+        self._due = received + HOLD_AFTER
+        self._chat_id: int | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._sending: asyncio.Task[None] | None = None  # set once due (sent or skipped)
 
     def arm(self, chat_id: int) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._later(chat_id), name="one-moment")
+        if self._timer is not None or self._sending is not None:
+            return
+        self._chat_id = chat_id
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(max(0.0, self._due - time.monotonic()), self._fire)
 
-    async def _later(self, chat_id: int) -> None:
-        await asyncio.sleep(max(0.0, self._received + HOLD_AFTER - time.monotonic()))
+    def _fire(self) -> None:
+        self._timer = None
+        assert self._chat_id is not None
+        self._sending = asyncio.get_running_loop().create_task(
+            self._send(self._chat_id), name="one-moment"
+        )
+
+    async def _send(self, chat_id: int) -> None:
         if not self._budget.take():
             metrics.HOLDING_NOTICES_SKIPPED.inc()
             return
         metrics.HOLDING_NOTICES.inc()
         try:
             text = both_languages(self._flows.current, Key.ONE_MOMENT)
-            await asyncio.wait_for(self._bot.send_message(chat_id, text), timeout=3)
+            params = {"chat_id": chat_id, "text": text}
+            await asyncio.wait_for(rawapi.call(self._bot, rawapi.SEND_MESSAGE, params), 3)
         except Exception as exc:
             log.info("one-moment notice not sent (%s)", type(exc).__name__)
 
     async def settle(self) -> None:
-        """Not due yet: never sent. Due and under way: wait for it."""
-        task = self._task
-        if task is None or task.done():
-            return
-        if time.monotonic() < self._received + HOLD_AFTER:
-            task.cancel()
-            self._task = None
-        await asyncio.gather(task, return_exceptions=True)
+        """Not due yet: never sent. Due (also when the busy loop has not run the timer yet)
+        and under way: wait for it."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+            if time.monotonic() < self._due:
+                return
+            self._fire()
+        if self._sending is not None and not self._sending.done():
+            await asyncio.gather(self._sending, return_exceptions=True)
 
     def cancel(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._sending is not None and not self._sending.done():
+            self._sending.cancel()

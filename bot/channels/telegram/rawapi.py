@@ -3,7 +3,8 @@
 `Bot.send_message` and `Bot.get_updates` build PTB objects from our parameters and from
 Telegram's answer (a Message per message sent, an Update per update received) that the outbox
 and the inbox only turn back into JSON or read one field of: that was about a fifth of the bot's
-CPU per turn. `Bot.do_api_request` is the same request code (`Bot._post`: the HTTPXRequest
+CPU per turn. The same holds for the pipeline's best-effort calls ("Eén moment…", stopping a
+pressed button's spinner), whose answer nobody reads at all. `Bot.do_api_request` is the same request code (`Bot._post`: the HTTPXRequest
 pools and timeouts, and the mapping of Telegram's errors to RetryAfter, BadRequest, Forbidden,
 ChatMigrated, NetworkError, …) with plain dicts on both sides.
 """
@@ -19,11 +20,12 @@ from telegram.warnings import PTBUserWarning
 SEND_MESSAGE = "sendMessage"
 EDIT_MARKUP = "editMessageReplyMarkup"
 GET_UPDATES = "getUpdates"
+ANSWER_CALLBACK = "answerCallbackQuery"
 
 # do_api_request warns "please use Bot.send_message" for a method PTB wraps; the raw call is
 # the point here. Only these exact warnings are silenced (a filter is process-wide: it cannot
 # be scoped to one await).
-for _method in (SEND_MESSAGE, EDIT_MARKUP, GET_UPDATES):
+for _method in (SEND_MESSAGE, EDIT_MARKUP, GET_UPDATES, ANSWER_CALLBACK):
     warnings.filterwarnings(
         "ignore", message=f"Please use 'Bot.{_method}'", category=PTBUserWarning
     )
