@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable
 
 from bot.engine.commands import (
+    Acknowledge,
     AnswerQuestion,
     Cancel,
     CannotHandle,
@@ -66,14 +67,17 @@ from bot.engine.options import about_the_question, other_option, said_options
 from bot.engine.repair import (
     contains_keyword,
     correction_target,
+    fold,
     has_correction_cue,
     is_cancel,
     is_negated,
     looks_like_question,
     says_home,
+    split_question,
 )
 from bot.engine.slot_values import NO_WORDS, YES_WORDS, Parsed, clean_text, parse_value
 from bot.engine.state import ConversationState, JsonScalar
+from bot.engine.words import word_set
 from bot.flows.flowset import CompiledFlow, FlowSet
 from bot.flows.models import CollectStep, SlotDef, SlotType
 from bot.nlu.client import NluResult
@@ -227,6 +231,11 @@ def _no_question(
     commands: list[Command] = []
     if fills:
         commands.append(SetSlots(fills))
+    if state.offered is not None and _yes_or_no(text) is True:
+        # "ja" to "Wil je liever met een mens praten?" and its one button: that button
+        return [*commands, *_button(flows, state, state.offered)]
+    if (ack := _acknowledgement(flows, text, nlu)) is not None:
+        return [*commands, ack]
     if nlu is None or not nlu.available:
         cf = _keyword_flow(flows, text)
         if cf is None:
@@ -312,6 +321,11 @@ def _at_question(
         unfit = _unfit_answer(flows, state, step, slot, text, parsed, nlu)
         if unfit is not None:
             return [*commands, unfit]
+    if slot.type is SlotType.TEXT and (parts := split_question(text)) is not None:
+        # "ik ben lasser, hoe zit het met die 5000 euro?": the answer, then the question
+        both = _answer_and_question(flows, state, step, slot, parts, nlu, found, text)
+        if both is not None:
+            return [*commands, both]
     named = slot.format == "name" and parsed.ok and _NAME_SAID.search(text) is not None
     interruption = None if named else _interruption(flows, state, slot, text, nlu, parsed)
     if interruption is not None:
@@ -328,6 +342,148 @@ def _at_question(
     if looks_like_question(text):
         return [_unknown_question(flows, nlu)]
     return [InvalidAnswer(step.collect, parsed.reason, parsed.suggestions)]
+
+
+# What introduces an answer about work or a wish, not part of it: "ik ben (een) lasser", "ik
+# werk als kok", "I am a forklift driver", "I work as a cleaner".
+_ANSWER_INTRO = re.compile(
+    r"^(?:ik ben (?:een |nu |al )?|ik werk als (?:een )?|ik werk(?:te)? |ik doe |"
+    r"i am (?:a |an )?|i'm (?:a |an )?|im (?:a |an )?|i work as (?:a |an )?|i work |i do )",
+    re.IGNORECASE,
+)
+# Words that only colour a sentence about what happened ("ik ben gisteren ontslagen", "I just
+# got fired"): what is left of it when the topic's own words are taken out.
+_SITUATION_FILLER = word_set(
+    "ik ben was word wordt werd ben net pas gisteren vandaag vorige vorig afgelopen deze week "
+    "maand jaar mijn mn m me mij het de een heb had hebben zijn is er al nu ook toch helaas "
+    "eigenlijk gewoon echt dus zojuist onverwachts plotseling opeens we wij "
+    "i am was got get been have has just my the a an yesterday today last this week month "
+    "year and so also already now unfortunately suddenly we were are"
+)
+
+
+def _answer_and_question(
+    flows: FlowSet,
+    state: ConversationState,
+    step: CollectStep,
+    slot: SlotDef,
+    parts: tuple[str, str],
+    nlu: NluResult | None,
+    found: list[Found],
+    text: str,
+) -> Command | None:
+    """An answer to a free-text question and a question in one message: the answer part is
+    stored and the question answered in between (`SetSlots.then`), or None when the answer
+    part is no answer here (then the message is read as a whole, as before).
+
+    The answer part is no answer when it is implausible on its own ("ok, wat kost het?"),
+    when it is mostly another value ("Tilburg, wat kost het?" at the name question), or when
+    it only says what happened to the person in a topic's own words ("ik ben ontslagen, wat
+    moet ik doen?" at the work question): a situation is not work, a wish or a name."""
+    answer, question = parts
+    if slot.format != "name":
+        answer = _ANSWER_INTRO.sub("", answer).strip() or answer
+    parsed = parse_value(slot, text=answer, payload_value=None, nlu=None)
+    if not parsed.ok or parsed.doubtful or _states_a_topic(flows, state, step, answer):
+        return None
+    start = text.find(answer)
+    if start >= 0:
+        inside = [
+            Found(f.slot, f.value, f.start - start, f.end - start, f.extra)
+            for f in found
+            if f.slot != step.collect and start <= f.start and f.end <= start + len(answer)
+        ]
+        if inside and _mostly(inside, {f.slot: f.value for f in inside}, answer):
+            return None
+    value = {step.collect: parsed.value, **parsed.extra}
+    return SetSlots(value, answers=step.collect, then=_in_between(flows, state, question, nlu))
+
+
+def _states_a_topic(
+    flows: FlowSet, state: ConversationState, step: CollectStep, answer: str
+) -> bool:
+    """ "ik ben ontslagen", "I got fired", "mijn contract wordt niet verlengd": a topic's
+    keyword with only filler around it, where the pending question does not use that word
+    ("een opleiding" is a wish at "Bijvoorbeeld ... een opleiding", not the training topic)."""
+    asked = f" {fold(render_question(flows, state, step))} "
+    rest = f" {fold(answer)} "
+    said = False
+    for cf in flows.triggered_flows():
+        if cf.flow.digression or cf.flow.trigger is None:
+            continue
+        for keyword in cf.flow.trigger.keywords:
+            k = fold(keyword)
+            if k and f" {k} " in rest and f" {k} " not in asked:
+                rest = rest.replace(f" {k} ", " ")
+                said = True
+    return said and all(w in _SITUATION_FILLER for w in rest.split())
+
+
+def _in_between(
+    flows: FlowSet, state: ConversationState, question: str, nlu: NluResult | None
+) -> Command:
+    """What answers the question part: the short answer the NLU read in the whole message
+    when the question part's own words agree (or name none), else the one those words name
+    (the keywords of a digression, read in the question part only: the NLU may have read the
+    answer part), else "I have no answer to that"."""
+    named = [
+        cf
+        for cf in flows.triggered_flows()
+        if cf.flow.digression
+        and not cf.flow.chitchat
+        and cf.flow.trigger is not None
+        and contains_keyword(question, cf.flow.trigger.keywords)
+    ]
+    read = None
+    if nlu is not None and nlu.available:
+        cf = flows.flow_for_intent(nlu.intent, nlu.confidence, mid_question=True)
+        if cf is not None and cf.id == flows.settings.human_flow:
+            return HumanHandoff()
+        if cf is not None and cf.flow.digression and cf.id != state.active_flow:
+            read = cf
+    if read is not None and (read in named or len(named) != 1):
+        return _digression(read)
+    if named:
+        return _digression(named[0])
+    return CannotHandle(question=True)
+
+
+def _acknowledgement(flows: FlowSet, text: str, nlu: NluResult | None) -> Command | None:
+    """ "ja", "oké", "dank je wel", "thanks", 👍, "top": said when nothing is pending."""
+    symbols = [ch for ch in text if not ch.isalnum() and not ch.isspace()]
+    words = fold(text).split()
+    if not words:
+        # emoji only: 👍 👌 🙏 ✅ 🙂 — a thumbs-down or an angry face is not an acknowledgement
+        positive = any(ch in _ACK_SYMBOLS for ch in symbols)
+        if positive and all(ch in _ACK_SYMBOLS or ch in _PUNCTUATION for ch in symbols):
+            return Acknowledge(thanks="🙏" in text)
+        return None
+    thanks = any(w in _THANKS_WORDS for w in words) or "🙏" in text
+    if all(w in _ACK_WORDS or w in _THANKS_WORDS for w in words) and len(words) <= 6:
+        return Acknowledge(thanks=thanks)
+    if (
+        nlu is not None
+        and nlu.available
+        and nlu.intent in ("thanks", "affirm")
+        and nlu.confidence >= flows.settings.interrupt_confidence
+        and len(words) <= 4
+        and not looks_like_question(text)
+    ):
+        return Acknowledge(thanks=nlu.intent == "thanks")
+    return None
+
+
+_THANKS_WORDS = word_set(
+    "bedankt dank dankje dankjewel dankuwel danku bedankd thanks thank thx tnx ty merci "
+    "dankjewell dankjee"
+)
+_ACK_WORDS = YES_WORDS | word_set(
+    "je jij u wel hoor zeer heel erg fijn mooi top super toppie cool nice great perfect "
+    "perfecto duidelijk helder alright fine good allright you very much so lot a helemaal "
+    "is dat oke okee okey k kk ok ok'tje oki dan"
+)
+_ACK_SYMBOLS = frozenset("👍👌🙏✅🙂😊😀😄☺❤💪🤝👏🥰😃♥🫶✔")
+_PUNCTUATION = frozenset(".,!?:;-~'\"\ufe0f\u200d🏻🏼🏽🏾🏿")
 
 
 def _numbered(step: CollectStep, slot: SlotDef, number: int, numbered: bool) -> Command:
