@@ -56,7 +56,9 @@ FLOWS = FlowRegistry(FLOWS_DIR).current
 
 
 def text_of(key: str, lang: str = "nl") -> str:
-    text = FLOWS.texts[key]
+    text = FLOWS.texts.get(key)
+    if text is None:
+        return f"<no text {key}>"  # an older catalogue: the test fails on what was said
     return text.nl if lang == "nl" else text.en or text.nl
 
 
@@ -298,6 +300,30 @@ async def test_a_situation_is_not_an_answer_about_work(coaches, parser, lang, sa
     question is answered, nothing is stored, and the work question comes back."""
     chat = await start(coaches, parser, lang, lang.work_q)
     await chat.say(said)
+    assert lang.work_q in chat.last.lower(), chat.transcript
+    await chat.say("lasser")
+    assert await summary_line(chat, lang, "Werk" if lang is NL else "Work") == "lasser"
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        (NL, "geen idee, wat bedoel je met werk?"),  # Jolanda
+        (NL, "dat wil ik liever niet zeggen. waarom moet je dat weten?"),  # Henk
+        (EN, "I don't understand, what do you mean?"),  # Piotr
+    ],
+    ids=["no-idea", "rather-not", "en"],
+)
+async def test_not_knowing_and_asking_about_the_question_is_not_an_answer(
+    coaches, parser, lang, said
+):
+    """The rule's other half: an answer part that says the person cannot or will not answer,
+    or a question about the question itself, stores nothing; the work question comes back."""
+    chat = await start(coaches, parser, lang, lang.work_q)
+    await chat.say(said)
+    if chat.buttons and text_of("clarify", lang.code) in chat.text:
+        # the model was unsure what was asked: the likely answers, and "something else"
+        await chat.press(text_of("something_else", lang.code))
     assert lang.work_q in chat.last.lower(), chat.transcript
     await chat.say("lasser")
     assert await summary_line(chat, lang, "Werk" if lang is NL else "Work") == "lasser"

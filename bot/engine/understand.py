@@ -351,6 +351,23 @@ _ANSWER_INTRO = re.compile(
     r"i am (?:a |an )?|i'm (?:a |an )?|im (?:a |an )?|i work as (?:a |an )?|i work |i do )",
     re.IGNORECASE,
 )
+# An answer part that says the person cannot or will not answer ("geen idee", "snap ik niet",
+# "liever niet", "I don't know"), and a question part about the question itself ("wat bedoel
+# je?", "waarom wil je dat weten?", "what do you mean?"): then nothing is stored.
+_NOT_AN_ANSWER = re.compile(
+    r"\b(?:geen idee|weet (?:ik )?(?:het )?niet|weet niet|snap|begrijp|liever niet|zeg ik niet|"
+    r"gaat je niks aan|gaat je niets aan|niet zeggen|geen zin|"
+    r"no idea|dont know|don t know|do not know|not sure|dont understand|don t understand|"
+    r"do not understand|rather not|prefer not|none of your business|"
+    # no work is no answer about work: "ik werk niet", "niks", "nothing at the moment"
+    r"werk niet|geen werk|geen baan|niks|niets|nothing|no job|no work|not working)\b"
+)
+_ABOUT_THE_QUESTION = re.compile(
+    r"\b(?:wat bedoel|hoe bedoel|bedoel je|waarom (?:wil|moet|vraag)|waarvoor (?:wil|moet|is)|"
+    r"is dat (?:nodig|verplicht)|moet dat|wat moet ik (?:hier )?(?:invullen|typen|zeggen)|"
+    r"what do you mean|what does that mean|why do you (?:need|want|ask)|"
+    r"is that (?:necessary|required)|do i have to (?:answer|say|tell))\b"
+)
 # Words that only colour a sentence about what happened ("ik ben gisteren ontslagen", "I just
 # got fired"): what is left of it when the topic's own words are taken out.
 _SITUATION_FILLER = word_set(
@@ -381,6 +398,8 @@ def _answer_and_question(
     it only says what happened to the person in a topic's own words ("ik ben ontslagen, wat
     moet ik doen?" at the work question): a situation is not work, a wish or a name."""
     answer, question = parts
+    if _NOT_AN_ANSWER.search(fold(answer)) or _ABOUT_THE_QUESTION.search(fold(question)):
+        return None  # "geen idee, wat bedoel je?": about the question, not an answer to it
     if slot.format != "name":
         answer = _ANSWER_INTRO.sub("", answer).strip() or answer
     parsed = parse_value(slot, text=answer, payload_value=None, nlu=None)
