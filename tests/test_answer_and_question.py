@@ -428,3 +428,32 @@ async def test_the_offer_is_forgotten_after_another_turn(coaches, parser):
     await chat.say("dank je")  # acknowledged; the offer was answered by that
     await chat.say("ja")
     assert "in contact met een loopbaancoach" not in chat.text
+
+
+# the commands, without a conversation around them ---------------------------------------------
+
+
+def test_the_command_carries_the_answer_and_the_question():
+    from bot.engine.commands import AnswerQuestion, CannotHandle, SetSlots
+    from bot.engine.messages import Inbound
+    from bot.engine.state import ConversationState, Frame
+    from bot.engine.understand import understand
+    from bot.nlu.client import IntentScore, NluResult
+
+    at_work = ConversationState(
+        welcomed=True, consent=True, stack=[Frame(flow="intake", step="sector")]
+    )
+    unsure = NluResult(
+        intent="flex_contract", confidence=0.31, ranking=(IntentScore("flex_contract", 0.31),)
+    )
+    said = Inbound(text="ik ben lasser, hoe zit het met die 5000 euro?")
+    assert understand(FLOWS, at_work, said, unsure) == [
+        SetSlots({"sector": "lasser"}, answers="sector", then=AnswerQuestion("budget_answer"))
+    ]
+    dog = Inbound(text="bouwvakker. mag mijn hond mee?")
+    assert understand(FLOWS, at_work, dog, unsure) == [
+        SetSlots({"sector": "bouwvakker"}, answers="sector", then=CannotHandle(question=True))
+    ]
+    fired = Inbound(text="ik ben ontslagen, wat moet ik doen?")
+    job_loss = NluResult(intent="job_loss", confidence=0.97)
+    assert understand(FLOWS, at_work, fired, job_loss) == [AnswerQuestion("dismissal_rights")]

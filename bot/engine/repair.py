@@ -186,14 +186,21 @@ def _parts(text: str) -> list[str]:
 def split_question(text: str) -> tuple[str, str] | None:
     """ "ik ben lasser, hoe zit het met die 5000 euro?" → ("ik ben lasser", "hoe zit het met die
     5000 euro?"): the statement and the question of a message that has both, the statement
-    first or last. None when the message is all statement or all question, or they are mixed
-    up (statement, question, statement)."""
+    first or last, each as written. None when the message is all statement or all question,
+    or they are mixed up (statement, question, statement)."""
     parts = _parts(text)
     kinds = [_is_question_part(_LEADING_JOIN.sub("", p)) for p in parts]
     if all(kinds) or not any(kinds):
         return None
     if kinds != sorted(kinds) and kinds != sorted(kinds, reverse=True):
         return None
-    statement = " ".join(p for p, q in zip(parts, kinds, strict=True) if not q)
-    question = " ".join(_LEADING_JOIN.sub("", p) for p, q in zip(parts, kinds, strict=True) if q)
+    spans, cursor = [], 0
+    for part in parts:
+        start = text.index(part, cursor)
+        cursor = start + len(part)
+        spans.append((start, cursor))
+    said = [span for span, q in zip(spans, kinds, strict=True) if not q]
+    asked = [span for span, q in zip(spans, kinds, strict=True) if q]
+    statement = text[said[0][0] : said[-1][1]]
+    question = _LEADING_JOIN.sub("", text[asked[0][0] : asked[-1][1]])
     return statement.rstrip(" ,.;!-–"), question.strip()

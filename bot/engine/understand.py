@@ -58,7 +58,7 @@ from bot.engine.dialogue import (
     P_LANG,
     P_VALUE,
 )
-from bot.engine.executor import pending_step
+from bot.engine.executor import in_intake, pending_step
 from bot.engine.extract import Found, find_values
 from bot.engine.language import detect_language, is_unreadable
 from bot.engine.messages import Inbound
@@ -414,8 +414,11 @@ def _answer_and_question(
         ]
         if inside and _mostly(inside, {f.slot: f.value for f in inside}, answer):
             return None
+    then = _in_between(flows, state, question, nlu)
+    if isinstance(then, HumanHandoff) and not in_intake(flows, state):
+        return None  # asking for a person outside an intake: that starts one (as before)
     value = {step.collect: parsed.value, **parsed.extra}
-    return SetSlots(value, answers=step.collect, then=_in_between(flows, state, question, nlu))
+    return SetSlots(value, answers=step.collect, then=then)
 
 
 def _states_a_topic(
