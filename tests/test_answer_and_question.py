@@ -248,6 +248,34 @@ CASES = [
         ("chatbot",),
         EN.town_q,
     ),
+    # at button questions, answered in words: Samira's contract, Jolanda's school, Piotr
+    Case(
+        NL,
+        "wat voor contract heb je",
+        "tijdelijk, wat kost zo'n coach eigenlijk?",
+        "Contract",
+        "Tijdelijk",
+        ("gratis",),
+        NL.work_q,
+    ),
+    Case(
+        NL,
+        NL.education_q,
+        "mbo 2 en hoeveel krijg ik voor een cursus",
+        "Opleiding",
+        "Mbo",
+        ("rechtstreeks naar de opleider",),
+        NL.goal_q,
+    ),
+    Case(
+        EN,
+        "what fits your situation best",
+        "I was fired. is the coach free?",
+        "Situation",
+        "I was dismissed or my contract ends",
+        ("free",),
+        "what kind of contract",
+    ),
 ]
 
 
@@ -283,6 +311,32 @@ async def test_a_question_not_understood_still_keeps_the_answer(coaches, parser)
     if isinstance(parser, FakeNlu):
         assert text_of("question_unknown") in chat.text
     assert await summary_line(chat, NL, "Werk") == "bouwvakker"
+
+
+async def test_yes_and_a_question_at_a_yes_no_question(coaches, parser):
+    """Henk: "ja, maar wat kost dat?" at "Wil je met een coach bespreken …?": yes is kept
+    (the intake starts), the cost is answered in between."""
+    service, _ = make_service(coaches, parser)
+    chat = Chat(service)
+    await chat.say("ik wil graag een cursus doen")
+    await chat.press("Ja")  # consent
+    assert "met een coach bespreken" in chat.last
+    await chat.say("ja, maar wat kost dat?")
+    assert NL.name_q in chat.last.lower(), chat.transcript
+    assert chat.last.startswith(text_of("resume_next"))
+    if isinstance(parser, FakeNlu):
+        assert "gratis" in chat.text
+
+
+async def test_the_consent_question_is_not_split(coaches, parser):
+    """Consent is given with the answers in hand: "ja, maar wat doen jullie met mijn
+    gegevens?" gets the answer and the consent question again, nothing is kept yet."""
+    service, _ = make_service(coaches, parser)
+    chat = Chat(service)
+    await chat.say("hallo")
+    await chat.say("ja, maar wat doen jullie met mijn gegevens?")
+    assert "Vind je het goed" in chat.last, chat.transcript
+    assert [b.label for b in chat.replies[-1].buttons] == ["Ja", "Nee"]
 
 
 @pytest.mark.parametrize(

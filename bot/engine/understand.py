@@ -316,16 +316,17 @@ def _at_question(
         return [*commands, _answer(step, parsed)]
     if fills and slot.type is SlotType.TEXT and _mostly(others, fills, text):
         return [*commands, Reask()]  # "Den Haag" at the name question is a town, not a name
+    if _splits(flows, state, step, slot) and (parts := split_question(text)) is not None:
+        # "ik ben lasser, hoe zit het met die 5000 euro?", "tijdelijk, wat kost een coach?":
+        # the answer, then the question
+        both = _answer_and_question(flows, state, step, slot, parts, nlu, found, text)
+        if both is not None:
+            return [*commands, both]
     if slot.type in _CLOSED and not parsed.ok and not step.corrections:
         # The pending question first: an answer in other words is never a new topic.
         unfit = _unfit_answer(flows, state, step, slot, text, parsed, nlu)
         if unfit is not None:
             return [*commands, unfit]
-    if slot.type is SlotType.TEXT and (parts := split_question(text)) is not None:
-        # "ik ben lasser, hoe zit het met die 5000 euro?": the answer, then the question
-        both = _answer_and_question(flows, state, step, slot, parts, nlu, found, text)
-        if both is not None:
-            return [*commands, both]
     named = slot.format == "name" and parsed.ok and _NAME_SAID.search(text) is not None
     interruption = None if named else _interruption(flows, state, slot, text, nlu, parsed)
     if interruption is not None:
@@ -379,6 +380,18 @@ _SITUATION_FILLER = word_set(
 )
 
 
+def _splits(flows: FlowSet, state: ConversationState, step: CollectStep, slot: SlotDef) -> bool:
+    """Where an answer and a question may come in one message: a free-text question, or a
+    button question answered in words; never the summary (a sentence there changes fields)
+    and never the consent question (consent is given with the answers in hand)."""
+    if step.corrections or state.stack[-1].flow in (
+        flows.settings.welcome_flow,
+        flows.settings.consent_flow,
+    ):
+        return False
+    return slot.type is SlotType.TEXT or slot.type in _CLOSED
+
+
 def _answer_and_question(
     flows: FlowSet,
     state: ConversationState,
@@ -400,10 +413,14 @@ def _answer_and_question(
     answer, question = parts
     if _NOT_AN_ANSWER.search(fold(answer)) or _ABOUT_THE_QUESTION.search(fold(question)):
         return None  # "geen idee, wat bedoel je?": about the question, not an answer to it
-    if slot.format != "name":
+    free = slot.type is SlotType.TEXT
+    if free and slot.format != "name":
         answer = _ANSWER_INTRO.sub("", answer).strip() or answer
     parsed = parse_value(slot, text=answer, payload_value=None, nlu=None)
-    if not parsed.ok or parsed.doubtful or _states_a_topic(flows, state, step, answer):
+    if not parsed.ok or parsed.doubtful:
+        return None
+    # an option said is an answer; free text that only tells a situation is not
+    if free and _states_a_topic(flows, state, step, answer):
         return None
     start = text.find(answer)
     if start >= 0:
