@@ -23,6 +23,10 @@ class SetSlots:
     values: SlotValues
     # The slot the pending question asked for, if the message answered it.
     answers: str | None = None
+    # A question asked in the same message ("ik ben lasser, hoe zit het met die 5000 euro?"):
+    # answered once the answer is stored, before the next question (AnswerQuestion, OffTopic,
+    # CannotHandle or HumanHandoff).
+    then: Command | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +176,14 @@ class StaleButton:
 
 
 @dataclass(frozen=True, slots=True)
+class Acknowledge:
+    """ "ja", "oké", "dank je", 👍 with nothing pending (after the handoff, at the menu): a short
+    friendly word back, never "I did not understand" and never a new topic."""
+
+    thanks: bool
+
+
+@dataclass(frozen=True, slots=True)
 class NumberTyped:
     """A number typed at a button question that picks nothing ("2" where the buttons are not
     shown numbered, "optie 9" of five): say how to answer, then the question again. `count`
@@ -206,4 +218,5 @@ Command = (
     | WayForward
     | StaleButton
     | NumberTyped
+    | Acknowledge
 )

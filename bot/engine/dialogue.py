@@ -34,6 +34,9 @@ class Dialogue:
         self.channel = channel
         self.replies: list[Reply] = []
         self.effects: list[Effect] = []
+        # A question was answered in between an answer and the next question: that question
+        # comes with a short line back ("Dan verder met mijn vragen:"). This turn only.
+        self.onward = False
 
     @property
     def lang(self) -> Language:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.engine.commands import Command
-from bot.engine.dialogue import Dialogue
+from bot.engine.dialogue import P_AGAIN, P_FLOW, P_INTENT, Dialogue
 from bot.engine.effects import Effect, HandoffRequested
 from bot.engine.executor import ask, pending_step, recover, start_flow
 from bot.engine.messages import NUMBERED_CHANNELS, Inbound, Reply
@@ -58,6 +58,9 @@ def turn(
     # The service adds the "what happens next" message after a handoff.
     if not d.replies and not any(isinstance(e, HandoffRequested) for e in d.effects):
         d.say_key(Key.MENU_PROMPT, buttons=d.menu_buttons())
+    buttons = [b for r in d.replies for b in r.buttons]
+    one = len(buttons) == 1 and buttons[0].payload.startswith((P_FLOW, P_INTENT, P_AGAIN))
+    d.state.offered = buttons[0].payload if one else None
     return TurnResult(
         d.state,
         d.replies,

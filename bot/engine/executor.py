@@ -81,6 +81,15 @@ def digress(d: Dialogue, cf: CompiledFlow) -> None:
     run(d)
 
 
+def answer_between(d: Dialogue, cf: CompiledFlow) -> None:
+    """Run the short answer `cf` on top of the flow that goes on (its next step is not run
+    yet): the answer first, then the flow's next question. With no flow left, it runs alone."""
+    if not d.state.stack:
+        start_flow(d, cf)
+        return
+    d.state.stack.append(Frame(flow=cf.id, step=cf.step_ids[0]))
+
+
 def show_menu(d: Dialogue) -> None:
     d.say_key(Key.MENU_PROMPT, buttons=d.menu_buttons())
 
@@ -107,6 +116,9 @@ def ask(d: Dialogue, step: CollectStep, *, with_prefix: bool) -> None:
     question = d.text(step.ask or slot.ask or Key.INVALID_GENERIC)
     if with_prefix:
         question = f"{d.text(Key.RESUME)}\n{question}"
+    elif d.onward:
+        question = f"{d.text(Key.RESUME_NEXT)}\n{question}"
+    d.onward = False
     buttons: tuple[Button, ...] = ()
     if slot.type is SlotType.CHOICE:
         buttons = tuple(Button(o.label.get(d.lang), P_VALUE + o.value) for o in slot.options)

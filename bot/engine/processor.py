@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from bot.engine import executor
 from bot.engine.commands import (
+    Acknowledge,
     AnswerQuestion,
     Cancel,
     CannotHandle,
@@ -75,8 +76,8 @@ def _apply(d: Dialogue, command: Command) -> None:
         case Welcome(then):
             d.state.deferred_flow = then
             executor.start_welcome(d)
-        case SetSlots(values, answers) if answers is not None:
-            _answer(d, values, answers)
+        case SetSlots(values, answers, then) if answers is not None:
+            _answer(d, values, answers, then)
         case SetSlots(values):
             d.remember(values)
         case CorrectSlots(values):
@@ -137,6 +138,8 @@ def _apply(d: Dialogue, command: Command) -> None:
         case StaleButton():
             d.say_key(Key.STALE_BUTTON)
             executor.reask_or_menu(d)
+        case Acknowledge(thanks):
+            d.say_key(Key.ACK_THANKS if thanks else Key.ACK_OK)
         case NumberTyped(slot, count):
             step = executor.pending_step(d.flows, d.state)
             if count is None:
@@ -152,7 +155,9 @@ def _apply(d: Dialogue, command: Command) -> None:
 # -- answers -----------------------------------------------------------------------------------
 
 
-def _answer(d: Dialogue, values: dict[str, JsonScalar], slot_name: str) -> None:
+def _answer(
+    d: Dialogue, values: dict[str, JsonScalar], slot_name: str, then: Command | None = None
+) -> None:
     step = executor.pending_step(d.flows, d.state)
     if step is None or step.collect != slot_name:
         d.remember(values)
@@ -173,7 +178,22 @@ def _answer(d: Dialogue, values: dict[str, JsonScalar], slot_name: str) -> None:
     d.state.retries = 0
     d.state.misunderstood = 0
     executor.advance(d, step)
+    if then is not None:
+        _in_between(d, then)
     executor.run(d)
+
+
+def _in_between(d: Dialogue, then: Command) -> None:
+    """The question asked together with the answer just stored: answered now, and the next
+    question comes with one short line back to the questions (executor.ask)."""
+    d.onward = True
+    match then:
+        case AnswerQuestion(flow) | OffTopic(flow) if cf := d.flows.flows.get(flow or ""):
+            executor.answer_between(d, cf)
+        case HumanHandoff() if executor.in_intake(d.flows, d.state):
+            d.say_key(Key.HUMAN_IN_INTAKE)
+        case _:
+            d.say_key(Key.QUESTION_UNKNOWN)
 
 
 def _resolve_doubt(d: Dialogue, keep: bool) -> None:

@@ -142,3 +142,65 @@ def correction_target(
     if bare and stripped in names:
         return named[0]
     return None
+
+
+# -- an answer and a question in one message ---------------------------------------------------
+
+# Where a message breaks into parts: after a sentence mark or a comma, or at a dash.
+_BREAK = re.compile(r"(?<=[.!?;,])\s+|\s+[-–]\s+")
+# "lasser en hoeveel kost het", "in de zorg maar wat kost het": a question joined with a word.
+_JOINED = re.compile(r"\s+(?:en|maar|and|but|of|or)\s+(?=\S)", re.IGNORECASE)
+_LEADING_JOIN = re.compile(r"^(?:en|maar|and|but|of|or|ook|also)\s+", re.IGNORECASE)
+# After a question word these make a clause, not a question: "wat ik wil", "hoe ik verder moet".
+_CLAUSE_SUBJECTS = word_set("ik je jij we wij ze zij hij het i you we they he she it")
+
+
+def _is_question_part(part: str) -> bool:
+    """A part of a message that asks something: a question mark, or a question word or a verb
+    with its subject first ("hoeveel kost het", "kan ik"), never a clause ("wat ik wil")."""
+    if "?" in part:
+        return True
+    words = fold(part).split()
+    if len(words) < 2:
+        return False
+    if words[0] in _QUESTION_WORDS:
+        return words[1] not in _CLAUSE_SUBJECTS
+    return words[0] in _QUESTION_VERBS and words[1] in _SUBJECTS
+
+
+def _parts(text: str) -> list[str]:
+    parts: list[str] = []
+    for piece in _BREAK.split(text.strip()):
+        # "kassamedewerker en hoeveel krijg ik": split at the joining word only before a question
+        while (
+            m := next(
+                (m for m in _JOINED.finditer(piece) if _is_question_part(piece[m.end() :])), None
+            )
+        ) is not None:
+            parts.append(piece[: m.start()])
+            piece = piece[m.end() :]
+        parts.append(piece)
+    return [p for p in (p.strip() for p in parts) if p]
+
+
+def split_question(text: str) -> tuple[str, str] | None:
+    """ "ik ben lasser, hoe zit het met die 5000 euro?" → ("ik ben lasser", "hoe zit het met die
+    5000 euro?"): the statement and the question of a message that has both, the statement
+    first or last, each as written. None when the message is all statement or all question,
+    or they are mixed up (statement, question, statement)."""
+    parts = _parts(text)
+    kinds = [_is_question_part(_LEADING_JOIN.sub("", p)) for p in parts]
+    if all(kinds) or not any(kinds):
+        return None
+    if kinds != sorted(kinds) and kinds != sorted(kinds, reverse=True):
+        return None
+    spans, cursor = [], 0
+    for part in parts:
+        start = text.index(part, cursor)
+        cursor = start + len(part)
+        spans.append((start, cursor))
+    said = [span for span, q in zip(spans, kinds, strict=True) if not q]
+    asked = [span for span, q in zip(spans, kinds, strict=True) if q]
+    statement = text[said[0][0] : said[-1][1]]
+    question = _LEADING_JOIN.sub("", text[asked[0][0] : asked[-1][1]])
+    return statement.rstrip(" ,.;!-–"), question.strip()

@@ -54,6 +54,9 @@ class ConversationState(BaseModel):
     deferred_flow: str | None = None  # what the first message asked for, started after welcome
     correcting: str | None = None  # slot being corrected from a summary
     shown: list[str] = Field(default_factory=list)  # long texts already sent (never twice)
+    # The payload of the one button the last turn offered (a topic, "read it again"): a "ja"
+    # with nothing pending takes it.
+    offered: str | None = None
     turns: int = 0
 
     @property

@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable
 
 from bot.engine.commands import (
+    Acknowledge,
     AnswerQuestion,
     Cancel,
     CannotHandle,
@@ -57,7 +58,7 @@ from bot.engine.dialogue import (
     P_LANG,
     P_VALUE,
 )
-from bot.engine.executor import pending_step
+from bot.engine.executor import in_intake, pending_step
 from bot.engine.extract import Found, find_values
 from bot.engine.language import detect_language, is_unreadable
 from bot.engine.messages import Inbound
@@ -66,14 +67,17 @@ from bot.engine.options import about_the_question, other_option, said_options
 from bot.engine.repair import (
     contains_keyword,
     correction_target,
+    fold,
     has_correction_cue,
     is_cancel,
     is_negated,
     looks_like_question,
     says_home,
+    split_question,
 )
 from bot.engine.slot_values import NO_WORDS, YES_WORDS, Parsed, clean_text, parse_value
 from bot.engine.state import ConversationState, JsonScalar
+from bot.engine.words import word_set
 from bot.flows.flowset import CompiledFlow, FlowSet
 from bot.flows.models import CollectStep, SlotDef, SlotType
 from bot.nlu.client import NluResult
@@ -227,6 +231,11 @@ def _no_question(
     commands: list[Command] = []
     if fills:
         commands.append(SetSlots(fills))
+    if state.offered is not None and _yes_or_no(text) is True:
+        # "ja" to "Wil je liever met een mens praten?" and its one button: that button
+        return [*commands, *_button(flows, state, state.offered)]
+    if (ack := _acknowledgement(flows, text, nlu)) is not None:
+        return [*commands, ack]
     if nlu is None or not nlu.available:
         cf = _keyword_flow(flows, text)
         if cf is None:
@@ -307,6 +316,12 @@ def _at_question(
         return [*commands, _answer(step, parsed)]
     if fills and slot.type is SlotType.TEXT and _mostly(others, fills, text):
         return [*commands, Reask()]  # "Den Haag" at the name question is a town, not a name
+    if _splits(flows, state, step, slot) and (parts := split_question(text)) is not None:
+        # "ik ben lasser, hoe zit het met die 5000 euro?", "tijdelijk, wat kost een coach?":
+        # the answer, then the question
+        both = _answer_and_question(flows, state, step, slot, parts, nlu, found, text)
+        if both is not None:
+            return [*commands, both]
     if slot.type in _CLOSED and not parsed.ok and not step.corrections:
         # The pending question first: an answer in other words is never a new topic.
         unfit = _unfit_answer(flows, state, step, slot, text, parsed, nlu)
@@ -328,6 +343,186 @@ def _at_question(
     if looks_like_question(text):
         return [_unknown_question(flows, nlu)]
     return [InvalidAnswer(step.collect, parsed.reason, parsed.suggestions)]
+
+
+# What introduces an answer about work or a wish, not part of it: "ik ben (een) lasser", "ik
+# werk als kok", "I am a forklift driver", "I work as a cleaner".
+_ANSWER_INTRO = re.compile(
+    r"^(?:ik ben (?:een |nu |al )?|ik werk als (?:een )?|ik werk(?:te)? |ik doe |"
+    r"i am (?:a |an )?|i'm (?:a |an )?|im (?:a |an )?|i work as (?:a |an )?|i work |i do )",
+    re.IGNORECASE,
+)
+# An answer part that says the person cannot or will not answer ("geen idee", "snap ik niet",
+# "liever niet", "I don't know"), and a question part about the question itself ("wat bedoel
+# je?", "waarom wil je dat weten?", "what do you mean?"): then nothing is stored.
+_NOT_AN_ANSWER = re.compile(
+    r"\b(?:geen idee|weet (?:ik )?(?:het )?niet|weet niet|snap|begrijp|liever niet|zeg ik niet|"
+    r"gaat je niks aan|gaat je niets aan|niet zeggen|geen zin|"
+    r"no idea|dont know|don t know|do not know|not sure|dont understand|don t understand|"
+    r"do not understand|rather not|prefer not|none of your business|"
+    # no work is no answer about work: "ik werk niet", "niks", "nothing at the moment"
+    r"werk niet|geen werk|geen baan|niks|niets|nothing|no job|no work|not working)\b"
+)
+_ABOUT_THE_QUESTION = re.compile(
+    r"\b(?:wat bedoel|hoe bedoel|bedoel je|waarom (?:wil|moet|vraag)|waarvoor (?:wil|moet|is)|"
+    r"is dat (?:nodig|verplicht)|moet dat|wat moet ik (?:hier )?(?:invullen|typen|zeggen)|"
+    r"what do you mean|what does that mean|why do you (?:need|want|ask)|"
+    r"is that (?:necessary|required)|do i have to (?:answer|say|tell))\b"
+)
+# Words that only colour a sentence about what happened ("ik ben gisteren ontslagen", "I just
+# got fired"): what is left of it when the topic's own words are taken out.
+_SITUATION_FILLER = word_set(
+    "ik ben was word wordt werd ben net pas gisteren vandaag vorige vorig afgelopen deze week "
+    "maand jaar mijn mn m me mij het de een heb had hebben zijn is er al nu ook toch helaas "
+    "eigenlijk gewoon echt dus zojuist onverwachts plotseling opeens we wij "
+    "i am was got get been have has just my the a an yesterday today last this week month "
+    "year and so also already now unfortunately suddenly we were are"
+)
+
+
+def _splits(flows: FlowSet, state: ConversationState, step: CollectStep, slot: SlotDef) -> bool:
+    """Where an answer and a question may come in one message: a free-text question, or a
+    button question answered in words; never the summary (a sentence there changes fields)
+    and never the consent question (consent is given with the answers in hand)."""
+    if step.corrections or state.stack[-1].flow in (
+        flows.settings.welcome_flow,
+        flows.settings.consent_flow,
+    ):
+        return False
+    return slot.type is SlotType.TEXT or slot.type in _CLOSED
+
+
+def _answer_and_question(
+    flows: FlowSet,
+    state: ConversationState,
+    step: CollectStep,
+    slot: SlotDef,
+    parts: tuple[str, str],
+    nlu: NluResult | None,
+    found: list[Found],
+    text: str,
+) -> Command | None:
+    """An answer to a free-text question and a question in one message: the answer part is
+    stored and the question answered in between (`SetSlots.then`), or None when the answer
+    part is no answer here (then the message is read as a whole, as before).
+
+    The answer part is no answer when it is implausible on its own ("ok, wat kost het?"),
+    when it is mostly another value ("Tilburg, wat kost het?" at the name question), or when
+    it only says what happened to the person in a topic's own words ("ik ben ontslagen, wat
+    moet ik doen?" at the work question): a situation is not work, a wish or a name."""
+    answer, question = parts
+    if _NOT_AN_ANSWER.search(fold(answer)) or _ABOUT_THE_QUESTION.search(fold(question)):
+        return None  # "geen idee, wat bedoel je?": about the question, not an answer to it
+    free = slot.type is SlotType.TEXT
+    if free and slot.format != "name":
+        answer = _ANSWER_INTRO.sub("", answer).strip() or answer
+    parsed = parse_value(slot, text=answer, payload_value=None, nlu=None)
+    if not parsed.ok or parsed.doubtful:
+        return None
+    # an option said is an answer; free text that only tells a situation is not
+    if free and _states_a_topic(flows, state, step, answer):
+        return None
+    start = text.find(answer)
+    if start >= 0:
+        inside = [
+            Found(f.slot, f.value, f.start - start, f.end - start, f.extra)
+            for f in found
+            if f.slot != step.collect and start <= f.start and f.end <= start + len(answer)
+        ]
+        if inside and _mostly(inside, {f.slot: f.value for f in inside}, answer):
+            return None
+    then = _in_between(flows, state, question, nlu)
+    if isinstance(then, HumanHandoff) and not in_intake(flows, state):
+        return None  # asking for a person outside an intake: that starts one (as before)
+    value = {step.collect: parsed.value, **parsed.extra}
+    return SetSlots(value, answers=step.collect, then=then)
+
+
+def _states_a_topic(
+    flows: FlowSet, state: ConversationState, step: CollectStep, answer: str
+) -> bool:
+    """ "ik ben ontslagen", "I got fired", "mijn contract wordt niet verlengd": a topic's
+    keyword with only filler around it, where the pending question does not use that word
+    ("een opleiding" is a wish at "Bijvoorbeeld ... een opleiding", not the training topic)."""
+    asked = f" {fold(render_question(flows, state, step))} "
+    rest = f" {fold(answer)} "
+    said = False
+    for cf in flows.triggered_flows():
+        if cf.flow.digression or cf.flow.trigger is None:
+            continue
+        for keyword in cf.flow.trigger.keywords:
+            k = fold(keyword)
+            if k and f" {k} " in rest and f" {k} " not in asked:
+                rest = rest.replace(f" {k} ", " ")
+                said = True
+    return said and all(w in _SITUATION_FILLER for w in rest.split())
+
+
+def _in_between(
+    flows: FlowSet, state: ConversationState, question: str, nlu: NluResult | None
+) -> Command:
+    """What answers the question part: the short answer the NLU read in the whole message
+    when the question part's own words agree (or name none), else the one those words name
+    (the keywords of a digression, read in the question part only: the NLU may have read the
+    answer part), else "I have no answer to that"."""
+    named = [
+        cf
+        for cf in flows.triggered_flows()
+        if cf.flow.digression
+        and not cf.flow.chitchat
+        and cf.flow.trigger is not None
+        and contains_keyword(question, cf.flow.trigger.keywords)
+    ]
+    read = None
+    if nlu is not None and nlu.available:
+        cf = flows.flow_for_intent(nlu.intent, nlu.confidence, mid_question=True)
+        if cf is not None and cf.id == flows.settings.human_flow:
+            return HumanHandoff()
+        if cf is not None and cf.flow.digression and cf.id != state.active_flow:
+            read = cf
+    if read is not None and (read in named or len(named) != 1):
+        return _digression(read)
+    if named:
+        return _digression(named[0])
+    return CannotHandle(question=True)
+
+
+def _acknowledgement(flows: FlowSet, text: str, nlu: NluResult | None) -> Command | None:
+    """ "ja", "oké", "dank je wel", "thanks", 👍, "top": said when nothing is pending."""
+    symbols = [ch for ch in text if not ch.isalnum() and not ch.isspace()]
+    words = fold(text).split()
+    if not words:
+        # emoji only: 👍 👌 🙏 ✅ 🙂 — a thumbs-down or an angry face is not an acknowledgement
+        positive = any(ch in _ACK_SYMBOLS for ch in symbols)
+        if positive and all(ch in _ACK_SYMBOLS or ch in _PUNCTUATION for ch in symbols):
+            return Acknowledge(thanks="🙏" in text)
+        return None
+    thanks = any(w in _THANKS_WORDS for w in words) or "🙏" in text
+    if all(w in _ACK_WORDS or w in _THANKS_WORDS for w in words) and len(words) <= 6:
+        return Acknowledge(thanks=thanks)
+    if (
+        nlu is not None
+        and nlu.available
+        and nlu.intent in ("thanks", "affirm")
+        and nlu.confidence >= flows.settings.interrupt_confidence
+        and len(words) <= 4
+        and not looks_like_question(text)
+    ):
+        return Acknowledge(thanks=nlu.intent == "thanks")
+    return None
+
+
+_THANKS_WORDS = word_set(
+    "bedankt dank dankje dankjewel dankuwel danku bedankd thanks thank thx tnx ty merci "
+    "dankjewell dankjee"
+)
+_ACK_WORDS = YES_WORDS | word_set(
+    "je jij u wel hoor zeer heel erg fijn mooi top super toppie cool nice great perfect "
+    "perfecto duidelijk helder alright fine good allright you very much so lot a helemaal "
+    "is dat oke okee okey k kk ok ok'tje oki dan"
+)
+_ACK_SYMBOLS = frozenset("👍👌🙏✅🙂😊😀😄☺❤💪🤝👏🥰😃♥🫶✔")
+_PUNCTUATION = frozenset(".,!?:;-~'\"\ufe0f\u200d🏻🏼🏽🏾🏿")
 
 
 def _numbered(step: CollectStep, slot: SlotDef, number: int, numbered: bool) -> Command:

@@ -40,6 +40,9 @@ class Key(StrEnum):
     TRY_AGAIN = "try_again"
     NLU_UNAVAILABLE = "nlu_unavailable"
     RESUME = "resume"
+    RESUME_NEXT = "resume_next"  # after a question answered together with an answer
+    ACK_OK = "ack_ok"  # "ja", "oké", 👍 with nothing pending
+    ACK_THANKS = "ack_thanks"  # "dank je", "thanks" with nothing pending
     STALE_BUTTON = "stale_button"
     INVALID_GENERIC = "invalid_generic"
     NUMBER_NOT_SHOWN = "number_not_shown"
