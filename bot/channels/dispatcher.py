@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot.channels.lanes import Lanes, Outcome, Room, Taken
+from bot.channels.lanes import Lanes, Outcome, Taken
 from storage import inbox
 from storage.database import in_transaction, is_transient, runs_in_thread
 from storage.inbox import Claimed
@@ -56,11 +56,14 @@ class InboxDispatcher(Lanes[str, Claimed]):
         room: Callable[[], int] | None = None,
         db_in_thread: bool | None = None,
     ) -> None:
-        super().__init__(
-            engine, worker_id=worker_id, sweep_interval=sweep_interval, max_running=max_concurrent
-        )
         # `room()`: how many turns may be under way now (None: `max_concurrent` alone).
-        self.room = Room(max_concurrent, room)
+        super().__init__(
+            engine,
+            worker_id=worker_id,
+            sweep_interval=sweep_interval,
+            max_running=max_concurrent,
+            room=room,
+        )
         self._channel = channel
         self._process = process
         self._in_thread = runs_in_thread(engine) if db_in_thread is None else db_in_thread

@@ -90,9 +90,6 @@ class Room:
         limit = self.limit if self._room is None else min(self.limit, self._room())
         return limit - self.under_way
 
-    def waiting(self) -> int:
-        return sum(1 for _, _, future in self._waiting if not future.done())
-
     @contextlib.asynccontextmanager
     async def admitted(self, order: int) -> AsyncIterator[None]:
         await self._enter(order)
@@ -156,11 +153,13 @@ class Lanes(ABC, Generic[K, T]):
         worker_id: str,
         sweep_interval: float = 2.0,
         max_running: int = 256,
+        room: Callable[[], int] | None = None,
     ) -> None:
         self._engine = engine
         self._worker = worker_id
         self._sweep_interval = sweep_interval
-        self.room = Room(max_running)
+        # At most `max_running` items under way, and at most `room()` when given (Room).
+        self.room = Room(max_running, room)
         self._freed: list[Callable[[], None]] = []
         self.live = LiveWorkers()
         self._tasks: dict[K, asyncio.Task[None]] = {}
