@@ -19,7 +19,6 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from telegram import Bot, BotCommand, Update
 from telegram.error import TelegramError
-from telegram.request import HTTPXRequest
 
 from bot.channels.dispatcher import InboxDispatcher
 from bot.channels.telegram import render
@@ -30,6 +29,7 @@ from bot.channels.telegram.pacing import ChatPacer, GlobalLimiter
 from bot.channels.telegram.pipeline import UpdatePipeline
 from bot.channels.telegram.poller import Poller
 from bot.channels.telegram.routers import Router
+from bot.channels.telegram.transport import KeptAliveRequest
 from bot.channels.telegram.webhook import WebhookServer
 from bot.channels.worker import Heartbeat
 from bot.conversation import TurnService
@@ -99,8 +99,9 @@ class TelegramBot:
         self.bot = Bot(
             options.token,
             base_url=options.base_url,
-            request=HTTPXRequest(connection_pool_size=64, read_timeout=10, connect_timeout=5),
-            get_updates_request=HTTPXRequest(read_timeout=options.poll_timeout + 10),
+            # PTB's request path on kept-alive connections of our own (transport.py).
+            request=KeptAliveRequest(keep=64, read_timeout=10, connect_timeout=5),
+            get_updates_request=KeptAliveRequest(keep=2, read_timeout=options.poll_timeout + 10),
         )
         self.heartbeat = Heartbeat(engine, worker_id)
         self.worker_id = self.heartbeat.worker_id
