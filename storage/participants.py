@@ -43,11 +43,22 @@ def update_participant(
     session: Session, *, participant_id: int, language: str, consent_at: datetime | None
 ) -> None:
     session.connection().execute(
-        update(Participant)
-        .where(col(Participant.id) == participant_id)
-        .values(language=language, consent_at=consent_at, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
+        _UPDATE,
+        {"pid": participant_id, "language": language, "consent_at": consent_at, "now": utcnow()},
     )
+
+
+# Built once: a turn that sets the language or the consent runs it (building an UPDATE and its
+# cache key cost more than running it).
+_UPDATE = (
+    update(Participant)
+    .where(col(Participant.id) == bindparam("pid"))
+    .values(
+        language=bindparam("language"),
+        consent_at=bindparam("consent_at"),
+        updated_at=bindparam("now"),
+    )
+)
 
 
 def create_participant(session: Session, *, channel: str, external_id: str) -> int | None:
