@@ -24,7 +24,7 @@ from sqlmodel import Session, col
 from storage import claims
 from storage.claims import Holder
 from storage.models import InboxStatus, InboxUpdate, utcnow
-from storage.statements import PerDialect, insert_for
+from storage.statements import Db, PerDialect, connection_of, insert_for
 
 _TABLE = cast(Table, InboxUpdate.__table__)  # type: ignore[attr-defined]
 
@@ -51,18 +51,18 @@ class Claimed:
 
 
 def store(
-    session: Session, *, channel: str, items: Iterable[Incoming], claim_for: str | None = None
+    db: Db, *, channel: str, items: Iterable[Incoming], claim_for: str | None = None
 ) -> list[Claimed]:
     """Store new updates, claimed by worker `claim_for` if given; returns the new ones
-    (duplicates are ignored)."""
+    (duplicates are ignored). In a session's transaction or on a bare connection's."""
     items = list(items)
     if not items:
         return []
-    statement = _STORE.of(session)
+    statement = _STORE.of(db)
     attempts = 0 if claim_for is None else 1
     now = utcnow()
     # All in one statement (one round trip for a poll's batch); duplicates return no row.
-    returned = session.connection().execute(
+    returned = connection_of(db).execute(
         statement,
         [
             {

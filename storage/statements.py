@@ -6,8 +6,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
+
+# Where a hot-path statement runs: a turn's ORM session, or a bare connection for the
+# transactions that need nothing of the ORM (storage/database.py `on_connection`).
+Db = Session | Connection
+
+
+def connection_of(db: Db) -> Connection:
+    return db if isinstance(db, Connection) else db.connection()
+
+
+def dialect_of(db: Db) -> str:
+    return db.dialect.name if isinstance(db, Connection) else db.get_bind().dialect.name
 
 
 def insert_for(dialect: str) -> Callable[..., Any]:
@@ -22,8 +35,8 @@ class PerDialect:
         self._build = build
         self._built: dict[str, Any] = {}
 
-    def of(self, session: Session) -> Any:
-        dialect = session.get_bind().dialect.name
+    def of(self, db: Db) -> Any:
+        dialect = dialect_of(db)
         statement = self._built.get(dialect)
         if statement is None:
             statement = self._built[dialect] = self._build(dialect)

@@ -54,7 +54,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from storage import claims
 from storage.claims import Holder
 from storage.models import utcnow
-from storage.statements import PerDialect, insert_for
+from storage.statements import Db, PerDialect, connection_of, insert_for
 
 # A chat with this many unsent messages is flooded: older turns' replies give way to newer ones.
 FLOOD_BACKLOG = 8
@@ -429,14 +429,15 @@ def mark_sent(session: Session, *, outbox_id: int, worker_id: str, message_id: i
     )
 
 
-def mark_sent_many(session: Session, *, sent: list[tuple[int, int | None]], worker_id: str) -> None:
+def mark_sent_many(db: Db, *, sent: list[tuple[int, int | None]], worker_id: str) -> None:
     """Record several deliveries at once (outbox id, Telegram's message_id): one statement,
     executed for all rows (psycopg sends them as one batch). Rows another worker took over
-    meanwhile are left alone, as in `mark_sent`."""
+    meanwhile are left alone, as in `mark_sent`. In a session's transaction or on a bare
+    connection's."""
     if not sent:
         return
     now = utcnow()
-    session.connection().execute(
+    connection_of(db).execute(
         _MARK_SENT,
         [{"oid": oid, "mid": mid, "worker": worker_id, "now": now} for oid, mid in sent],
     )

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from bot.faults import crash_point
 from storage import inbox
-from storage.database import call, runs_in_thread, session_scope
+from storage.database import call, runs_in_thread
 from storage.inbox import Claimed, Incoming
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,8 @@ class Intake:
         self._offer(stored)
 
     def _store(self, items: list[Incoming]) -> list[Claimed]:
-        with session_scope(self._engine) as session:
-            stored = inbox.store(session, channel=CHANNEL, items=items, claim_for=self._worker)
+        # A bare connection's transaction: one INSERT needs no ORM session.
+        with self._engine.begin() as connection:
+            stored = inbox.store(connection, channel=CHANNEL, items=items, claim_for=self._worker)
         crash_point("inbox.stored")
         return stored

@@ -57,7 +57,7 @@ from bot.faults import crash_point
 from bot.logsafe import describe
 from bot.ops import metrics
 from storage import telegram_state as outbox
-from storage.database import in_transaction, runs_in_thread
+from storage.database import in_transaction, on_connection, runs_in_thread
 from storage.models import utcnow
 from storage.telegram_state import Outgoing, TelegramOutbox
 
@@ -229,7 +229,9 @@ class OutboxDrainer(Lanes[int, TelegramOutbox]):
             await asyncio.sleep(0)  # sends finishing in this turn of the loop join the batch
             batch, self._batch = self._batch, []
             sent = [(oid, mid) for oid, mid, _ in batch]
-            await self._record(partial(outbox.mark_sent_many, sent=sent, worker_id=self._worker))
+            await self._record(
+                partial(outbox.mark_sent_many, sent=sent, worker_id=self._worker), bare=True
+            )
             for _, _, done in batch:
                 if not done.done():
                     done.set_result(None)
@@ -254,13 +256,17 @@ class OutboxDrainer(Lanes[int, TelegramOutbox]):
                 return
             await asyncio.wait([self._flusher], timeout=left)
 
-    async def _record(self, work: Callable[[Session], Any]) -> None:
+    async def _record(self, work: Callable[[Any], Any], *, bare: bool = False) -> None:
         """Write the outcome of a call, retrying through database trouble: while this worker
-        lives the row stays claimed by it, so it is never sent twice meanwhile."""
+        lives the row stays claimed by it, so it is never sent twice meanwhile. `bare`: `work`
+        takes a connection, not a session (Core statements only: the plain deliveries)."""
         delay = 0.1
         while True:
             try:
-                outcomes = await self._db(work)
+                if bare:
+                    outcomes = await on_connection(self._engine, work, in_thread=self._in_thread)
+                else:
+                    outcomes = await self._db(work)
             except Exception as exc:
                 log.error("outbox: recording an outcome failed (%s), retrying", type(exc).__name__)
                 await asyncio.sleep(delay)

@@ -76,10 +76,10 @@ class KeptAliveRequest(BaseRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: float | None | object = BaseRequest.DEFAULT_NONE,
-        write_timeout: float | None | object = BaseRequest.DEFAULT_NONE,
-        connect_timeout: float | None | object = BaseRequest.DEFAULT_NONE,
-        pool_timeout: float | None | object = BaseRequest.DEFAULT_NONE,
+        read_timeout: float | object | None = BaseRequest.DEFAULT_NONE,
+        write_timeout: float | object | None = BaseRequest.DEFAULT_NONE,
+        connect_timeout: float | object | None = BaseRequest.DEFAULT_NONE,
+        pool_timeout: float | object | None = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         if request_data is not None and request_data.multipart_data:
             return await self._files.do_request(
@@ -124,7 +124,7 @@ class KeptAliveRequest(BaseRequest):
         return route
 
 
-def _given(value: float | None | object, default: float | None) -> float | None:
+def _given(value: float | object | None, default: float | None) -> float | None:
     """A timeout PTB passed (a number or None: none), or ours when it passed its default."""
     if isinstance(value, int | float) or value is None:
         return None if value is None else float(value)
