@@ -68,6 +68,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -556,6 +557,7 @@ async def one_run(
             # Counting statements costs the bot a little CPU: only in the profiled run.
             env["BENCH_SQL_STATS"] = str(Path(tmp) / "sql.json")
         env["BENCH_NLU_STATS"] = str(Path(tmp) / "nlu.json")
+        env["BENCH_THREAD_STATS"] = str(out_dir / f"{name}.threads.json")
         if args.db_threads:
             env["BENCH_DB_THREADS"] = str(args.db_threads)
         command = [sys.executable, str(SELF), "--child"]
@@ -1299,11 +1301,11 @@ async def serve_child(no_limits: bool) -> None:
     from bot.channels.telegram.pacing import ChatPacer
     from bot.channels.telegram.wiring import build_telegram_bot
 
-    if threads := os.environ.get("BENCH_DB_THREADS"):
-        # The threads PostgreSQL's work runs in (asyncio.to_thread; default min(32, CPUs + 4)).
-        from concurrent.futures import ThreadPoolExecutor
-
-        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(int(threads)))
+    # The threads PostgreSQL's work runs in (asyncio.to_thread; default min(32, CPUs + 4)),
+    # timed: how long each call waited for a free thread, and how long it then ran.
+    threads = int(os.environ.get("BENCH_DB_THREADS") or min(32, (os.cpu_count() or 1) + 4))
+    executor = _TimedExecutor(threads)
+    asyncio.get_running_loop().set_default_executor(executor)
     options: dict[str, object] = {"poll_timeout": 5, "rate_limit": not no_limits}
     if no_limits:
         options["pacer"] = ChatPacer(rate=1000, burst=1000)
@@ -1321,6 +1323,40 @@ async def serve_child(no_limits: bool) -> None:
             await asyncio.to_thread(Path(stats_file).write_text, json.dumps(counts))
         if nlu_file := os.environ.get("BENCH_NLU_STATS"):
             await asyncio.to_thread(Path(nlu_file).write_text, json.dumps(outcomes))
+        if threads_file := os.environ.get("BENCH_THREAD_STATS"):
+            summary = json.dumps(executor.summary())
+            await asyncio.to_thread(Path(threads_file).write_text, summary)
+
+
+class _TimedExecutor(ThreadPoolExecutor):
+    """The default executor, timing each call's wait for a thread and its run (ms)."""
+
+    def __init__(self, workers: int) -> None:
+        super().__init__(workers)
+        self.workers = workers
+        self.waits: list[float] = []
+        self.runs: list[float] = []
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        queued = time.perf_counter()
+
+        def timed() -> Any:
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.waits.append((started - queued) * 1000)
+                self.runs.append((time.perf_counter() - started) * 1000)
+
+        return super().submit(timed)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "threads": self.workers,
+            "calls": len(self.runs),
+            "wait_ms": latency_summary(self.waits),
+            "run_ms": latency_summary(self.runs),
+        }
 
 
 def print_recovery(turns: list[Any], start: float) -> None:
