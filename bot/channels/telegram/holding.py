@@ -152,7 +152,8 @@ class Hold:
         self._timer: asyncio.TimerHandle | None = None
 
     def arm(self, chat_id: int) -> None:
-        if self._chat_id is not None:
+        """Watch this turn for `chat_id` (again after a prepare that was redone)."""
+        if self._timer is not None:
             return
         self._chat_id = chat_id
         if self._holding.told(chat_id) is not None:
