@@ -43,7 +43,7 @@ def build_conversation(settings: Settings) -> Conversation:
     nlu = NluClient(
         settings.rasa_url, timeout=settings.nlu_timeout_seconds, retries=settings.nlu_retries
     )
-    # The turn's NLU budget counts from the update's arrival; Rasa is asked by a bounded
+    # The turn's NLU budget counts from the turn's start; Rasa is asked by a bounded
     # number of turns at a time (the overload policy, bot/nlu/admission.py).
     admitted = Admission(
         nlu, budget=settings.nlu_timeout_seconds, max_in_flight=settings.nlu_max_in_flight

@@ -1,6 +1,8 @@
 """The overload policy (bot/nlu/admission.py) against a real local HTTP server that answers
-slowly: a turn's NLU budget counts from its arrival, Rasa is asked by a bounded number of turns
-at once, and what cannot be parsed in time is shed to keywords, never an error or a long wait."""
+slowly: a turn's NLU budget counts from the turn's start (not the message's arrival), an answer
+that would come later than `ON_TIME` after arrival is given with keywords, Rasa is asked by a
+bounded number of turns at once, and what cannot be parsed in time is shed to keywords, never an
+error or a long wait."""
 
 from __future__ import annotations
 
@@ -54,23 +56,35 @@ def shed_count() -> float:
     return metrics.NLU_TURNS.labels(outcome="shed")._value.get()
 
 
-async def test_the_budget_counts_from_the_turns_arrival_not_from_the_request(slow_rasa):
-    slow_rasa["delay"] = 1.0
+async def test_a_turn_whose_message_waited_past_its_budget_is_still_parsed(slow_rasa):
+    # It waited 2.5 s for room: more than the 2 s budget, less than ON_TIME (3 s). Counted from
+    # arrival it would be shed without asking; counted from the turn's start, Rasa parses it.
+    slow_rasa["delay"] = 0.05
     async with NluClient(slow_rasa["url"], timeout=2.0) as client:
         admission = Admission(client, budget=2.0)
+        with turn_started(time.monotonic() - 2.5):
+            result = await admission.parse("mijn contract stopt")
+    assert result.available
+    assert slow_rasa["calls"] == 1
+
+
+async def test_a_parse_never_makes_an_answer_later_than_on_time_after_arrival(slow_rasa):
+    slow_rasa["delay"] = 1.0
+    async with NluClient(slow_rasa["url"], timeout=2.0) as client:
+        admission = Admission(client, budget=2.0, on_time=3.0)
         started = time.monotonic()
-        with turn_started(started - 1.7):  # it waited 1.7 s in the queue already
+        with turn_started(started - 2.3):  # it waited 2.3 s for room: 0.7 s left, not 2 s
             result = await admission.parse("mijn contract stopt")
         waited = time.monotonic() - started
     assert not result.available  # keywords and buttons instead
-    assert waited < 0.6  # what was left of 2 s, not 2 s more
+    assert waited < 0.9  # what was left until 3 s after arrival, not the whole budget
 
 
-async def test_a_turn_that_waited_its_whole_budget_is_shed_without_asking_rasa(slow_rasa):
+async def test_a_message_that_waited_past_on_time_is_shed_without_asking_rasa(slow_rasa):
     async with NluClient(slow_rasa["url"]) as client:
-        admission = Admission(client, budget=2.0)
+        admission = Admission(client, budget=2.0, on_time=3.0)
         before = shed_count()
-        with turn_started(time.monotonic() - 2.5):
+        with turn_started(time.monotonic() - 3.5):
             result = await admission.parse("hoi")
     assert not result.available
     assert slow_rasa["calls"] == 0
@@ -101,8 +115,8 @@ async def test_budgets_shortened_by_queueing_do_not_open_the_breaker(slow_rasa):
     slow_rasa["delay"] = 0.2
     async with NluClient(slow_rasa["url"], timeout=2.0, breaker_failures=2) as client:
         admission = Admission(client, budget=2.0)
-        for _ in range(4):  # each arrives with 0.1 s left: too little for this Rasa
-            with turn_started(time.monotonic() - 1.9):
+        for _ in range(4):  # each starts with 0.1 s left of ON_TIME: too little for this Rasa
+            with turn_started(time.monotonic() - 2.9):
                 assert not (await admission.parse("hoi")).available
         with turn_started(time.monotonic()):
             assert (await admission.parse("hoi")).available  # Rasa is still asked

@@ -1,27 +1,35 @@
-"""Overload policy: a turn's NLU budget counts from when the update arrived, and Rasa is asked
-by a bounded number of turns at a time.
+"""Overload policy: a turn's NLU budget counts from when the turn starts, an answer is kept
+on time by keywords when the message has waited long, and Rasa is asked by a bounded number of
+turns at a time.
 
 Why. At capacity, turns used to wait behind each other inside Rasa; each parse's own 2 s timeout
 started only when it was sent, so a turn could wait in the queue, then wait 2 s more, and Rasa
-kept working on parses the bot had long given up on (work nobody used: the collapse). Now:
+kept working on parses the bot had long given up on (work nobody used: the collapse). Later the
+budget counted from the update's arrival, so a turn that had waited in the inbox for room
+started with nothing left and fell back to keywords while Rasa sat idle. Now:
 
-- the budget (`budget` seconds, `NLU_TIMEOUT_SECONDS`) runs from the update's arrival in this
-  process (`turn_started`), queue wait included, so a turn never waits for the NLU longer than
-  the budget after arriving;
+- the budget (`budget` seconds, `NLU_TIMEOUT_SECONDS`) runs from the **start of the turn**
+  (`turn_started`), the wait for a Rasa slot included, so a turn never waits for the NLU longer
+  than the budget after it began, and a message that waited for room still gets Rasa;
+- the answer stays on time: Rasa is asked only while a parse would end within `ON_TIME`
+  seconds of the message's **arrival** (queue wait included). A message that has waited
+  longer (the bot is short, not Rasa) is answered with keywords at once: the parse would make
+  its answer later still, and the Rasa CPU it saves goes to the turns behind it;
 - at most `max_in_flight` parses are out at Rasa at once (`NLU_MAX_IN_FLIGHT`); the others
   wait here, where giving up costs nothing;
-- a turn whose budget runs out before Rasa was asked, or whose rest is shorter than a parse
+- a turn whose time runs out before Rasa was asked, or whose rest is shorter than a parse
   takes these days (a moving average that rises at once with a slower parse), is *shed* — Rasa
   is not sent work the turn would abandon: it goes on with keywords and buttons (as when Rasa
   is down) — degraded, answered, counted (`careerbot_nlu_total{outcome}`);
 - and it is shed *at once*, not at the end of its budget: a turn finding every slot taken
-  waits only while a parse would still fit in its budget after the wait, and not at all when
+  waits only while a parse would still fit in its time after the wait, and not at all when
   the parses queued ahead of it (at the mean parse time, `max_in_flight` at a time) will not
   clear in time. Waiting out the budget first would make every shed turn 2 s late and keep
   its place in the bot (memory, the room of bot/channels/dispatcher.py) for nothing;
-- a participant whose message waited `HOLD_AFTER` seconds without an answer gets a short
-  "Eén moment…" first (the pipeline sends it; see bot/channels/telegram/pipeline.py), at most
-  `HOLD_PER_SECOND` a second (beyond that, skipped and counted).
+- a participant whose message waited `HOLD_AFTER` seconds without an answer — in the inbox
+  for room, or in its turn — gets one short "Eén moment…" first, once per wait (see
+  bot/channels/telegram/holding.py), at most `HOLD_PER_SECOND` a second (beyond that,
+  skipped and counted).
 """
 
 from __future__ import annotations
@@ -40,6 +48,9 @@ HOLD_AFTER = 2.0  # seconds a participant waits before "Eén moment…"
 # At most this many notices per second per process: when the bot's own CPU is what is short,
 # a notice for every waiting message would double the Bot API calls and make it worse.
 HOLD_PER_SECOND = 5.0
+# Rasa is asked only while its answer would still come within this many seconds of the
+# message's arrival; later, keywords (the reply bound of issue 18 is 5 s at the 99th percentile).
+ON_TIME = 3.0
 
 
 class NoticeBudget:
@@ -63,23 +74,27 @@ class NoticeBudget:
 
 MIN_PARSE = 0.03  # less budget than this left: do not bother Rasa
 
-_TURN_STARTED: ContextVar[float | None] = ContextVar("turn_started", default=None)
+_TURN: ContextVar[tuple[float, float] | None] = ContextVar("turn", default=None)
 
 
 @contextlib.contextmanager
-def turn_started(at: float) -> Iterator[None]:
-    """Everything awaited inside (in this task) belongs to a turn that started at `at`
-    (time.monotonic())."""
-    token = _TURN_STARTED.set(at)
+def turn_started(arrived: float, at: float | None = None) -> Iterator[None]:
+    """Everything awaited inside (in this task) belongs to a turn whose update arrived at
+    `arrived` and whose turn started at `at` (time.monotonic(); default now)."""
+    token = _TURN.set((arrived, time.monotonic() if at is None else at))
     try:
         yield
     finally:
-        _TURN_STARTED.reset(token)
+        _TURN.reset(token)
 
 
-def started_at() -> float:
-    started = _TURN_STARTED.get()
-    return time.monotonic() if started is None else started
+def started_at() -> tuple[float, float]:
+    """(arrived, started) of the current turn; both now outside any turn."""
+    turn = _TURN.get()
+    if turn is None:
+        now = time.monotonic()
+        return now, now
+    return turn
 
 
 class BudgetedParser(Protocol):
@@ -89,17 +104,29 @@ class BudgetedParser(Protocol):
 class Admission:
     """An `NluParser` in front of the NLU client, applying the policy above."""
 
-    def __init__(self, client: BudgetedParser, *, budget: float, max_in_flight: int = 8) -> None:
+    def __init__(
+        self,
+        client: BudgetedParser,
+        *,
+        budget: float,
+        max_in_flight: int = 8,
+        on_time: float = ON_TIME,
+    ) -> None:
         self._client = client
         self._budget = budget
+        self._on_time = on_time
         self._max = max(1, max_in_flight)
         self._slots = asyncio.Semaphore(self._max)
         self._typical = MIN_PARSE  # seconds a parse takes lately (up at once, down slowly)
         self._mean: float | None = None  # seconds a parse takes on average lately
         self._asking = 0  # turns holding a slot or waiting for one
 
-    def _left(self, started: float) -> float:
-        return self._budget - (time.monotonic() - started)
+    def _left(self, turn: tuple[float, float]) -> float:
+        """Seconds this turn may still spend on the NLU: its budget from the turn's start, and
+        no later than an on-time answer to a message that waited allows."""
+        arrived, started = turn
+        now = time.monotonic()
+        return min(self._budget - (now - started), self._on_time - (now - arrived))
 
     async def parse(self, text: str) -> NluResult:
         started = started_at()
@@ -109,7 +136,7 @@ class Admission:
         finally:
             metrics.NLU_SECONDS.observe(time.monotonic() - asked)
 
-    async def _parse(self, text: str, started: float) -> NluResult:
+    async def _parse(self, text: str, started: tuple[float, float]) -> NluResult:
         # How long this turn can wait for a slot and still have time for a parse.
         spare = self._left(started) - max(MIN_PARSE, self._typical)
         if spare <= 0:
@@ -133,7 +160,7 @@ class Admission:
         finally:
             self._asking -= 1
 
-    async def _ask(self, text: str, started: float) -> NluResult:
+    async def _ask(self, text: str, started: tuple[float, float]) -> NluResult:
         """With a slot: ask Rasa, if what is left of the budget still fits a parse."""
         left = self._left(started)
         if left < max(MIN_PARSE, self._typical):

@@ -38,6 +38,7 @@ from bot.flows.registry import FlowSource
 from bot.ops import metrics
 from bot.ops.server import Health, OpsServer
 from storage import telegram_state
+from storage.inbox import Claimed
 from storage.telegram_state import Enqueued, Outgoing, TelegramOutbox
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,7 @@ class TelegramBot:
             room=self.drainer.turn_room,
         )
         self.drainer.on_freed(self.dispatcher.reconsider)
-        self.intake = Intake(engine, worker_id=self.worker_id, offer=self.dispatcher.offer)
+        self.intake = Intake(engine, worker_id=self.worker_id, offer=self._offer)
         self._poller: Poller | None = None
         self._webhook: WebhookServer | None = None
         self.health = health
@@ -212,6 +213,10 @@ class TelegramBot:
         await self.heartbeat.stop()
         await self.bot.shutdown()
         self.running = False
+
+    def _offer(self, stored: list[Claimed]) -> None:
+        self.pipeline.holding.arrived(stored)  # "Eén moment…" if they wait (holding.py)
+        self.dispatcher.offer(stored)
 
     def _enqueued(self, enqueued: Enqueued) -> None:
         self.drainer.deliver(enqueued.claimed)

@@ -33,6 +33,7 @@ from telegram import Bot
 from bot.channels.dispatcher import OutOfTurn
 from bot.channels.telegram import rawapi, render
 from bot.channels.telegram.callbacks import Settled
+from bot.channels.telegram.holding import Hold, Holding
 from bot.channels.telegram.incoming import Incoming, Unreadable, read_update
 from bot.channels.telegram.outcomes import KeyboardSettled, Outcome
 from bot.channels.telegram.routers import (
@@ -51,7 +52,7 @@ from bot.faults import crash_point
 from bot.flows.catalogue import Key
 from bot.flows.registry import FlowSource
 from bot.logsafe import describe
-from bot.nlu.admission import HOLD_AFTER, NoticeBudget, turn_started
+from bot.nlu.admission import turn_started
 from bot.ops import metrics
 from storage import inbox, telegram_state
 from storage.conversations import StaleConversation
@@ -109,7 +110,8 @@ class UpdatePipeline:
         self._background: set[asyncio.Task[None]] = set()
         self._after_commit: dict[int, list[Callable[[], None]]] = {}
         self._answered: dict[str, None] = {}  # callback queries answered (oldest first)
-        self._notices = NoticeBudget()
+        # "Eén moment…" for a message that waits (holding.py; README, Overload).
+        self.holding = Holding(bot, flows, chat_to_tell=self._chat_to_tell)
         self._in_thread = runs_in_thread(engine) if db_in_thread is None else db_in_thread
 
     async def process(self, claimed: Claimed) -> None:
@@ -123,7 +125,9 @@ class UpdatePipeline:
             metrics.TURNS.labels(result="given_up").inc()
             return
         try:
-            with turn_started(claimed.received):
+            self.holding.begun(claimed)
+            # The NLU budget counts from now, the turn's start (bot/nlu/admission.py).
+            with turn_started(claimed.received, time.monotonic()):
                 pressed = await self._turn(claimed, incoming)
             metrics.TURNS.labels(result="done").inc()
             metrics.TURN_SECONDS.observe(time.monotonic() - claimed.received)
@@ -149,6 +153,21 @@ class UpdatePipeline:
             return
         self._answer_query(incoming, pressed=pressed)
 
+    def _chat_to_tell(self, claimed: Claimed) -> int | None:
+        """The chat a message that waits for its turn tells "Eén moment…": a participant's
+        typed text or press (as the turn's own hold: a router that `holds` it, or the
+        participant's slow half), not a coach this process knows."""
+        incoming = self._read(claimed)
+        if incoming is None or incoming.chat_id is None:
+            return None
+        if not any(r.slow(incoming) or r.holds(incoming) for r in self._routers):
+            return None
+        if incoming.user_id is not None:
+            known = self._conversation.remembered(CHANNEL, incoming.user_id)
+            if known is not None and known.sender.coach_id is not None:
+                return None
+        return incoming.chat_id
+
     def _read(self, claimed: Claimed) -> Incoming | None:
         try:
             return read_update(claimed.payload)
@@ -158,7 +177,7 @@ class UpdatePipeline:
 
     async def _turn(self, claimed: Claimed, incoming: Incoming) -> bool:
         """Prepare and commit the turn; whether it pressed a keyboard that was pressed already."""
-        hold = _Hold(self._bot, self._flows, claimed.received, self._notices)
+        hold = self.holding.hold(claimed)
         try:
             for _ in range(MAX_PREPARES):
                 ready = await self._prepare(incoming, hold)
@@ -172,6 +191,8 @@ class UpdatePipeline:
                 except (NeedsNlu, StaleConversation):
                     continue
                 crash_point("update.after_commit")
+                if incoming.chat_id is not None:
+                    self.holding.answered(incoming.chat_id, claimed.id)
                 self._sent(committed.enqueued)
                 for work in self._after_commit.pop(claimed.id, []):
                     await self._db_free(work)
@@ -181,7 +202,7 @@ class UpdatePipeline:
             self._after_commit.pop(claimed.id, None)
             hold.cancel()
 
-    async def _prepare(self, incoming: Incoming, hold: _Hold) -> _Ready:
+    async def _prepare(self, incoming: Incoming, hold: Hold) -> _Ready:
         """The slow half of a turn, before the transaction (reads only), when a router may
         have one for this update; otherwise nothing is read before the transaction."""
         if not any(router.slow(incoming) for router in self._routers):
@@ -312,73 +333,3 @@ class UpdatePipeline:
 
     async def _db(self, work: Callable[[Session], Any]) -> Any:
         return await in_transaction(self._engine, work, in_thread=self._in_thread)
-
-
-class _Hold:
-    """The overload notice (bot/nlu/admission.py): a participant whose message has waited
-    HOLD_AFTER seconds since it arrived gets "Eén moment…" while the turn goes on.
-
-    Sent straight to the Bot API, best effort, not through the outbox: it is no answer, only a
-    sign of life, and under overload it must not wait behind the transaction it announces. The
-    turn waits for it to be sent before committing (so it never arrives after the answer). A
-    crash between the two may make it go out twice; a failed send is skipped.
-
-    A timer on the event loop (`call_later`), not a task per turn: nearly every turn ends
-    before it is due, and a cancelled timer costs next to nothing; only a notice that is due
-    gets a task, for its send."""
-
-    __slots__ = ("_bot", "_budget", "_chat_id", "_due", "_flows", "_sending", "_timer")
-
-    def __init__(self, bot: Bot, flows: FlowSource, received: float, budget: NoticeBudget) -> None:
-        self._budget = budget
-        self._bot = bot
-        self._flows = flows
-        self._due = received + HOLD_AFTER
-        self._chat_id: int | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        self._sending: asyncio.Task[None] | None = None  # set once due (sent or skipped)
-
-    def arm(self, chat_id: int) -> None:
-        if self._timer is not None or self._sending is not None:
-            return
-        self._chat_id = chat_id
-        loop = asyncio.get_running_loop()
-        self._timer = loop.call_later(max(0.0, self._due - time.monotonic()), self._fire)
-
-    def _fire(self) -> None:
-        self._timer = None
-        assert self._chat_id is not None
-        self._sending = asyncio.get_running_loop().create_task(
-            self._send(self._chat_id), name="one-moment"
-        )
-
-    async def _send(self, chat_id: int) -> None:
-        if not self._budget.take():
-            metrics.HOLDING_NOTICES_SKIPPED.inc()
-            return
-        metrics.HOLDING_NOTICES.inc()
-        try:
-            text = both_languages(self._flows.current, Key.ONE_MOMENT)
-            params = {"chat_id": chat_id, "text": text}
-            await asyncio.wait_for(rawapi.call(self._bot, rawapi.SEND_MESSAGE, params), 3)
-        except Exception as exc:
-            log.info("one-moment notice not sent (%s)", type(exc).__name__)
-
-    async def settle(self) -> None:
-        """Not due yet: never sent. Due (also when the busy loop has not run the timer yet)
-        and under way: wait for it."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-            if time.monotonic() < self._due:
-                return
-            self._fire()
-        if self._sending is not None and not self._sending.done():
-            await asyncio.gather(self._sending, return_exceptions=True)
-
-    def cancel(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if self._sending is not None and not self._sending.done():
-            self._sending.cancel()
