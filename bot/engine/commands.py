@@ -94,6 +94,13 @@ class StartFlow:
 
 
 @dataclass(frozen=True, slots=True)
+class UpdateCase:
+    """A contact detail typed after the handoff ("06-12345678"): it goes to the open case."""
+
+    values: SlotValues
+
+
+@dataclass(frozen=True, slots=True)
 class HumanHandoff:
     """The participant asks for a person."""
 
@@ -204,6 +211,7 @@ Command = (
     | OffTopic
     | StartFlow
     | HumanHandoff
+    | UpdateCase
     | Cancel
     | Clarify
     | CannotHandle

@@ -34,10 +34,12 @@ from bot.engine.commands import (
     StaleButton,
     StartCorrection,
     StartFlow,
+    UpdateCase,
     WayForward,
     Welcome,
 )
 from bot.engine.dialogue import P_CMD, P_DOUBT, P_FIX, P_FLOW, P_LANG, P_VALUE, Dialogue
+from bot.engine.effects import CaseUpdated
 from bot.engine.messages import Button
 from bot.engine.render import display_value
 from bot.engine.state import Doubt, JsonScalar
@@ -101,6 +103,8 @@ def _apply(d: Dialogue, command: Command) -> None:
             _start(d, d.flows.flows.get(flow))
         case HumanHandoff():
             _human(d)
+        case UpdateCase(values):
+            _update_case(d, values)
         case Cancel():
             _cancel(d)
         case Clarify(options):
@@ -386,12 +390,43 @@ def _human(d: Dialogue) -> None:
         d.say_key(Key.HUMAN_IN_INTAKE)
         executor.reask_or_menu(d)
         return
+    if state.handed_off:
+        # The request is with the desk already: a second intake would only send the coach
+        # the same case again (person trial, 6 Dec).
+        d.say_key(Key.CASE_ALREADY_OPEN)
+        if executor.pending_step(flows, state) is not None:
+            executor.reask_or_menu(d)
+        return
     step = executor.pending_step(flows, state)
     offer = flows.settings.roles.coach_offer
     if step is not None and offer is not None and step.collect == offer:
         _answer(d, {offer: True}, offer)
         return
     executor.start_flow(d, flows.flows.get(flows.settings.human_flow))
+
+
+def _update_case(d: Dialogue, values: dict[str, JsonScalar]) -> None:
+    """A phone number or e-mail address after the handoff: kept, and passed on to the open
+    case (the conversation service tells its coach)."""
+    known = d.state.known()
+    changed = {name: value for name, value in values.items() if value != known.get(name)}
+    d.remember(values)
+    if not changed:
+        d.say_key(Key.CASE_DETAILS_KNOWN)
+        return
+    lines = tuple(executor.summary_line(d, name, value) for name, value in changed.items())
+    d.effects.append(CaseUpdated(lines))
+    shown = "; ".join(
+        f"{label}: {display_value(d.flows, d.flows.slots[line.slot], line.raw, d.lang)}"
+        for line in lines
+        if (label := _label(d, line.slot))
+    )
+    d.say_key(Key.CASE_DETAILS_UPDATED, fields=shown)
+
+
+def _label(d: Dialogue, name: str) -> str:
+    label = d.flows.slots[name].label
+    return label.get(d.lang) if label else name
 
 
 def _offer_way_forward(d: Dialogue, step: CollectStep) -> None:

@@ -45,6 +45,7 @@ from bot.engine.commands import (
     StaleButton,
     StartCorrection,
     StartFlow,
+    UpdateCase,
     WayForward,
     Welcome,
 )
@@ -99,6 +100,8 @@ _GUESS_FLOOR = 0.3
 # A new value for these replaces the old one without a word like "eigenlijk": nobody gives a
 # second phone number by accident.
 _SELF_EVIDENT = (SlotType.PHONE, SlotType.EMAIL, SlotType.POSTCODE)
+_CONTACT = (SlotType.PHONE, SlotType.EMAIL)
+_ADDRESS = re.compile(r"\S+@\S+")
 
 
 def understand(
@@ -227,6 +230,9 @@ def _slash_command(state: ConversationState, text: str) -> list[Command]:
 def _no_question(
     flows: FlowSet, state: ConversationState, text: str, nlu: NluResult | None, found: list[Found]
 ) -> list[Command]:
+    if state.handed_off and (details := _contact_details(flows, text, found)):
+        # "06-12345678" after the handoff: for the open case, never a second intake
+        return [UpdateCase(details)]
     fills, corrections = _split(flows, state, found, text, correcting=False)
     commands: list[Command] = []
     if fills:
@@ -251,6 +257,15 @@ def _no_question(
     if corrections:
         return [*commands, CorrectSlots(corrections)]
     return [*commands, Clarify(_likely_flows(flows, nlu, mid_question=False))]
+
+
+def _contact_details(flows: FlowSet, text: str, found: list[Found]) -> dict[str, JsonScalar]:
+    """The phone numbers and e-mail addresses a message gives (the last of each)."""
+    details: dict[str, JsonScalar] = {}
+    for f in found:
+        if flows.slots[f.slot].type in _CONTACT and not is_negated(text, f.start):
+            details[f.slot] = f.value
+    return details
 
 
 def _start(flows: FlowSet, cf: CompiledFlow) -> Command:
@@ -870,7 +885,8 @@ def _language_change(flows: FlowSet, state: ConversationState, text: str) -> str
         typed = answer.ok or answer.attempted
         if slot.format == "name" or (slot.type is not SlotType.TEXT and typed):
             return None
-    language = detect_language(text, first=not state.language_heard)
+    # An e-mail address says nothing about the language either ("sam@example.nl" is not English)
+    language = detect_language(_ADDRESS.sub(" ", text), first=not state.language_heard)
     return language if language is not None and language != state.language else None
 
 
