@@ -94,6 +94,15 @@ class StartFlow:
 
 
 @dataclass(frozen=True, slots=True)
+class Narrow:
+    """A word that leaves a few options open ("overdag": morning or afternoon): ask which,
+    with those as buttons (at a summary: that question again)."""
+
+    slot: str
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class UpdateCase:
     """A contact detail typed after the handoff ("06-12345678"): it goes to the open case."""
 
@@ -150,6 +159,11 @@ class PickLanguage:
 @dataclass(frozen=True, slots=True)
 class Reask:
     """Repeat the pending question (or show the menu when none is pending)."""
+
+    # Values the message gave for other questions, said back first ("Genoteerd: ...").
+    noted: tuple[str, ...] = ()
+    # The message told what happened ("ik ben ontslagen"): a short word that it was heard.
+    heard_topic: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +226,7 @@ Command = (
     | StartFlow
     | HumanHandoff
     | UpdateCase
+    | Narrow
     | Cancel
     | Clarify
     | CannotHandle

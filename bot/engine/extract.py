@@ -48,6 +48,13 @@ _TOWN_CUE = re.compile(
     r"\s+$",
     re.IGNORECASE,
 )
+# What comes right before a second town that replaces the first: "nee", "nou ja eigenlijk",
+# "ik bedoel", "I mean", "actually".
+_REPLACED = re.compile(
+    r"\b(?:nee|neen|eigenlijk|bedoel|ik bedoel|wacht|sorry|oeps|of nee|nou ja|"
+    r"no|actually|i mean|sorry|wait|or rather)[\s,.:;!-]*$",
+    re.IGNORECASE,
+)
 # Where someone works is not where they live: "ik werk in Amsterdam", "ik werk als
 # orderpicker in Tilburg", "I work at ... in Delft". (The town of an agency, "via een
 # uitzendbureau in Zaandam", is taken as the home town: tests/test_understanding.py.)
@@ -112,9 +119,11 @@ def _for_slot(name: str, slot: SlotDef, text: str, nlu: NluResult | None) -> Ite
                 if is_valid_postcode(m.group()):
                     yield Found(name, normalise_postcode(m.group()), m.start(), m.end())
         case SlotType.GEMEENTE:
+            named = False  # a town named before in this message
             for mention in find_gemeenten(text):
                 before = text[: mention.start]
-                cue = bool(_TOWN_CUE.search(before))
+                # "ik woon in Goirle, nou ja eigenlijk Riel": the correction names a town too
+                cue = bool(_TOWN_CUE.search(before) or (named and _REPLACED.search(before)))
                 capital = text[mention.start].isupper()
                 if mention.word_like or not mention.municipality_name:
                     # "Echt niet", "Anna de Vries": a village said in passing needs a cue
@@ -125,6 +134,7 @@ def _for_slot(name: str, slot: SlotDef, text: str, nlu: NluResult | None) -> Ite
                     continue
                 if mention.match.confirm:
                     continue  # a village near a border is asked back at the question itself
+                named = True
                 yield _found_gemeente(name, slot, mention.match, mention.start, mention.end)
         case SlotType.TEXT if slot.format == "name":
             yield from _names(name, text)

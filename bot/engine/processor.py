@@ -20,6 +20,7 @@ from bot.engine.commands import (
     CorrectSlots,
     HumanHandoff,
     InvalidAnswer,
+    Narrow,
     NluDown,
     NumberTyped,
     OffTopic,
@@ -105,6 +106,8 @@ def _apply(d: Dialogue, command: Command) -> None:
             _human(d)
         case UpdateCase(values):
             _update_case(d, values)
+        case Narrow(slot, options):
+            _narrow(d, slot, options)
         case Cancel():
             _cancel(d)
         case Clarify(options):
@@ -121,7 +124,11 @@ def _apply(d: Dialogue, command: Command) -> None:
                 executor.reask_or_menu(d)
             else:
                 d.say_key(Key.NLU_UNAVAILABLE, buttons=d.menu_buttons())
-        case Reask():
+        case Reask(noted, heard_topic):
+            if noted:
+                _say_noted(d, noted)
+            if heard_topic:
+                d.say_key(Key.TOPIC_HEARD)
             executor.reask_or_menu(d)
         case ShowMenu():
             d.state.stack.clear()
@@ -224,6 +231,9 @@ def _invalid(d: Dialogue, slot_name: str, reason: str | None, suggestions: tuple
         executor.reask_or_menu(d)
         return
     slot = d.flows.slots[slot_name]
+    if reason == "narrow" and suggestions:
+        _narrow(d, slot_name, suggestions)  # a fair answer that leaves two open: no retry
+        return
     d.state.retries += 1
     limit = step.retries if step.retries is not None else slot.retries
     if limit is None:
@@ -265,6 +275,26 @@ def _offer_corrections(d: Dialogue, step: CollectStep) -> None:
 def _start_correction(d: Dialogue, slot_name: str) -> None:
     """Ask `slot_name` again, then carry on to the question that was pending (or the summary):
     the answers in between are kept, so nothing else is asked twice."""
+    if _reopen(d, slot_name):
+        executor.run(d)
+
+
+def _narrow(d: Dialogue, slot_name: str, options: Sequence[str]) -> None:
+    """ "overdag": "Liever ochtend of middag?" with those buttons; at a summary that question
+    is opened again (as the fix button does) and asked this way."""
+    step = executor.pending_step(d.flows, d.state)
+    if step is None or (step.collect != slot_name and not _reopen(d, slot_name)):
+        return
+    slot = d.flows.slots[slot_name]
+    labels = {o.value: o.label.get(d.lang) for o in slot.options}
+    buttons = tuple(Button(labels.get(v, v), P_VALUE + v) for v in options)
+    joined = d.text(Key.OR).join(b.label.lower() for b in buttons)
+    d.say_key(Key.CHOOSE_NARROW, buttons=buttons, options=joined)
+
+
+def _reopen(d: Dialogue, slot_name: str) -> bool:
+    """Go back to the question of `slot_name` (its answer forgotten); False when it cannot
+    (then the stale-button line and the pending question are said)."""
     step = executor.pending_step(d.flows, d.state)
     frame = d.state.stack[-1] if d.state.stack else None
     cf = d.flows.flows.get(frame.flow) if frame else None
@@ -278,7 +308,7 @@ def _start_correction(d: Dialogue, slot_name: str) -> None:
     ):
         d.say_key(Key.STALE_BUTTON)
         executor.reask_or_menu(d)
-        return
+        return False
     slot = d.flows.slots[slot_name]
     d.state.slots.pop(slot_name, None)
     for linked in (slot.region_slot, slot.place_slot):
@@ -287,7 +317,7 @@ def _start_correction(d: Dialogue, slot_name: str) -> None:
     d.state.correcting = slot_name
     d.state.retries = 0
     frame.step = target
-    executor.run(d)
+    return True
 
 
 def _correct(d: Dialogue, values: dict[str, JsonScalar]) -> None:
@@ -403,6 +433,22 @@ def _human(d: Dialogue) -> None:
         _answer(d, {offer: True}, offer)
         return
     executor.start_flow(d, flows.flows.get(flows.settings.human_flow))
+
+
+def _say_noted(d: Dialogue, names: Sequence[str]) -> None:
+    """ "Genoteerd: Woonplaats: Riel (gemeente Goirle, regio Midden-Brabant)." """
+    linked = {s for slot in d.flows.slots.values() for s in (slot.region_slot, slot.place_slot)}
+    known = d.state.known()
+    shown = "; ".join(
+        f"{_label(d, name).lower()} {display_value(d.flows, d.flows.slots[name], known[name], d.lang, known)}"
+        for name in names
+        if name in d.flows.slots
+        and name not in linked
+        and d.flows.slots[name].type is not SlotType.REGION
+        and known.get(name) not in (None, "")
+    )
+    if shown:
+        d.say_key(Key.NOTED, fields=shown)
 
 
 def _update_case(d: Dialogue, values: dict[str, JsonScalar]) -> None:

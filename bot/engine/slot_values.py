@@ -20,7 +20,13 @@ from phonenumbers import NumberParseException, ValidationResult
 from rapidfuzz import fuzz
 
 from bot.engine import similarity
-from bot.engine.options import exact_option, said_options, time_option, typo_option
+from bot.engine.options import (
+    exact_option,
+    open_options,
+    said_options,
+    time_option,
+    typo_option,
+)
 from bot.engine.options import fold as fold_option
 from bot.engine.words import word_set
 from bot.flows.catalogue import Key
@@ -229,6 +235,9 @@ def _choice(slot: SlotDef, raw: str, entity: str | None, nlu: NluResult | None) 
     if len(said) > 1:
         # "chat of bellen, maakt niet uit": meant as an answer; the buttons decide
         return Parsed(False, attempted=True, reason="ambiguous")
+    if left_open := open_options(slot, raw):
+        # "overdag": the morning or the afternoon, asked back with those two
+        return Parsed(False, attempted=True, reason="narrow", suggestions=left_open)
     value = time_option(slot, raw) or typo_option(slot, raw)
     if value is not None:
         return Parsed(True, value)

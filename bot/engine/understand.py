@@ -31,6 +31,7 @@ from bot.engine.commands import (
     CorrectSlots,
     HumanHandoff,
     InvalidAnswer,
+    Narrow,
     NluDown,
     NumberTyped,
     OffTopic,
@@ -302,6 +303,8 @@ def _at_question(
         fixes = _changes_said(flows, state, step, text, nlu, found)
         if fixes:
             return [CorrectSlots(fixes)]
+        if (narrow := _narrowed(flows, step, text)) is not None:
+            return [narrow]  # "bel me liever overdag": morning or afternoon?
     # "wijzig mijn woonplaats"; at a summary also just "woonplaats"
     fixable = step.corrections or _asked_before(flows, state)
     target = correction_target(text, flows, fixable, bare=bool(step.corrections))
@@ -330,7 +333,13 @@ def _at_question(
             return [*commands, _confirm(step, parsed)]
         return [*commands, _answer(step, parsed)]
     if fills and slot.type is SlotType.TEXT and _mostly(others, fills, text):
-        return [*commands, Reask()]  # "Den Haag" at the name question is a town, not a name
+        # "Den Haag" at the name question is a town, not a name: noted, and asked again
+        return [*commands, Reask(noted=tuple(fills))]
+    if slot.type not in _CLOSED and _states_a_topic(flows, state, step, text):
+        # "ik ben ontslagen" at the name question: what happened, not a name (nor a town).
+        # Kept where it answers a question still to come, acknowledged, and asked again.
+        said = _situation_said(flows, state, step, text)
+        return [*commands, *([SetSlots(said)] if said else []), Reask(heard_topic=True)]
     if _splits(flows, state, step, slot) and (parts := split_question(text)) is not None:
         # "ik ben lasser, hoe zit het met die 5000 euro?", "tijdelijk, wat kost een coach?":
         # the answer, then the question
@@ -354,7 +363,7 @@ def _at_question(
         return [*commands, _answer(step, parsed)]
     if commands:
         # "ik heet Sam" at the town question: noted, and the question comes back
-        return [*commands, Reask()]
+        return [*commands, Reask(noted=tuple(fills))]
     if looks_like_question(text):
         return [_unknown_question(flows, nlu)]
     return [InvalidAnswer(step.collect, parsed.reason, parsed.suggestions)]
@@ -471,6 +480,24 @@ def _states_a_topic(
                 rest = rest.replace(f" {k} ", " ")
                 said = True
     return said and all(w in _SITUATION_FILLER for w in rest.split())
+
+
+def _situation_said(
+    flows: FlowSet, state: ConversationState, step: CollectStep, text: str
+) -> dict[str, JsonScalar]:
+    """The answers a situation gives to the topic questions still to come ("ik ben ontslagen":
+    the work situation), where its words name exactly one option."""
+    known = state.known()
+    said: dict[str, JsonScalar] = {}
+    for name, slot in flows.slots.items():
+        if slot.type is not SlotType.CHOICE or not slot.intents or name == step.collect:
+            continue
+        if known.get(name) is not None:
+            continue
+        options = {m.value for m in said_options(slot, text)}
+        if len(options) == 1:
+            said[name] = options.pop()
+    return said
 
 
 def _in_between(
@@ -598,7 +625,7 @@ def _unfit_answer(
     other = other_option(slot) if slot.type is SlotType.CHOICE else None
     if other is not None and parsed.reason != "ambiguous":
         return SetSlots({step.collect: other}, answers=step.collect)
-    return InvalidAnswer(step.collect, parsed.reason or "unclear")
+    return InvalidAnswer(step.collect, parsed.reason or "unclear", parsed.suggestions)
 
 
 def render_question(flows: FlowSet, state: ConversationState, step: CollectStep) -> str:
@@ -639,6 +666,17 @@ def _changes_said(
             changes.update({field: value, **extra})
     order = {name: i for i, name in enumerate(step.corrections)}  # told in the summary's order
     return dict(sorted(changes.items(), key=lambda kv: order.get(kv[0], len(order))))
+
+
+def _narrowed(flows: FlowSet, step: CollectStep, text: str) -> Narrow | None:
+    """A field of the summary named by a word several of its options share ("overdag")."""
+    for name in step.corrections:
+        slot = flows.slots[name]
+        if slot.type is SlotType.CHOICE:
+            parsed = parse_value(slot, text=text, payload_value=None, nlu=None)
+            if parsed.reason == "narrow":
+                return Narrow(name, parsed.suggestions)
+    return None
 
 
 _IS = r"\s*(?:is|=|:|moet zijn|wordt|moet|should be|is actually|is eigenlijk|eigenlijk)\s+"
@@ -855,7 +893,10 @@ def _split(
     for slot, items in said.items():
         current = known.get(slot)
         if current is None:
-            fills.update({slot: items[0].value, **items[0].extra})
+            # the first value said, unless the message corrects itself ("in Goirle, nou ja
+            # eigenlijk Riel")
+            first = items[-1] if cue else items[0]
+            fills.update({slot: first.value, **first.extra})
             continue
         # "eigenlijk in Naaldwijk" when Westland is known: the same municipality, another place
         changed = [

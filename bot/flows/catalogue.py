@@ -38,6 +38,10 @@ class Key(StrEnum):
     OFFER_HUMAN_BUTTON = "offer_human_button"
     HUMAN_IN_INTAKE = "human_in_intake"
     CASE_ALREADY_OPEN = "case_already_open"
+    NOTED = "noted"
+    CHOOSE_NARROW = "choose_narrow"
+    OR = "or"
+    TOPIC_HEARD = "topic_heard"
     CASE_DETAILS_UPDATED = "case_details_updated"
     CASE_DETAILS_KNOWN = "case_details_known"
     TRY_AGAIN = "try_again"
@@ -219,6 +223,8 @@ RUNTIME_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
     Key.DESK_REQUESTED_AGAIN: frozenset({"case"}),
     Key.DESK_CASE_UPDATED: frozenset({"case", "fields"}),
     Key.CASE_DETAILS_UPDATED: frozenset({"fields"}),
+    Key.NOTED: frozenset({"fields"}),
+    Key.CHOOSE_NARROW: frozenset({"options"}),
     Key.DESK_ACCEPTED_LIVE: frozenset({"case"}),
     Key.DESK_ACCEPTED_OFFLINE: frozenset({"case"}),
     Key.DESK_DECLINED: frozenset({"case"}),
