@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import phonenumbers
 
+from bot.engine.options import said_options
 from bot.engine.slot_values import gemeente_extra, normalise_email, parse_name
 from bot.engine.state import JsonScalar
 from bot.engine.words import word_set
@@ -138,8 +139,41 @@ def _for_slot(name: str, slot: SlotDef, text: str, nlu: NluResult | None) -> Ite
                 yield _found_gemeente(name, slot, mention.match, mention.start, mention.end)
         case SlotType.TEXT if slot.format == "name":
             yield from _names(name, text)
+        case SlotType.CHOICE if slot.in_passing and not slot.entity:
+            yield from _in_passing(name, slot, text)
         case _:
             return
+
+
+# Words that say an option is had or done, not wished for: "ik heb (trouwens) hbo", "mbo 4
+# gedaan", "I have a degree", "diploma havo".
+_HAD = re.compile(
+    r"\b(?:heb|had|hebben|gedaan|afgerond|gehaald|diploma|gestudeerd|gezeten|niveau|"
+    r"have|has|finished|completed|studied|did)\b",
+    re.IGNORECASE,
+)
+
+
+_WISH = re.compile(
+    r"\b(?:wil|wilt|willen|zou|graag|hoop|want|wants|would|like to|hope|plan|planning)\b",
+    re.IGNORECASE,
+)
+
+
+def _in_passing(name: str, slot: SlotDef, text: str) -> Iterator[Found]:
+    """An option of a question still to come, said with a word that says it is that."""
+    other = {option.value for option in slot.options if option.other}
+    said = [m for m in said_options(slot, text) if m.value not in other]
+    if len({m.value for m in said}) != 1:
+        return
+    folded = f" {_fold(text)} "
+    named = any(f" {_fold(a)} is " in folded for a in slot.aliases if a) or any(
+        re.search(rf"\b{re.escape(a)}\s*:", text, re.IGNORECASE) for a in slot.aliases if a
+    )
+    if not (_HAD.search(text) or named) or _WISH.search(text):
+        return
+    start = max(said[0].start - 1, 0)  # in the folded text: near enough for ordering
+    yield Found(name, said[0].value, start, start + 1)
 
 
 def _entity_value(slot: SlotDef, raw: str) -> tuple[JsonScalar, dict[str, JsonScalar]] | None:

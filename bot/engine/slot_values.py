@@ -375,8 +375,47 @@ def _drop_filler(value: str) -> str:
     return value
 
 
+# What introduces a free-text answer, not part of it: the field's name ("Werk: ...",
+# "Antwoord: ..."), a word of hesitation ("nou, ..."), and "ik werk als", "ik ben (een)",
+# "I work as", "I'm a" (the work is what follows).
+_FIELD_GENERIC = ("antwoord", "answer", "mijn antwoord", "my answer")
+_HESITATION = re.compile(r"^(?:(?:nou|eh+|uh+m*|ehm|hmm+|well|so|oke|ok|okay)\b[,.!]*\s+)+", re.I)
+ANSWER_INTRO = re.compile(
+    r"^(?:ik ben (?:een |nu |al )?|ik werk als (?:een )?|ik werk(?:te)? |ik doe |"
+    r"i am (?:a |an )?|i'm (?:a |an )?|im (?:a |an )?|i work as (?:a |an )?|i work |i do )",
+    re.IGNORECASE,
+)
+_EMPTY_WORDS = word_set(
+    "ik je het de een dat dit die wat er hier daar nu al ook wel niet nog zo en of in op "
+    "i it the a an that this what there here now also not and or in on so"
+)
+
+
+def strip_lead_in(slot: SlotDef, value: str) -> str:
+    """ "Werk: ik werk in de thuiszorg als verzorgende" → "in de thuiszorg als verzorgende".
+    Never to nothing or to words that say nothing ("ik ben het" stays as it is)."""
+    names = [*_FIELD_GENERIC, *slot.aliases]
+    if slot.label is not None:
+        for label in (slot.label.nl, slot.label.en or ""):
+            names += [label, *re.split(r"\s*/\s*", label)]
+    stripped = value
+    for name in sorted({n.strip().lower() for n in names if n.strip()}, key=len, reverse=True):
+        m = re.match(rf"(?:(?:mijn|mn|my)\s+)?{re.escape(name)}\s*[:=]\s*", stripped, re.I)
+        if m:
+            stripped = stripped[m.end() :]
+            break
+    stripped = _HESITATION.sub("", stripped)
+    stripped = ANSWER_INTRO.sub("", stripped).strip()
+    meaningful = any(
+        len(w) >= 3 and w not in _EMPTY_WORDS for w in re.findall(r"\w+", stripped.lower())
+    )
+    return stripped if meaningful else value
+
+
 def _text(slot: SlotDef, raw: str) -> Parsed:
     value = " ".join(raw.split())
+    if slot.format != "name":
+        value = strip_lead_in(slot, value)
     if slot.format == "name" and is_small_talk(value):
         return Parsed(False, reason="name")  # "hoi", "ok", "goeiemorgen" is not a name
     if slot.format == "name":

@@ -301,10 +301,18 @@ def _at_question(
         # At a summary: every field the sentence changes is changed ("ik woon eigenlijk in
         # Naaldwijk en wil liever via de chat"; "woonplaats is naaldwijk").
         fixes = _changes_said(flows, state, step, text, nlu, found)
+        # what the summary does not show, kept for a question still to come ("ik heb
+        # trouwens hbo" at the short intake's summary)
+        later, _ = _split(
+            flows, state, [f for f in found if f.slot not in step.corrections], text, correcting=False
+        )
+        kept: list[Command] = [SetSlots(later)] if later else []
         if fixes:
-            return [CorrectSlots(fixes)]
+            return [*kept, CorrectSlots(fixes)]
         if (narrow := _narrowed(flows, step, text)) is not None:
-            return [narrow]  # "bel me liever overdag": morning or afternoon?
+            return [*kept, narrow]  # "bel me liever overdag": morning or afternoon?
+        if later and _mostly(found, later, text):
+            return [*kept, Reask(noted=tuple(later))]
     # "wijzig mijn woonplaats"; at a summary also just "woonplaats"
     fixable = step.corrections or _asked_before(flows, state)
     target = correction_target(text, flows, fixable, bare=bool(step.corrections))

@@ -109,6 +109,10 @@ class SlotDef(_Model):
     # Fill from any message that mentions it (NLU entity or a detector for the type), so the
     # participant is not asked what they already said.
     prefill: bool = True
+    # A choice: an option named in passing in any message, with a word that says it is this
+    # ("ik heb trouwens hbo", "mbo 4 gedaan"; the slot's aliases count), is kept for when the
+    # question comes (off by default: "ik wil gaan studeren" is a wish, not a diploma).
+    in_passing: bool = False
 
 
 class IfBranch(_Model):
