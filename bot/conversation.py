@@ -395,9 +395,9 @@ def _case_updated(session: Session, participant_id: int, effect: CaseUpdated) ->
     ]
     had = {item.get("slot") for item in case.summary}
     summary += [
-        {"slot": l.slot, "label": l.label, "value": l.value, "raw": l.raw, "role": l.role or ""}
-        for l in effect.lines
-        if l.slot not in had
+        {"slot": x.slot, "label": x.label, "value": x.value, "raw": x.raw, "role": x.role or ""}
+        for x in effect.lines
+        if x.slot not in had
     ]
     case.summary = summary  # a new list: the JSON column sees the change
     session.add(case)

@@ -108,7 +108,9 @@ async def test_a_contact_detail_after_the_handoff_updates_the_open_case(
     assert len(handoffs.cases) == 1 and cards(handoffs) == 1  # never a second card
     assert stored(handoffs)[slot] == value
     [update] = [n for n in handoffs.notices if n.key is Key.DESK_CASE_UPDATED]
-    assert update.to is To.COACH and update.coach is not None and update.coach.name == "Anna de Vries"
+    assert (
+        update.to is To.COACH and update.coach is not None and update.coach.name == "Anna de Vries"
+    )
     assert update.params["case"] == str(handoffs.cases[0].case_id)
     await chat.say(typed)  # the same again: nothing new for the coach
     assert "al bij je aanvraag" in chat.last
@@ -193,7 +195,7 @@ async def test_daytime_at_the_best_time_question_is_asked_back(coaches, parser, 
 
 
 async def test_daytime_said_with_a_part_of_the_day_is_that_part(coaches, parser):
-    chat, handoffs = await at_best_time(coaches, parser)
+    chat, _ = await at_best_time(coaches, parser)
     await chat.say("overdag, het liefst 's ochtends")
     assert "Beste moment: Ochtend" in chat.last
 
@@ -273,7 +275,9 @@ async def test_a_town_corrected_at_the_name_question_is_kept_and_said(coaches, p
 async def test_the_situation_at_the_name_question_is_heard_and_the_name_asked_again(
     coaches, parser, typed
 ):
-    chat, handoffs = await start(coaches, parser, "ik heb een vraag over mijn baan, ik ben ontslagen")
+    chat, handoffs = await start(
+        coaches, parser, "ik heb een vraag over mijn baan, ik ben ontslagen"
+    )
     assert "noemen" in chat.last.lower()
     for _ in range(2):  # said twice: the same short answer, no loop of long texts
         await chat.say(typed)
@@ -329,7 +333,7 @@ async def test_education_at_the_short_intakes_summary_is_kept_and_said(coaches, 
 
 @pytest.mark.parametrize("wish", ["ik wil een hbo opleiding doen", "ik wil graag gaan studeren"])
 async def test_a_wish_to_study_is_no_education(coaches, parser, wish):
-    chat, handoffs = await at_work_question(coaches, parser)
+    chat, _ = await at_work_question(coaches, parser)
     await chat.say("schoonmaak")
     await chat.press(chat.buttons[0].label)  # education: basic
     await chat.say(wish)  # the goal

@@ -304,7 +304,11 @@ def _at_question(
         # what the summary does not show, kept for a question still to come ("ik heb
         # trouwens hbo" at the short intake's summary)
         later, _ = _split(
-            flows, state, [f for f in found if f.slot not in step.corrections], text, correcting=False
+            flows,
+            state,
+            [f for f in found if f.slot not in step.corrections],
+            text,
+            correcting=False,
         )
         kept: list[Command] = [SetSlots(later)] if later else []
         if fixes:
