@@ -37,6 +37,7 @@ RULES = {
     "ontslagen": "job_loss",
     "robot": "bot_challenge",
     "wat kost": "ask_cost",
+    "tijdelijke contracten": "flex_contract",
     "bel me": "talk_to_human",  # what a model may well read in "bel me liever overdag"
 }
 
@@ -44,7 +45,7 @@ RULES = {
 @pytest.fixture(params=["fake", pytest.param("rasa", marks=pytest.mark.rasa)])
 async def parser(request: pytest.FixtureRequest) -> AsyncIterator[NluParser]:
     if request.param == "fake":
-        yield FakeNlu(RULES)
+        yield FakeNlu(RULES, entities={"tijdelijke contracten": (("contract_type", "tijdelijk"),)})
         return
     client = NluClient(request.getfixturevalue("rasa_url"), timeout=10.0, retries=1)
     yield client
@@ -146,6 +147,19 @@ async def test_asking_for_a_coach_again_after_the_handoff_starts_no_second_intak
     assert "loopt al" in chat.text, chat.text
     assert "al een aanvraag lopen" not in chat.text and "Klopt dit?" not in chat.text
     assert "noemen" not in chat.text.lower()
+    assert len(handoffs.cases) == 1 and cards(handoffs) == 1
+    assert not [n for n in handoffs.notices if n.key is Key.DESK_REQUESTED_AGAIN]
+
+
+async def test_a_topic_question_after_the_handoff_offers_no_second_coach(coaches, parser):
+    """FINDINGS 5 (tester, 6 Dec): the answer, then a word about the open request; never
+    "Wil je dat een loopbaancoach contact met je opneemt?" again."""
+    chat, handoffs = await handed_off(coaches, parser)
+    await chat.say("hoeveel tijdelijke contracten mag een werkgever eigenlijk geven?")
+    assert "3 tijdelijke contracten" in chat.text, chat.text
+    assert "loopt al" in chat.last and "contact met je opneemt?" not in chat.text
+    await chat.say("ja")
+    assert "Klopt dit?" not in chat.text
     assert len(handoffs.cases) == 1 and cards(handoffs) == 1
     assert not [n for n in handoffs.notices if n.key is Key.DESK_REQUESTED_AGAIN]
 

@@ -250,6 +250,12 @@ def _collect(d: Dialogue, frame: Frame, step: CollectStep) -> bool:
     if d.state.slots.get(step.collect) is not None and not step.ask_before_filling:
         advance(d, step)
         return False
+    if d.state.handed_off and step.collect == d.flows.settings.roles.coach_offer:
+        # "Shall a coach contact you?" while a coach has the request already: no second
+        # request, the person is told their coach will talk it through (person trial, 6 Dec)
+        d.say_key(Key.CASE_OPEN_NOTE)
+        end_flow(d)
+        return False
     if d.state.correcting != step.collect:
         d.state.correcting = None  # back where the correction started: texts are shown again
     ask(d, step, with_prefix=frame.interrupted)

@@ -38,6 +38,7 @@ class Key(StrEnum):
     OFFER_HUMAN_BUTTON = "offer_human_button"
     HUMAN_IN_INTAKE = "human_in_intake"
     CASE_ALREADY_OPEN = "case_already_open"
+    CASE_OPEN_NOTE = "case_open_note"
     NOTED = "noted"
     CHOOSE_NARROW = "choose_narrow"
     OR = "or"
