@@ -30,10 +30,11 @@ from storage.coaches import add_coach
 from storage.database import create_db_engine, session_scope
 from storage.models import Union
 from tests.conversation_helpers import Chat, FakeNlu, Handoffs, make_service
-from tests.test_understanding import NL, answer_until_summary
+from tests.test_understanding import EN, NL, answer_until_summary
 
 RULES = {
     "coach spreken": "talk_to_human",
+    "talk to a coach": "talk_to_human",
     "ontslagen": "job_loss",
     "robot": "bot_challenge",
     "wat kost": "ask_cost",
@@ -353,3 +354,84 @@ async def test_a_wish_to_study_is_no_education(coaches, parser, wish):
     await chat.say(wish)  # the goal
     await answer_until_summary(chat, NL)
     assert "Opleiding: Basisschool of vmbo" in chat.last
+
+
+# The tester's findings of the same day (/work/wt/FINDINGS.md, 1, 2, 4, 6, 9) -----------------
+
+
+async def full_intake_at_best_time(url: str, parser: NluParser) -> tuple[Chat, Handoffs]:
+    chat, handoffs = await start(url, parser, "ik ben ontslagen")
+    for answer in ("Piet", "Tilburg", "ontslagen", "vast", "logistiek", "mbo", "ander werk"):
+        await chat.say(answer)
+    await chat.say("telefoon")
+    await chat.say("0612345678")
+    assert "best bereiken" in chat.last, chat.transcript
+    return chat, handoffs
+
+
+@pytest.mark.parametrize(
+    ("typed", "education"),
+    [
+        ("opleiding is hbo en bel me liever s avonds", "Hbo of universiteit"),
+        ("De opleiding was havo, niet mbo. En bel me liever 's avonds.", "Havo of vwo"),
+    ],
+)
+async def test_a_correction_with_the_answer_keeps_both(coaches, parser, typed, education):
+    chat, handoffs = await full_intake_at_best_time(coaches, parser)
+    await chat.say(typed)
+    assert f"Aangepast: Opleiding → {education}." in chat.text, chat.text
+    assert f"Opleiding: {education}\n" in chat.last and "Beste moment: Avond" in chat.last
+    await chat.press(NL.yes)
+    assert stored(handoffs)["best_time"] == "evening"
+
+
+async def test_mornings_in_english_at_the_summary(coaches, parser):
+    service, handoffs = make_service(coaches, parser)
+    chat = Chat(service)
+    await chat.say(EN.human)
+    await chat.press(EN.yes)
+    await chat.say("Anna")
+    await chat.say("I live in Tilburg")
+    await chat.press("Phone")
+    await chat.say("0612345678")
+    await chat.press("Evening")
+    await chat.say("phone is +31 6 11122233 and i prefer mornings")
+    assert "Best time → Morning" in chat.text and "Phone number → +31611122233" in chat.text
+    await chat.say("i prefer afternoons")
+    assert "Best time → Afternoon" in chat.text, chat.text
+    await chat.press("Yes")
+    assert stored(handoffs)["best_time"] == "afternoon"
+
+
+async def test_thanks_at_the_name_question_is_not_a_name(coaches, parser):
+    chat, _handoffs = await start(coaches, parser, "ik wil een coach spreken")
+    await chat.say("Dank u wel!")
+    assert "Dank U" not in chat.text and "je naam?" not in chat.text
+    assert "noemen" in chat.last.lower() or "voornaam" in chat.last.lower(), chat.text
+
+
+async def test_a_phone_number_at_the_contact_question_is_the_phone(coaches, parser):
+    chat, _handoffs = await start(coaches, parser, "ik wil een coach spreken")
+    await chat.say("Piet")
+    await chat.say("Tilburg")
+    assert "contact met je" in chat.last
+    await chat.say("06 12345678")
+    assert "Genoteerd: telefoonnummer +31612345678." in chat.text, chat.text
+    assert "best bereiken" in chat.last
+    await chat.press("Avond")
+    assert "Contact via: Telefoon" in chat.last and "Telefoon: +31612345678" in chat.last
+
+
+@pytest.mark.parametrize("typed", ["maakt nie uit eigenlijk", "maakt me niet zoveel uit"])
+async def test_does_not_matter_in_other_words(coaches, parser, typed):
+    chat, _ = await at_best_time(coaches, parser)
+    await chat.say(typed)
+    assert "Beste moment: Maakt niet uit" in chat.last, chat.text
+
+
+async def test_a_wish_at_the_goal_question_is_the_goal(coaches, parser):
+    """Guard: "ik ben ontslagen" at the name question is a situation, but a topic's words at
+    "what would you like?" are the answer."""
+    chat, _handoffs = await full_intake_at_best_time(coaches, parser)
+    await chat.press("Avond")
+    assert "Wat je wilt: ander werk" in chat.last

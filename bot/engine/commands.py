@@ -27,6 +27,8 @@ class SetSlots:
     # answered once the answer is stored, before the next question (AnswerQuestion, OffTopic,
     # CannotHandle or HumanHandoff).
     then: Command | None = None
+    # Said back ("Genoteerd: telefoonnummer ..."): values taken from an answer to another question.
+    noted: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,8 +81,10 @@ def _apply(d: Dialogue, command: Command) -> None:
             executor.start_welcome(d)
         case SetSlots(values, answers, then) if answers is not None:
             _answer(d, values, answers, then)
-        case SetSlots(values):
+        case SetSlots(values, _, _, noted):
             d.remember(values)
+            if noted:
+                _say_noted(d, tuple(values))
         case CorrectSlots(values):
             _correct(d, values)
         case StartCorrection(slot):

@@ -123,7 +123,9 @@ _SMALL_TALK = (
 # Only small talk beside another word of it: "oké dan", "hey daar", "hoe gaat het" ("Dan" is a
 # name).
 _SMALL_TALK_TAIL = word_set(
-    "dan daar hoor nou there all allemaal iedereen everyone how hoe gaat het are you bot chatbot"
+    "dan daar hoor nou there all allemaal iedereen everyone how hoe gaat het are you bot chatbot "
+    # "dank u wel", "hartelijk dank", "thank you so much": thanks, not a name (trial, 6 Dec)
+    "u wel je jullie hartelijk vriendelijk heel erg zeer veel so much very"
 )
 _BARE_YES_NO = word_set("ja nee yes no j n y")
 # Words no first name begins with: "na het werk", "om een uur of vijf", "the evening".

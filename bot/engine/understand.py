@@ -336,10 +336,21 @@ def _at_question(
     own = {step.collect, slot.region_slot, slot.place_slot}
     others = [f for f in found if f.slot not in own]
     fills, corrections = _split(flows, state, others, text, correcting=bool(step.corrections))
+    if not step.corrections:
+        # "opleiding is hbo", "de opleiding was havo": an earlier answer named with its new value
+        corrections.update(_renamed(flows, state, step, text, nlu))
     commands: list[Command] = [SetSlots(fills)] if fills else []
     if corrections:
-        # "nee, ik woon niet in Amsterdam maar in Utrecht": the message is about the change.
+        # "nee, ik woon niet in Amsterdam maar in Utrecht": the message is about the change;
+        # an option of the pending question said with it is its answer ("opleiding is hbo en
+        # bel me liever 's avonds" at the best-time question), kept before going back
+        answer = parse_value(slot, text=text, payload_value=None, nlu=None)
+        if slot.type is SlotType.CHOICE and answer.ok and not looks_like_question(text):
+            commands.append(SetSlots({step.collect: answer.value, **answer.extra}))
         return [*commands, CorrectSlots(corrections)]
+    if slot.type is SlotType.CHOICE and not parsed.ok and (by := _option_filled(slot, fills)):
+        # "06 12345678" at "how shall the coach contact you?": the phone, and that number
+        return [SetSlots(fills, noted=True), SetSlots({step.collect: by}, answers=step.collect)]
     if slot.type in _TYPED and (parsed.ok or parsed.attempted):
         if parsed.ok and parsed.doubtful:
             return [*commands, _confirm(step, parsed)]
@@ -347,7 +358,10 @@ def _at_question(
     if fills and slot.type is SlotType.TEXT and _mostly(others, fills, text):
         # "Den Haag" at the name question is a town, not a name: noted, and asked again
         return [*commands, Reask(noted=tuple(fills))]
-    if slot.type not in _CLOSED and _states_a_topic(flows, state, step, text):
+    situation_is_no_answer = (
+        slot.format == "name" or slot.type in _TYPED
+    )  # not at "what do you want?"
+    if situation_is_no_answer and _states_a_topic(flows, state, step, text):
         # "ik ben ontslagen" at the name question: what happened, not a name (nor a town).
         # Kept where it answers a question still to come, acknowledged, and asked again.
         said = _situation_said(flows, state, step, text)
@@ -680,6 +694,28 @@ def _changes_said(
     return dict(sorted(changes.items(), key=lambda kv: order.get(kv[0], len(order))))
 
 
+def _option_filled(slot: SlotDef, fills: dict[str, JsonScalar]) -> str | None:
+    """The one option named after a slot the message filled (the option `phone` when a phone
+    number was typed at the contact question)."""
+    named = [o.value for o in slot.options if fills.get(o.value) not in (None, "")]
+    return named[0] if len(named) == 1 else None
+
+
+def _renamed(
+    flows: FlowSet, state: ConversationState, step: CollectStep, text: str, nlu: NluResult | None
+) -> dict[str, JsonScalar]:
+    """A field asked before, named with a new value ("opleiding is hbo"), at another question."""
+    fixable = [name for name in _asked_before(flows, state) if name != step.collect]
+    named = _named_value(flows, fixable, text, nlu)
+    if named is None:
+        return {}
+    field, value, extra = named
+    known = state.known()
+    if value == known.get(field) and all(known.get(k) == v for k, v in extra.items()):
+        return {}
+    return {field: value, **extra}
+
+
 def _narrowed(flows: FlowSet, step: CollectStep, text: str) -> Narrow | None:
     """A field of the summary named by a word several of its options share ("overdag")."""
     for name in step.corrections:
@@ -691,7 +727,10 @@ def _narrowed(flows: FlowSet, step: CollectStep, text: str) -> Narrow | None:
     return None
 
 
-_IS = r"\s*(?:is|=|:|moet zijn|wordt|moet|should be|is actually|is eigenlijk|eigenlijk)\s+"
+_IS = (
+    r"\s*(?:is|was|=|:|moet zijn|wordt|moet|should be|is actually|is eigenlijk|was eigenlijk|"
+    r"eigenlijk)\s+"
+)
 _CUT = re.compile(r"\s+(?:en|and|maar|but)\s+|[,;]\s*")
 
 
