@@ -39,6 +39,8 @@ RULES = {
     "robot": "bot_challenge",
     "wat kost": "ask_cost",
     "tijdelijke contracten": "flex_contract",
+    "hallo": "greet",
+    "overslaan": "cancel",  # what the model read in "overslaan maar" (tester, 6 Dec)
     "bel me": "talk_to_human",  # what a model may well read in "bel me liever overdag"
 }
 
@@ -435,3 +437,45 @@ async def test_a_wish_at_the_goal_question_is_the_goal(coaches, parser):
     chat, _handoffs = await full_intake_at_best_time(coaches, parser)
     await chat.press("Avond")
     assert "Wat je wilt: ander werk" in chat.last
+
+
+@pytest.mark.parametrize("typed", ["ja", "overslaan maar"])
+async def test_a_typed_yes_to_the_skip_offer_skips_that_question(coaches, parser, typed):
+    """FINDINGS 0a: "ja" to "Zullen we deze vraag overslaan?" was not understood, "overslaan
+    maar" cancelled the whole intake."""
+    chat, _ = await start(coaches, parser, "ik ben ontslagen")
+    await chat.say("Piet")
+    await chat.say("Tilburg")
+    for nonsense in ("tja", "weet ik veel", "hmm tja"):
+        if "overslaan?" in chat.last:
+            break
+        await chat.say(nonsense)
+    assert "overslaan?" in chat.last, chat.transcript
+    await chat.say(typed)
+    assert "contract" in chat.last.lower(), chat.text  # the next question
+    assert "gestopt" not in chat.text
+
+
+async def test_overslaan_at_a_question_skips_it_and_keeps_the_intake(coaches, parser):
+    chat, _ = await at_work_question(coaches, parser)
+    await chat.say("overslaan maar")
+    assert "gestopt" not in chat.text
+    assert "afgeronde opleiding" in chat.last, chat.text
+
+
+@pytest.mark.parametrize("typed", ["bel me liever na 17:00", "liever na 18.00 uur"])
+async def test_a_time_at_the_summary_changes_the_best_time(coaches, parser, typed):
+    """FINDINGS 23."""
+    chat, _ = await at_best_time(coaches, parser)
+    await chat.press("Middag")
+    await chat.say(typed)
+    assert "Aangepast: Beste moment → Avond." in chat.text, chat.text
+
+
+async def test_hello_after_the_handoff_says_the_request_is_open(coaches, parser):
+    """FINDINGS 18: not the first-visit greeting and the menu with "Praten met een coach"."""
+    chat, handoffs = await handed_off(coaches, parser)
+    await chat.say("hallo?")
+    assert "loopt al" in chat.text, chat.text
+    assert not chat.buttons
+    assert len(handoffs.cases) == 1 and cards(handoffs) == 1

@@ -65,7 +65,7 @@ from bot.engine.extract import Found, find_values
 from bot.engine.language import detect_language, is_unreadable
 from bot.engine.messages import Inbound
 from bot.engine.numbers import option_number
-from bot.engine.options import about_the_question, other_option, said_options
+from bot.engine.options import about_the_question, other_option, said_options, time_option
 from bot.engine.repair import (
     contains_keyword,
     correction_target,
@@ -103,6 +103,7 @@ _GUESS_FLOOR = 0.3
 _SELF_EVIDENT = (SlotType.PHONE, SlotType.EMAIL, SlotType.POSTCODE)
 _CONTACT = (SlotType.PHONE, SlotType.EMAIL)
 _ADDRESS = re.compile(r"\S+@\S+")
+_SKIP = re.compile(r"\b(?:overslaan|sla (?:\w+ )?over|skip|volgende vraag|next question)\b")
 
 
 def understand(
@@ -125,6 +126,13 @@ def understand(
     language = _language_change(flows, state, text)
     if language is not None:
         commands.append(SetLanguage(language, chosen=False))
+    offered_skip = state.offered == P_CMD + "skip"
+    if (offered_skip and _yes_or_no(text) is True) or (
+        _SKIP.search(fold(text)) and _skippable(flows, state)
+    ):
+        # "ja" to "Zullen we deze vraag overslaan?", "overslaan maar" at an intake question:
+        # that question is skipped, never the whole intake cancelled (tester's findings, 6 Dec)
+        return [*commands, WayForward("skip")]
     if is_cancel(text, flows) or _says(flows, nlu, "cancel"):
         return [*commands, Cancel()]
     found = find_values(flows, text, nlu)
@@ -140,6 +148,15 @@ def understand(
     if step is None:
         return commands + _no_question(flows, state, text, nlu, found)
     return commands + _at_question(flows, state, step, text, nlu, found, numbered)
+
+
+def _skippable(flows: FlowSet, state: ConversationState) -> bool:
+    """A question of the intake itself is pending (not the consent question, not the summary)."""
+    if not state.welcomed or not state.stack:
+        return False
+    cf = flows.flows.get(state.stack[-1].flow)
+    step = pending_step(flows, state)
+    return cf is not None and cf.hands_off and step is not None and not step.corrections
 
 
 def needs_nlu(flows: FlowSet, state: ConversationState, inbound: Inbound) -> bool:
@@ -234,6 +251,8 @@ def _no_question(
     if state.handed_off and (details := _contact_details(flows, text, found)):
         # "06-12345678" after the handoff: for the open case, never a second intake
         return [UpdateCase(details)]
+    if state.handed_off and _says(flows, nlu, "greet"):
+        return [HumanHandoff()]  # "hallo?" while waiting: the request is open, the coach calls
     fills, corrections = _split(flows, state, found, text, correcting=False)
     commands: list[Command] = []
     if fills:
@@ -683,6 +702,8 @@ def _changes_said(
         if slot.type is not SlotType.CHOICE or name in changes:
             continue
         said = {m.value for m in said_options(slot, text)}
+        if not said and (timed := time_option(slot, text)) is not None:
+            said = {timed}  # "bel me liever na 17:00" → Avond
         if len(said) == 1 and (option := said.pop()) != known.get(name):
             changes[name] = option
     named = _named_value(flows, step.corrections, text, nlu)
