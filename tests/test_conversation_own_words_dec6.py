@@ -479,3 +479,28 @@ async def test_hello_after_the_handoff_says_the_request_is_open(coaches, parser)
     assert "loopt al" in chat.text, chat.text
     assert not chat.buttons
     assert len(handoffs.cases) == 1 and cards(handoffs) == 1
+
+
+async def test_hand_over_in_words_at_the_skip_offer(coaches, parser):
+    """FINDINGS 36: "geef maar door wat je al weet" is the offer's own second button."""
+    chat, handoffs = await start(coaches, parser, "ik ben ontslagen")
+    await chat.say("Piet")
+    await chat.say("Tilburg")
+    for nonsense in ("tja", "weet ik veel", "hmm tja"):
+        if "overslaan?" in chat.last:
+            break
+        await chat.say(nonsense)
+    await chat.say("geef maar door wat je al weet")
+    assert "Klopt dit?" in chat.last, chat.text
+    await chat.press(NL.yes)
+    assert stored(handoffs)["first_name"] == "Piet"
+
+
+@pytest.mark.parametrize(("typed", "shown"), [("nee sorry Helvoirt", "Helvoirt (gemeente Vught")])
+async def test_no_sorry_and_a_village_at_the_summary_is_the_new_town(coaches, parser, typed, shown):
+    """FINDINGS 16."""
+    chat, _ = await at_best_time(coaches, parser)
+    await chat.press("Middag")
+    await chat.say(typed)
+    assert f"Aangepast: Woonplaats → {shown}" in chat.text, chat.text
+    assert "Wat wil je aanpassen?" not in chat.text

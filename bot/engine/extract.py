@@ -56,6 +56,11 @@ _REPLACED = re.compile(
     r"no|actually|i mean|sorry|wait|or rather)[\s,.:;!-]*$",
     re.IGNORECASE,
 )
+_ONLY_REPLACED = re.compile(
+    r"\s*(?:(?:nee|neen|sorry|oeps|oh|o|eigenlijk|ik bedoel|bedoel|wacht|no|actually|"
+    r"i mean|wait)[\s,.!:;-]*)+",
+    re.IGNORECASE,
+)
 # Where someone works is not where they live: "ik werk in Amsterdam", "ik werk als
 # orderpicker in Tilburg", "I work at ... in Delft". (The town of an agency, "via een
 # uitzendbureau in Zaandam", is taken as the home town: tests/test_understanding.py.)
@@ -125,6 +130,8 @@ def _for_slot(name: str, slot: SlotDef, text: str, nlu: NluResult | None) -> Ite
                 before = text[: mention.start]
                 # "ik woon in Goirle, nou ja eigenlijk Riel": the correction names a town too
                 cue = bool(_TOWN_CUE.search(before) or (named and _REPLACED.search(before)))
+                # "nee sorry Helvoirt": a village after nothing but correction words
+                cue = cue or (not mention.word_like and bool(_ONLY_REPLACED.fullmatch(before)))
                 capital = text[mention.start].isupper()
                 if mention.word_like or not mention.municipality_name:
                     # "Echt niet", "Anna de Vries": a village said in passing needs a cue

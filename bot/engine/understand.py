@@ -103,6 +103,7 @@ _GUESS_FLOOR = 0.3
 _SELF_EVIDENT = (SlotType.PHONE, SlotType.EMAIL, SlotType.POSTCODE)
 _CONTACT = (SlotType.PHONE, SlotType.EMAIL)
 _ADDRESS = re.compile(r"\S+@\S+")
+_HAND_OVER = re.compile(r"\b(?:geef (?:\w+ )?door|doorgeven|hand (?:it )?over|pass (?:it )?on)\b")
 _SKIP = re.compile(r"\b(?:overslaan|sla (?:\w+ )?over|skip|volgende vraag|next question)\b")
 
 
@@ -127,6 +128,8 @@ def understand(
     if language is not None:
         commands.append(SetLanguage(language, chosen=False))
     offered_skip = state.offered == P_CMD + "skip"
+    if offered_skip and _HAND_OVER.search(fold(text)) and _skippable(flows, state):
+        return [*commands, WayForward("handover")]  # "geef maar door wat je al weet"
     if (offered_skip and _yes_or_no(text) is True) or (
         _SKIP.search(fold(text)) and _skippable(flows, state)
     ):
