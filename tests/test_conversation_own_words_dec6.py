@@ -504,3 +504,22 @@ async def test_no_sorry_and_a_village_at_the_summary_is_the_new_town(coaches, pa
     await chat.say(typed)
     assert f"Aangepast: Woonplaats → {shown}" in chat.text, chat.text
     assert "Wat wil je aanpassen?" not in chat.text
+
+
+async def test_a_correction_after_handing_over_what_is_known_asks_nothing_more(coaches, parser):
+    """Seen in the person trial of the fixes: after "Geef door wat je al weet", "nee sorry
+    Helvoirt" at the summary went back and asked the skipped questions again."""
+    chat, handoffs = await start(coaches, parser, "ik ben ontslagen")
+    await chat.say("Piet")
+    await chat.say("Tilburg")
+    for nonsense in ("tja", "weet ik veel", "hmm tja"):
+        if "overslaan?" in chat.last:
+            break
+        await chat.say(nonsense)
+    await chat.press("Geef door wat je al weet")
+    assert "Klopt dit?" in chat.last
+    await chat.say("nee sorry Helvoirt")
+    assert "Aangepast: Woonplaats → Helvoirt" in chat.text
+    assert "Klopt dit?" in chat.last, chat.text
+    await chat.press(NL.yes)
+    assert stored(handoffs)["gemeente"] == "Vught"

@@ -524,7 +524,16 @@ def _way_forward(d: Dialogue, how: str) -> None:
         d.remember({contact: "telegram", step.collect: None})
         frame.step = sid  # its branches skip the phone and e-mail questions now
     elif how == "handover" and (summary := _summary_step(d)) is not None:
-        frame.step = summary  # the summary shows what is known; the coach asks the rest
+        # the summary shows what is known; the coach asks the rest. The questions left are
+        # marked skipped, so a correction at the summary does not ask them after all.
+        known = d.state.known()
+        left = {
+            later.collect: ""
+            for later in cf.flow.steps[cf.index_by_id[frame.step] : cf.index_by_id[summary]]
+            if isinstance(later, CollectStep) and known.get(later.collect) is None
+        }
+        d.remember(left)
+        frame.step = summary
     else:
         d.remember({step.collect: ""})  # skipped: shown as "–", never asked again
         executor.advance(d, step)
