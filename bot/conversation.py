@@ -28,8 +28,15 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.desk import service as desk
-from bot.desk.notices import Notice
-from bot.engine.effects import ConsentGiven, ConsentWithdrawn, FollowUpGiven, HandoffRequested
+from bot.desk.notices import Notice, To
+from bot.desk.people import coach_ref
+from bot.engine.effects import (
+    CaseUpdated,
+    ConsentGiven,
+    ConsentWithdrawn,
+    FollowUpGiven,
+    HandoffRequested,
+)
 from bot.engine.engine import TurnResult, needs_nlu, turn
 from bot.engine.messages import Inbound, Reply
 from bot.engine.render import render
@@ -40,6 +47,8 @@ from bot.flows.flowset import FlowSet
 from bot.flows.registry import FlowSource
 from bot.nlu import review
 from bot.nlu.client import NluParser, NluResult
+from storage.cases import open_case_of_participant
+from storage.coaches import get_coach
 from storage.conversations import (
     StaleConversation,
     StoredConversation,
@@ -185,6 +194,10 @@ class ConversationService:
             session, channel=prepared.channel, external_id=prepared.external_id
         )
         state = self._state_of(loaded)
+        if state.handed_off and not open_case_of_participant(
+            session, participant_id=loaded.participant_id
+        ):
+            state.handed_off = False  # the coach closed it: asking again starts a new request
         inbound = prepared.inbound
         if not prepared.asked_nlu and needs_nlu(flows, state, inbound):
             raise NeedsNlu
@@ -279,6 +292,8 @@ class ConversationService:
                 consent_at = None
             elif isinstance(effect, HandoffRequested):
                 outcome.replies.append(self._handoff(session, flows, state, pid, effect, outcome))
+            elif isinstance(effect, CaseUpdated):
+                outcome.notices.extend(_case_updated(session, pid, effect))
             elif isinstance(effect, FollowUpGiven):
                 record_follow_up(
                     session, participant_id=pid, rating=effect.rating, remark=effect.remark
@@ -363,3 +378,37 @@ class ConversationService:
             extra = {"coach_name": handoff.coach.name, "union": handoff.coach.union}
             return Reply(render(flows, Key.HANDOFF_ASSIGNED, state.language, slots, extra))
         return Reply(render(flows, Key.HANDOFF_COORDINATOR, state.language, slots))
+
+
+def _case_updated(session: Session, participant_id: int, effect: CaseUpdated) -> list[Notice]:
+    """New contact details after the handoff: into the open case's summary, and one short line
+    to whoever has the case (no second card)."""
+    case = open_case_of_participant(session, participant_id=participant_id)
+    if case is None or case.id is None:
+        return []
+    new = {line.slot: line for line in effect.lines}
+    summary = [
+        {**item, "value": new[item["slot"]].value, "raw": new[item["slot"]].raw}
+        if item.get("slot") in new
+        else item
+        for item in case.summary
+    ]
+    had = {item.get("slot") for item in case.summary}
+    summary += [
+        {"slot": x.slot, "label": x.label, "value": x.value, "raw": x.raw, "role": x.role or ""}
+        for x in effect.lines
+        if x.slot not in had
+    ]
+    case.summary = summary  # a new list: the JSON column sees the change
+    session.add(case)
+    coach = get_coach(session, coach_id=case.coach_id) if case.coach_id else None
+    fields = "; ".join(f"{line.label.lower()} {line.value}" for line in effect.lines)
+    return [
+        Notice(
+            To.COACH if coach is not None else To.COORDINATOR,
+            Key.DESK_CASE_UPDATED,
+            {"case": str(case.id), "fields": fields},
+            coach=coach_ref(coach) if coach is not None else None,
+            case_id=case.id,
+        )
+    ]

@@ -232,7 +232,10 @@ async def test_no_follow_up_in_the_middle_of_a_question(url: str) -> None:
     engine = create_db_engine(url)
     chat = await handed_off(url)
     set_case(engine, status=CaseStatus.ACCEPTED, accepted_at=at("2026-11-02 10:00"))
-    await chat.say("/coach")  # busy again: a question is pending
+    # busy again: a question is pending (a topic's summary; "/coach" no longer starts a second
+    # intake while the case is open)
+    await chat.say("ik ben mijn baan kwijt")
+    assert "Klopt dit?" in chat.last
     clock = FakeClock(at("2026-12-01 10:00"))
     assert (await scheduler(engine, clock).run_once())["follow-ups"] == 0
     assert case(engine).follow_up_sent_at is None  # not lost: asked once they are free

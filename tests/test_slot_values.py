@@ -143,3 +143,35 @@ def test_name_number_date_postcode():
     postcode = slot(SlotType.POSTCODE)
     assert parse_value(postcode, text="1012ab", payload_value=None, nlu=None).value == "1012 AB"
     assert not parse_value(postcode, text="12345", payload_value=None, nlu=None).ok
+
+
+# Free-text answers without their lead-in (person trial, 6 December) ---------------------------
+
+WORK = SlotDef(
+    type=SlotType.TEXT,
+    label=Text(nl="Werk / sector", en="Work / sector"),
+    aliases=["sector", "beroep", "werk", "job", "work"],
+)
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("Werk: ik werk in de thuiszorg als verzorgende", "in de thuiszorg als verzorgende"),
+        ("Antwoord: magazijnmedewerker", "magazijnmedewerker"),
+        ("Mijn werk: schoonmaak in een ziekenhuis", "schoonmaak in een ziekenhuis"),
+        ("sector: zorg", "zorg"),
+        ("Nou, ik werk als heftruckchauffeur", "heftruckchauffeur"),
+        ("Work: I work as a cleaner", "cleaner"),
+        ("ik ben een lasser", "lasser"),
+    ],
+)
+def test_a_free_text_answer_loses_its_lead_in(typed, stored):
+    parsed = parse_value(WORK, text=typed, payload_value=None, nlu=None)
+    assert parsed.ok and parsed.value == stored
+
+
+@pytest.mark.parametrize("typed", ["ik werk", "ik ben het", "Werk: ik doe het", "Werk:"])
+def test_a_lead_in_is_never_stripped_to_nothing(typed):
+    parsed = parse_value(WORK, text=typed, payload_value=None, nlu=None)
+    assert parsed.value == typed

@@ -27,6 +27,8 @@ class SetSlots:
     # answered once the answer is stored, before the next question (AnswerQuestion, OffTopic,
     # CannotHandle or HumanHandoff).
     then: Command | None = None
+    # Said back ("Genoteerd: telefoonnummer ..."): values taken from an answer to another question.
+    noted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,22 @@ class StartFlow:
 
 
 @dataclass(frozen=True, slots=True)
+class Narrow:
+    """A word that leaves a few options open ("overdag": morning or afternoon): ask which,
+    with those as buttons (at a summary: that question again)."""
+
+    slot: str
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateCase:
+    """A contact detail typed after the handoff ("06-12345678"): it goes to the open case."""
+
+    values: SlotValues
+
+
+@dataclass(frozen=True, slots=True)
 class HumanHandoff:
     """The participant asks for a person."""
 
@@ -143,6 +161,11 @@ class PickLanguage:
 @dataclass(frozen=True, slots=True)
 class Reask:
     """Repeat the pending question (or show the menu when none is pending)."""
+
+    # Values the message gave for other questions, said back first ("Genoteerd: ...").
+    noted: tuple[str, ...] = ()
+    # The message told what happened ("ik ben ontslagen"): a short word that it was heard.
+    heard_topic: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +227,8 @@ Command = (
     | OffTopic
     | StartFlow
     | HumanHandoff
+    | UpdateCase
+    | Narrow
     | Cancel
     | Clarify
     | CannotHandle

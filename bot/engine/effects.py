@@ -38,9 +38,16 @@ class HandoffRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class CaseUpdated:
+    """New contact details for the open case (its coach is told briefly)."""
+
+    lines: tuple[SummaryLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class FollowUpGiven:
     rating: int  # 1-5
     remark: str | None
 
 
-Effect = ConsentGiven | ConsentWithdrawn | HandoffRequested | FollowUpGiven
+Effect = ConsentGiven | ConsentWithdrawn | HandoffRequested | CaseUpdated | FollowUpGiven

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.engine.commands import Command
-from bot.engine.dialogue import P_AGAIN, P_FLOW, P_INTENT, Dialogue
+from bot.engine.dialogue import P_AGAIN, P_CMD, P_FLOW, P_INTENT, Dialogue
 from bot.engine.effects import Effect, HandoffRequested
 from bot.engine.executor import ask, pending_step, recover, start_flow
 from bot.engine.messages import NUMBERED_CHANNELS, Inbound, Reply
@@ -60,7 +60,9 @@ def turn(
         d.say_key(Key.MENU_PROMPT, buttons=d.menu_buttons())
     buttons = [b for r in d.replies for b in r.buttons]
     one = len(buttons) == 1 and buttons[0].payload.startswith((P_FLOW, P_INTENT, P_AGAIN))
-    d.state.offered = buttons[0].payload if one else None
+    skip = next((b.payload for b in buttons if b.payload == P_CMD + "skip"), None)
+    # "ja" / "overslaan" typed to "Zullen we deze vraag overslaan?" is its first button
+    d.state.offered = buttons[0].payload if one else skip
     return TurnResult(
         d.state,
         d.replies,

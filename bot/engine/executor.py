@@ -15,7 +15,7 @@ from bot.engine.effects import (
 )
 from bot.engine.messages import Button
 from bot.engine.render import display_value
-from bot.engine.state import ConversationState, Frame
+from bot.engine.state import ConversationState, Frame, JsonScalar
 from bot.flows import trace
 from bot.flows.catalogue import Key
 from bot.flows.conditions import compile_condition
@@ -250,6 +250,12 @@ def _collect(d: Dialogue, frame: Frame, step: CollectStep) -> bool:
     if d.state.slots.get(step.collect) is not None and not step.ask_before_filling:
         advance(d, step)
         return False
+    if d.state.handed_off and step.collect == d.flows.settings.roles.coach_offer:
+        # "Shall a coach contact you?" while a coach has the request already: no second
+        # request, the person is told their coach will talk it through (person trial, 6 Dec)
+        d.say_key(Key.CASE_OPEN_NOTE)
+        end_flow(d)
+        return False
     if d.state.correcting != step.collect:
         d.state.correcting = None  # back where the correction started: texts are shown again
     ask(d, step, with_prefix=frame.interrupted)
@@ -289,6 +295,7 @@ def _action(d: Dialogue, step: ActionStep) -> None:
         return
     elif name is ActionName.HANDOFF:
         d.effects.append(_handoff(d, step))
+        state.handed_off = True
     elif name is ActionName.RECORD_FOLLOW_UP:
         rating = str(state.slots.get(step.slots[0], "")) if step.slots else ""
         remark = state.slots.get(step.slots[1]) if len(step.slots) > 1 else None
@@ -298,19 +305,25 @@ def _action(d: Dialogue, step: ActionStep) -> None:
     advance(d, step)
 
 
+def summary_line(d: Dialogue, name: str, value: JsonScalar) -> SummaryLine:
+    """One line of the coach's card (in Dutch: coaches read Dutch)."""
+    flows = d.flows
+    role_of = {slot: role for role, slot in flows.settings.roles.model_dump().items() if slot}
+    slot = flows.slots[name]
+    label = slot.label.nl if slot.label else name
+    shown = display_value(flows, slot, value, "nl", d.state.slots)
+    return SummaryLine(name, label, shown, str(value), role_of.get(name))
+
+
 def _handoff(d: Dialogue, step: ActionStep) -> HandoffRequested:
     flows, slots = d.flows, d.state.slots
     roles = flows.settings.roles
-    role_of = {slot: role for role, slot in roles.model_dump().items() if slot}
     lines = []
     for name in step.slots:
-        slot = flows.slots[name]
         value = slots.get(name)
         if value in (None, ""):
             continue  # the coach only sees what is known
-        label = slot.label.nl if slot.label else name
-        shown = display_value(flows, slot, value, "nl", slots)
-        lines.append(SummaryLine(name, label, shown, str(value), role_of.get(name)))
+        lines.append(summary_line(d, name, value))
     region = next(
         (
             value

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import phonenumbers
 
+from bot.engine.options import said_options
 from bot.engine.slot_values import gemeente_extra, normalise_email, parse_name
 from bot.engine.state import JsonScalar
 from bot.engine.words import word_set
@@ -46,6 +47,18 @@ _POSTCODE_TOKEN = re.compile(r"\b[1-9][0-9]{3}\s?[A-Za-z]{2}\b")
 _TOWN_CUE = re.compile(
     r"\b(?:in|uit|te|woon\w*|woonachtig|regio|gemeente|bij|near|from|live\w*|living|town|city)"
     r"\s+$",
+    re.IGNORECASE,
+)
+# What comes right before a second town that replaces the first: "nee", "nou ja eigenlijk",
+# "ik bedoel", "I mean", "actually".
+_REPLACED = re.compile(
+    r"\b(?:nee|neen|eigenlijk|bedoel|ik bedoel|wacht|sorry|oeps|of nee|nou ja|"
+    r"no|actually|i mean|sorry|wait|or rather)[\s,.:;!-]*$",
+    re.IGNORECASE,
+)
+_ONLY_REPLACED = re.compile(
+    r"\s*(?:(?:nee|neen|sorry|oeps|oh|o|eigenlijk|ik bedoel|bedoel|wacht|no|actually|"
+    r"i mean|wait)[\s,.!:;-]*)+",
     re.IGNORECASE,
 )
 # Where someone works is not where they live: "ik werk in Amsterdam", "ik werk als
@@ -112,9 +125,13 @@ def _for_slot(name: str, slot: SlotDef, text: str, nlu: NluResult | None) -> Ite
                 if is_valid_postcode(m.group()):
                     yield Found(name, normalise_postcode(m.group()), m.start(), m.end())
         case SlotType.GEMEENTE:
+            named = False  # a town named before in this message
             for mention in find_gemeenten(text):
                 before = text[: mention.start]
-                cue = bool(_TOWN_CUE.search(before))
+                # "ik woon in Goirle, nou ja eigenlijk Riel": the correction names a town too
+                cue = bool(_TOWN_CUE.search(before) or (named and _REPLACED.search(before)))
+                # "nee sorry Helvoirt": a village after nothing but correction words
+                cue = cue or (not mention.word_like and bool(_ONLY_REPLACED.fullmatch(before)))
                 capital = text[mention.start].isupper()
                 if mention.word_like or not mention.municipality_name:
                     # "Echt niet", "Anna de Vries": a village said in passing needs a cue
@@ -125,11 +142,45 @@ def _for_slot(name: str, slot: SlotDef, text: str, nlu: NluResult | None) -> Ite
                     continue
                 if mention.match.confirm:
                     continue  # a village near a border is asked back at the question itself
+                named = True
                 yield _found_gemeente(name, slot, mention.match, mention.start, mention.end)
         case SlotType.TEXT if slot.format == "name":
             yield from _names(name, text)
+        case SlotType.CHOICE if slot.in_passing and not slot.entity:
+            yield from _in_passing(name, slot, text)
         case _:
             return
+
+
+# Words that say an option is had or done, not wished for: "ik heb (trouwens) hbo", "mbo 4
+# gedaan", "I have a degree", "diploma havo".
+_HAD = re.compile(
+    r"\b(?:heb|had|hebben|gedaan|afgerond|gehaald|diploma|gestudeerd|gezeten|niveau|"
+    r"have|has|finished|completed|studied|did)\b",
+    re.IGNORECASE,
+)
+
+
+_WISH = re.compile(
+    r"\b(?:wil|wilt|willen|zou|graag|hoop|want|wants|would|like to|hope|plan|planning)\b",
+    re.IGNORECASE,
+)
+
+
+def _in_passing(name: str, slot: SlotDef, text: str) -> Iterator[Found]:
+    """An option of a question still to come, said with a word that says it is that."""
+    other = {option.value for option in slot.options if option.other}
+    said = [m for m in said_options(slot, text) if m.value not in other]
+    if len({m.value for m in said}) != 1:
+        return
+    folded = f" {_fold(text)} "
+    named = any(f" {_fold(a)} is " in folded for a in slot.aliases if a) or any(
+        re.search(rf"\b{re.escape(a)}\s*:", text, re.IGNORECASE) for a in slot.aliases if a
+    )
+    if not (_HAD.search(text) or named) or _WISH.search(text):
+        return
+    start = max(said[0].start - 1, 0)  # in the folded text: near enough for ordering
+    yield Found(name, said[0].value, start, start + 1)
 
 
 def _entity_value(slot: SlotDef, raw: str) -> tuple[JsonScalar, dict[str, JsonScalar]] | None:

@@ -111,6 +111,16 @@ def said_options(slot: SlotDef, text: str) -> list[OptionMatch]:
     return [OptionMatch(value, "phrase", start) for start, _n, value in sorted(kept)]
 
 
+def open_options(slot: SlotDef, text: str) -> tuple[str, ...]:
+    """The options a word of the slot's `ask_which` leaves open ("overdag" at the best-time
+    question: morning or afternoon), to ask which; () when it says none of them."""
+    padded = f" {fold(text)} "
+    for group in slot.ask_which:
+        if any(f" {fold(word)} " in padded for word in group.words):
+            return tuple(group.options)
+    return ()
+
+
 def time_option(slot: SlotDef, text: str) -> str | None:
     """ "na 6 uur", "om half 8 's avonds", "after 5pm" → the option whose hours hold it."""
     timed = [o for o in slot.options if o.hours is not None]

@@ -20,6 +20,7 @@ from bot.engine.commands import (
     CorrectSlots,
     HumanHandoff,
     InvalidAnswer,
+    Narrow,
     NluDown,
     NumberTyped,
     OffTopic,
@@ -34,10 +35,12 @@ from bot.engine.commands import (
     StaleButton,
     StartCorrection,
     StartFlow,
+    UpdateCase,
     WayForward,
     Welcome,
 )
 from bot.engine.dialogue import P_CMD, P_DOUBT, P_FIX, P_FLOW, P_LANG, P_VALUE, Dialogue
+from bot.engine.effects import CaseUpdated
 from bot.engine.messages import Button
 from bot.engine.render import display_value
 from bot.engine.state import Doubt, JsonScalar
@@ -78,8 +81,10 @@ def _apply(d: Dialogue, command: Command) -> None:
             executor.start_welcome(d)
         case SetSlots(values, answers, then) if answers is not None:
             _answer(d, values, answers, then)
-        case SetSlots(values):
+        case SetSlots(values, _, _, noted):
             d.remember(values)
+            if noted:
+                _say_noted(d, tuple(values))
         case CorrectSlots(values):
             _correct(d, values)
         case StartCorrection(slot):
@@ -101,6 +106,10 @@ def _apply(d: Dialogue, command: Command) -> None:
             _start(d, d.flows.flows.get(flow))
         case HumanHandoff():
             _human(d)
+        case UpdateCase(values):
+            _update_case(d, values)
+        case Narrow(slot, options):
+            _narrow(d, slot, options)
         case Cancel():
             _cancel(d)
         case Clarify(options):
@@ -117,7 +126,11 @@ def _apply(d: Dialogue, command: Command) -> None:
                 executor.reask_or_menu(d)
             else:
                 d.say_key(Key.NLU_UNAVAILABLE, buttons=d.menu_buttons())
-        case Reask():
+        case Reask(noted, heard_topic):
+            if noted:
+                _say_noted(d, noted)
+            if heard_topic:
+                d.say_key(Key.TOPIC_HEARD)
             executor.reask_or_menu(d)
         case ShowMenu():
             d.state.stack.clear()
@@ -220,6 +233,9 @@ def _invalid(d: Dialogue, slot_name: str, reason: str | None, suggestions: tuple
         executor.reask_or_menu(d)
         return
     slot = d.flows.slots[slot_name]
+    if reason == "narrow" and suggestions:
+        _narrow(d, slot_name, suggestions)  # a fair answer that leaves two open: no retry
+        return
     d.state.retries += 1
     limit = step.retries if step.retries is not None else slot.retries
     if limit is None:
@@ -261,6 +277,26 @@ def _offer_corrections(d: Dialogue, step: CollectStep) -> None:
 def _start_correction(d: Dialogue, slot_name: str) -> None:
     """Ask `slot_name` again, then carry on to the question that was pending (or the summary):
     the answers in between are kept, so nothing else is asked twice."""
+    if _reopen(d, slot_name):
+        executor.run(d)
+
+
+def _narrow(d: Dialogue, slot_name: str, options: Sequence[str]) -> None:
+    """ "overdag": "Liever ochtend of middag?" with those buttons; at a summary that question
+    is opened again (as the fix button does) and asked this way."""
+    step = executor.pending_step(d.flows, d.state)
+    if step is None or (step.collect != slot_name and not _reopen(d, slot_name)):
+        return
+    slot = d.flows.slots[slot_name]
+    labels = {o.value: o.label.get(d.lang) for o in slot.options}
+    buttons = tuple(Button(labels.get(v, v), P_VALUE + v) for v in options)
+    joined = d.text(Key.OR).join(b.label.lower() for b in buttons)
+    d.say_key(Key.CHOOSE_NARROW, buttons=buttons, options=joined)
+
+
+def _reopen(d: Dialogue, slot_name: str) -> bool:
+    """Go back to the question of `slot_name` (its answer forgotten); False when it cannot
+    (then the stale-button line and the pending question are said)."""
     step = executor.pending_step(d.flows, d.state)
     frame = d.state.stack[-1] if d.state.stack else None
     cf = d.flows.flows.get(frame.flow) if frame else None
@@ -274,7 +310,7 @@ def _start_correction(d: Dialogue, slot_name: str) -> None:
     ):
         d.say_key(Key.STALE_BUTTON)
         executor.reask_or_menu(d)
-        return
+        return False
     slot = d.flows.slots[slot_name]
     d.state.slots.pop(slot_name, None)
     for linked in (slot.region_slot, slot.place_slot):
@@ -283,7 +319,7 @@ def _start_correction(d: Dialogue, slot_name: str) -> None:
     d.state.correcting = slot_name
     d.state.retries = 0
     frame.step = target
-    executor.run(d)
+    return True
 
 
 def _correct(d: Dialogue, values: dict[str, JsonScalar]) -> None:
@@ -386,12 +422,59 @@ def _human(d: Dialogue) -> None:
         d.say_key(Key.HUMAN_IN_INTAKE)
         executor.reask_or_menu(d)
         return
+    if state.handed_off:
+        # The request is with the desk already: a second intake would only send the coach
+        # the same case again (person trial, 6 Dec).
+        d.say_key(Key.CASE_ALREADY_OPEN)
+        if executor.pending_step(flows, state) is not None:
+            executor.reask_or_menu(d)
+        return
     step = executor.pending_step(flows, state)
     offer = flows.settings.roles.coach_offer
     if step is not None and offer is not None and step.collect == offer:
         _answer(d, {offer: True}, offer)
         return
     executor.start_flow(d, flows.flows.get(flows.settings.human_flow))
+
+
+def _say_noted(d: Dialogue, names: Sequence[str]) -> None:
+    """ "Genoteerd: Woonplaats: Riel (gemeente Goirle, regio Midden-Brabant)." """
+    linked = {s for slot in d.flows.slots.values() for s in (slot.region_slot, slot.place_slot)}
+    known = d.state.known()
+    shown = "; ".join(
+        f"{_label(d, name).lower()} {display_value(d.flows, d.flows.slots[name], known[name], d.lang, known)}"
+        for name in names
+        if name in d.flows.slots
+        and name not in linked
+        and d.flows.slots[name].type is not SlotType.REGION
+        and known.get(name) not in (None, "")
+    )
+    if shown:
+        d.say_key(Key.NOTED, fields=shown)
+
+
+def _update_case(d: Dialogue, values: dict[str, JsonScalar]) -> None:
+    """A phone number or e-mail address after the handoff: kept, and passed on to the open
+    case (the conversation service tells its coach)."""
+    known = d.state.known()
+    changed = {name: value for name, value in values.items() if value != known.get(name)}
+    d.remember(values)
+    if not changed:
+        d.say_key(Key.CASE_DETAILS_KNOWN)
+        return
+    lines = tuple(executor.summary_line(d, name, value) for name, value in changed.items())
+    d.effects.append(CaseUpdated(lines))
+    shown = "; ".join(
+        f"{label}: {display_value(d.flows, d.flows.slots[line.slot], line.raw, d.lang)}"
+        for line in lines
+        if (label := _label(d, line.slot))
+    )
+    d.say_key(Key.CASE_DETAILS_UPDATED, fields=shown)
+
+
+def _label(d: Dialogue, name: str) -> str:
+    label = d.flows.slots[name].label
+    return label.get(d.lang) if label else name
 
 
 def _offer_way_forward(d: Dialogue, step: CollectStep) -> None:
@@ -441,7 +524,16 @@ def _way_forward(d: Dialogue, how: str) -> None:
         d.remember({contact: "telegram", step.collect: None})
         frame.step = sid  # its branches skip the phone and e-mail questions now
     elif how == "handover" and (summary := _summary_step(d)) is not None:
-        frame.step = summary  # the summary shows what is known; the coach asks the rest
+        # the summary shows what is known; the coach asks the rest. The questions left are
+        # marked skipped, so a correction at the summary does not ask them after all.
+        known = d.state.known()
+        left = {
+            later.collect: ""
+            for later in cf.flow.steps[cf.index_by_id[frame.step] : cf.index_by_id[summary]]
+            if isinstance(later, CollectStep) and known.get(later.collect) is None
+        }
+        d.remember(left)
+        frame.step = summary
     else:
         d.remember({step.collect: ""})  # skipped: shown as "–", never asked again
         executor.advance(d, step)

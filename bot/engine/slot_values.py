@@ -20,7 +20,13 @@ from phonenumbers import NumberParseException, ValidationResult
 from rapidfuzz import fuzz
 
 from bot.engine import similarity
-from bot.engine.options import exact_option, said_options, time_option, typo_option
+from bot.engine.options import (
+    exact_option,
+    open_options,
+    said_options,
+    time_option,
+    typo_option,
+)
 from bot.engine.options import fold as fold_option
 from bot.engine.words import word_set
 from bot.flows.catalogue import Key
@@ -117,7 +123,9 @@ _SMALL_TALK = (
 # Only small talk beside another word of it: "oké dan", "hey daar", "hoe gaat het" ("Dan" is a
 # name).
 _SMALL_TALK_TAIL = word_set(
-    "dan daar hoor nou there all allemaal iedereen everyone how hoe gaat het are you bot chatbot"
+    "dan daar hoor nou there all allemaal iedereen everyone how hoe gaat het are you bot chatbot "
+    # "dank u wel", "hartelijk dank", "thank you so much": thanks, not a name (trial, 6 Dec)
+    "u wel je jullie hartelijk vriendelijk heel erg zeer veel so much very"
 )
 _BARE_YES_NO = word_set("ja nee yes no j n y")
 # Words no first name begins with: "na het werk", "om een uur of vijf", "the evening".
@@ -229,6 +237,9 @@ def _choice(slot: SlotDef, raw: str, entity: str | None, nlu: NluResult | None) 
     if len(said) > 1:
         # "chat of bellen, maakt niet uit": meant as an answer; the buttons decide
         return Parsed(False, attempted=True, reason="ambiguous")
+    if left_open := open_options(slot, raw):
+        # "overdag": the morning or the afternoon, asked back with those two
+        return Parsed(False, attempted=True, reason="narrow", suggestions=left_open)
     value = time_option(slot, raw) or typo_option(slot, raw)
     if value is not None:
         return Parsed(True, value)
@@ -366,8 +377,47 @@ def _drop_filler(value: str) -> str:
     return value
 
 
+# What introduces a free-text answer, not part of it: the field's name ("Werk: ...",
+# "Antwoord: ..."), a word of hesitation ("nou, ..."), and "ik werk als", "ik ben (een)",
+# "I work as", "I'm a" (the work is what follows).
+_FIELD_GENERIC = ("antwoord", "answer", "mijn antwoord", "my answer")
+_HESITATION = re.compile(r"^(?:(?:nou|eh+|uh+m*|ehm|hmm+|well|so|oke|ok|okay)\b[,.!]*\s+)+", re.I)
+ANSWER_INTRO = re.compile(
+    r"^(?:ik ben (?:een |nu |al )?|ik werk als (?:een )?|ik werk(?:te)? |ik doe |"
+    r"i am (?:a |an )?|i'm (?:a |an )?|im (?:a |an )?|i work as (?:a |an )?|i work |i do )",
+    re.IGNORECASE,
+)
+_EMPTY_WORDS = word_set(
+    "ik je het de een dat dit die wat er hier daar nu al ook wel niet nog zo en of in op "
+    "i it the a an that this what there here now also not and or in on so"
+)
+
+
+def strip_lead_in(slot: SlotDef, value: str) -> str:
+    """ "Werk: ik werk in de thuiszorg als verzorgende" → "in de thuiszorg als verzorgende".
+    Never to nothing or to words that say nothing ("ik ben het" stays as it is)."""
+    names = [*_FIELD_GENERIC, *slot.aliases]
+    if slot.label is not None:
+        for label in (slot.label.nl, slot.label.en or ""):
+            names += [label, *re.split(r"\s*/\s*", label)]
+    stripped = value
+    for name in sorted({n.strip().lower() for n in names if n.strip()}, key=len, reverse=True):
+        m = re.match(rf"(?:(?:mijn|mn|my)\s+)?{re.escape(name)}\s*[:=]\s*", stripped, re.I)
+        if m:
+            stripped = stripped[m.end() :]
+            break
+    stripped = _HESITATION.sub("", stripped)
+    stripped = ANSWER_INTRO.sub("", stripped).strip()
+    meaningful = any(
+        len(w) >= 3 and w not in _EMPTY_WORDS for w in re.findall(r"\w+", stripped.lower())
+    )
+    return stripped if meaningful else value
+
+
 def _text(slot: SlotDef, raw: str) -> Parsed:
     value = " ".join(raw.split())
+    if slot.format != "name":
+        value = strip_lead_in(slot, value)
     if slot.format == "name" and is_small_talk(value):
         return Parsed(False, reason="name")  # "hoi", "ok", "goeiemorgen" is not a name
     if slot.format == "name":

@@ -58,6 +58,10 @@ class ConversationState(BaseModel):
     # with nothing pending takes it.
     offered: str | None = None
     turns: int = 0
+    # A request went to the desk and its case is open (the conversation service clears this
+    # when the case is closed): a phone number now updates that case, and asking for a coach
+    # again starts no second intake.
+    handed_off: bool = False
 
     @property
     def active_flow(self) -> str | None:

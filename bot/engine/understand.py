@@ -31,6 +31,7 @@ from bot.engine.commands import (
     CorrectSlots,
     HumanHandoff,
     InvalidAnswer,
+    Narrow,
     NluDown,
     NumberTyped,
     OffTopic,
@@ -45,6 +46,7 @@ from bot.engine.commands import (
     StaleButton,
     StartCorrection,
     StartFlow,
+    UpdateCase,
     WayForward,
     Welcome,
 )
@@ -63,7 +65,7 @@ from bot.engine.extract import Found, find_values
 from bot.engine.language import detect_language, is_unreadable
 from bot.engine.messages import Inbound
 from bot.engine.numbers import option_number
-from bot.engine.options import about_the_question, other_option, said_options
+from bot.engine.options import about_the_question, other_option, said_options, time_option
 from bot.engine.repair import (
     contains_keyword,
     correction_target,
@@ -99,6 +101,10 @@ _GUESS_FLOOR = 0.3
 # A new value for these replaces the old one without a word like "eigenlijk": nobody gives a
 # second phone number by accident.
 _SELF_EVIDENT = (SlotType.PHONE, SlotType.EMAIL, SlotType.POSTCODE)
+_CONTACT = (SlotType.PHONE, SlotType.EMAIL)
+_ADDRESS = re.compile(r"\S+@\S+")
+_HAND_OVER = re.compile(r"\b(?:geef (?:\w+ )?door|doorgeven|hand (?:it )?over|pass (?:it )?on)\b")
+_SKIP = re.compile(r"\b(?:overslaan|sla (?:\w+ )?over|skip|volgende vraag|next question)\b")
 
 
 def understand(
@@ -121,6 +127,15 @@ def understand(
     language = _language_change(flows, state, text)
     if language is not None:
         commands.append(SetLanguage(language, chosen=False))
+    offered_skip = state.offered == P_CMD + "skip"
+    if offered_skip and _HAND_OVER.search(fold(text)) and _skippable(flows, state):
+        return [*commands, WayForward("handover")]  # "geef maar door wat je al weet"
+    if (offered_skip and _yes_or_no(text) is True) or (
+        _SKIP.search(fold(text)) and _skippable(flows, state)
+    ):
+        # "ja" to "Zullen we deze vraag overslaan?", "overslaan maar" at an intake question:
+        # that question is skipped, never the whole intake cancelled (tester's findings, 6 Dec)
+        return [*commands, WayForward("skip")]
     if is_cancel(text, flows) or _says(flows, nlu, "cancel"):
         return [*commands, Cancel()]
     found = find_values(flows, text, nlu)
@@ -136,6 +151,15 @@ def understand(
     if step is None:
         return commands + _no_question(flows, state, text, nlu, found)
     return commands + _at_question(flows, state, step, text, nlu, found, numbered)
+
+
+def _skippable(flows: FlowSet, state: ConversationState) -> bool:
+    """A question of the intake itself is pending (not the consent question, not the summary)."""
+    if not state.welcomed or not state.stack:
+        return False
+    cf = flows.flows.get(state.stack[-1].flow)
+    step = pending_step(flows, state)
+    return cf is not None and cf.hands_off and step is not None and not step.corrections
 
 
 def needs_nlu(flows: FlowSet, state: ConversationState, inbound: Inbound) -> bool:
@@ -227,6 +251,11 @@ def _slash_command(state: ConversationState, text: str) -> list[Command]:
 def _no_question(
     flows: FlowSet, state: ConversationState, text: str, nlu: NluResult | None, found: list[Found]
 ) -> list[Command]:
+    if state.handed_off and (details := _contact_details(flows, text, found)):
+        # "06-12345678" after the handoff: for the open case, never a second intake
+        return [UpdateCase(details)]
+    if state.handed_off and _says(flows, nlu, "greet"):
+        return [HumanHandoff()]  # "hallo?" while waiting: the request is open, the coach calls
     fills, corrections = _split(flows, state, found, text, correcting=False)
     commands: list[Command] = []
     if fills:
@@ -251,6 +280,15 @@ def _no_question(
     if corrections:
         return [*commands, CorrectSlots(corrections)]
     return [*commands, Clarify(_likely_flows(flows, nlu, mid_question=False))]
+
+
+def _contact_details(flows: FlowSet, text: str, found: list[Found]) -> dict[str, JsonScalar]:
+    """The phone numbers and e-mail addresses a message gives (the last of each)."""
+    details: dict[str, JsonScalar] = {}
+    for f in found:
+        if flows.slots[f.slot].type in _CONTACT and not is_negated(text, f.start):
+            details[f.slot] = f.value
+    return details
 
 
 def _start(flows: FlowSet, cf: CompiledFlow) -> Command:
@@ -285,8 +323,22 @@ def _at_question(
         # At a summary: every field the sentence changes is changed ("ik woon eigenlijk in
         # Naaldwijk en wil liever via de chat"; "woonplaats is naaldwijk").
         fixes = _changes_said(flows, state, step, text, nlu, found)
+        # what the summary does not show, kept for a question still to come ("ik heb
+        # trouwens hbo" at the short intake's summary)
+        later, _ = _split(
+            flows,
+            state,
+            [f for f in found if f.slot not in step.corrections],
+            text,
+            correcting=False,
+        )
+        kept: list[Command] = [SetSlots(later)] if later else []
         if fixes:
-            return [CorrectSlots(fixes)]
+            return [*kept, CorrectSlots(fixes)]
+        if (narrow := _narrowed(flows, step, text)) is not None:
+            return [*kept, narrow]  # "bel me liever overdag": morning or afternoon?
+        if later and _mostly(found, later, text):
+            return [*kept, Reask(noted=tuple(later))]
     # "wijzig mijn woonplaats"; at a summary also just "woonplaats"
     fixable = step.corrections or _asked_before(flows, state)
     target = correction_target(text, flows, fixable, bare=bool(step.corrections))
@@ -306,16 +358,36 @@ def _at_question(
     own = {step.collect, slot.region_slot, slot.place_slot}
     others = [f for f in found if f.slot not in own]
     fills, corrections = _split(flows, state, others, text, correcting=bool(step.corrections))
+    if not step.corrections:
+        # "opleiding is hbo", "de opleiding was havo": an earlier answer named with its new value
+        corrections.update(_renamed(flows, state, step, text, nlu))
     commands: list[Command] = [SetSlots(fills)] if fills else []
     if corrections:
-        # "nee, ik woon niet in Amsterdam maar in Utrecht": the message is about the change.
+        # "nee, ik woon niet in Amsterdam maar in Utrecht": the message is about the change;
+        # an option of the pending question said with it is its answer ("opleiding is hbo en
+        # bel me liever 's avonds" at the best-time question), kept before going back
+        answer = parse_value(slot, text=text, payload_value=None, nlu=None)
+        if slot.type is SlotType.CHOICE and answer.ok and not looks_like_question(text):
+            commands.append(SetSlots({step.collect: answer.value, **answer.extra}))
         return [*commands, CorrectSlots(corrections)]
+    if slot.type is SlotType.CHOICE and not parsed.ok and (by := _option_filled(slot, fills)):
+        # "06 12345678" at "how shall the coach contact you?": the phone, and that number
+        return [SetSlots(fills, noted=True), SetSlots({step.collect: by}, answers=step.collect)]
     if slot.type in _TYPED and (parsed.ok or parsed.attempted):
         if parsed.ok and parsed.doubtful:
             return [*commands, _confirm(step, parsed)]
         return [*commands, _answer(step, parsed)]
     if fills and slot.type is SlotType.TEXT and _mostly(others, fills, text):
-        return [*commands, Reask()]  # "Den Haag" at the name question is a town, not a name
+        # "Den Haag" at the name question is a town, not a name: noted, and asked again
+        return [*commands, Reask(noted=tuple(fills))]
+    situation_is_no_answer = (
+        slot.format == "name" or slot.type in _TYPED
+    )  # not at "what do you want?"
+    if situation_is_no_answer and _states_a_topic(flows, state, step, text):
+        # "ik ben ontslagen" at the name question: what happened, not a name (nor a town).
+        # Kept where it answers a question still to come, acknowledged, and asked again.
+        said = _situation_said(flows, state, step, text)
+        return [*commands, *([SetSlots(said)] if said else []), Reask(heard_topic=True)]
     if _splits(flows, state, step, slot) and (parts := split_question(text)) is not None:
         # "ik ben lasser, hoe zit het met die 5000 euro?", "tijdelijk, wat kost een coach?":
         # the answer, then the question
@@ -339,7 +411,7 @@ def _at_question(
         return [*commands, _answer(step, parsed)]
     if commands:
         # "ik heet Sam" at the town question: noted, and the question comes back
-        return [*commands, Reask()]
+        return [*commands, Reask(noted=tuple(fills))]
     if looks_like_question(text):
         return [_unknown_question(flows, nlu)]
     return [InvalidAnswer(step.collect, parsed.reason, parsed.suggestions)]
@@ -456,6 +528,24 @@ def _states_a_topic(
                 rest = rest.replace(f" {k} ", " ")
                 said = True
     return said and all(w in _SITUATION_FILLER for w in rest.split())
+
+
+def _situation_said(
+    flows: FlowSet, state: ConversationState, step: CollectStep, text: str
+) -> dict[str, JsonScalar]:
+    """The answers a situation gives to the topic questions still to come ("ik ben ontslagen":
+    the work situation), where its words name exactly one option."""
+    known = state.known()
+    said: dict[str, JsonScalar] = {}
+    for name, slot in flows.slots.items():
+        if slot.type is not SlotType.CHOICE or not slot.intents or name == step.collect:
+            continue
+        if known.get(name) is not None:
+            continue
+        options = {m.value for m in said_options(slot, text)}
+        if len(options) == 1:
+            said[name] = options.pop()
+    return said
 
 
 def _in_between(
@@ -583,7 +673,7 @@ def _unfit_answer(
     other = other_option(slot) if slot.type is SlotType.CHOICE else None
     if other is not None and parsed.reason != "ambiguous":
         return SetSlots({step.collect: other}, answers=step.collect)
-    return InvalidAnswer(step.collect, parsed.reason or "unclear")
+    return InvalidAnswer(step.collect, parsed.reason or "unclear", parsed.suggestions)
 
 
 def render_question(flows: FlowSet, state: ConversationState, step: CollectStep) -> str:
@@ -615,6 +705,8 @@ def _changes_said(
         if slot.type is not SlotType.CHOICE or name in changes:
             continue
         said = {m.value for m in said_options(slot, text)}
+        if not said and (timed := time_option(slot, text)) is not None:
+            said = {timed}  # "bel me liever na 17:00" → Avond
         if len(said) == 1 and (option := said.pop()) != known.get(name):
             changes[name] = option
     named = _named_value(flows, step.corrections, text, nlu)
@@ -626,7 +718,43 @@ def _changes_said(
     return dict(sorted(changes.items(), key=lambda kv: order.get(kv[0], len(order))))
 
 
-_IS = r"\s*(?:is|=|:|moet zijn|wordt|moet|should be|is actually|is eigenlijk|eigenlijk)\s+"
+def _option_filled(slot: SlotDef, fills: dict[str, JsonScalar]) -> str | None:
+    """The one option named after a slot the message filled (the option `phone` when a phone
+    number was typed at the contact question)."""
+    named = [o.value for o in slot.options if fills.get(o.value) not in (None, "")]
+    return named[0] if len(named) == 1 else None
+
+
+def _renamed(
+    flows: FlowSet, state: ConversationState, step: CollectStep, text: str, nlu: NluResult | None
+) -> dict[str, JsonScalar]:
+    """A field asked before, named with a new value ("opleiding is hbo"), at another question."""
+    fixable = [name for name in _asked_before(flows, state) if name != step.collect]
+    named = _named_value(flows, fixable, text, nlu)
+    if named is None:
+        return {}
+    field, value, extra = named
+    known = state.known()
+    if value == known.get(field) and all(known.get(k) == v for k, v in extra.items()):
+        return {}
+    return {field: value, **extra}
+
+
+def _narrowed(flows: FlowSet, step: CollectStep, text: str) -> Narrow | None:
+    """A field of the summary named by a word several of its options share ("overdag")."""
+    for name in step.corrections:
+        slot = flows.slots[name]
+        if slot.type is SlotType.CHOICE:
+            parsed = parse_value(slot, text=text, payload_value=None, nlu=None)
+            if parsed.reason == "narrow":
+                return Narrow(name, parsed.suggestions)
+    return None
+
+
+_IS = (
+    r"\s*(?:is|was|=|:|moet zijn|wordt|moet|should be|is actually|is eigenlijk|was eigenlijk|"
+    r"eigenlijk)\s+"
+)
 _CUT = re.compile(r"\s+(?:en|and|maar|but)\s+|[,;]\s*")
 
 
@@ -840,7 +968,10 @@ def _split(
     for slot, items in said.items():
         current = known.get(slot)
         if current is None:
-            fills.update({slot: items[0].value, **items[0].extra})
+            # the first value said, unless the message corrects itself ("in Goirle, nou ja
+            # eigenlijk Riel")
+            first = items[-1] if cue else items[0]
+            fills.update({slot: first.value, **first.extra})
             continue
         # "eigenlijk in Naaldwijk" when Westland is known: the same municipality, another place
         changed = [
@@ -870,7 +1001,8 @@ def _language_change(flows: FlowSet, state: ConversationState, text: str) -> str
         typed = answer.ok or answer.attempted
         if slot.format == "name" or (slot.type is not SlotType.TEXT and typed):
             return None
-    language = detect_language(text, first=not state.language_heard)
+    # An e-mail address says nothing about the language either ("sam@example.nl" is not English)
+    language = detect_language(_ADDRESS.sub(" ", text), first=not state.language_heard)
     return language if language is not None and language != state.language else None
 
 

@@ -37,6 +37,14 @@ class Key(StrEnum):
     OFFER_HUMAN = "offer_human"
     OFFER_HUMAN_BUTTON = "offer_human_button"
     HUMAN_IN_INTAKE = "human_in_intake"
+    CASE_ALREADY_OPEN = "case_already_open"
+    CASE_OPEN_NOTE = "case_open_note"
+    NOTED = "noted"
+    CHOOSE_NARROW = "choose_narrow"
+    OR = "or"
+    TOPIC_HEARD = "topic_heard"
+    CASE_DETAILS_UPDATED = "case_details_updated"
+    CASE_DETAILS_KNOWN = "case_details_known"
     TRY_AGAIN = "try_again"
     NLU_UNAVAILABLE = "nlu_unavailable"
     RESUME = "resume"
@@ -141,6 +149,7 @@ class Key(StrEnum):
     DESK_ASSIGN_STALE = "desk_assign_stale"
     DESK_ASSIGN_COACH_GONE = "desk_assign_coach_gone"
     DESK_REQUESTED_AGAIN = "desk_requested_again"
+    DESK_CASE_UPDATED = "desk_case_updated"
     DESK_ACCEPTED_LIVE = "desk_accepted_live"
     DESK_ACCEPTED_OFFLINE = "desk_accepted_offline"
     DESK_DECLINED = "desk_declined"
@@ -213,6 +222,10 @@ RUNTIME_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
     Key.DESK_ASSIGN_STALE: frozenset({"case"}),
     Key.DESK_ASSIGN_COACH_GONE: frozenset({"case"}),
     Key.DESK_REQUESTED_AGAIN: frozenset({"case"}),
+    Key.DESK_CASE_UPDATED: frozenset({"case", "fields"}),
+    Key.CASE_DETAILS_UPDATED: frozenset({"fields"}),
+    Key.NOTED: frozenset({"fields"}),
+    Key.CHOOSE_NARROW: frozenset({"options"}),
     Key.DESK_ACCEPTED_LIVE: frozenset({"case"}),
     Key.DESK_ACCEPTED_OFFLINE: frozenset({"case"}),
     Key.DESK_DECLINED: frozenset({"case"}),

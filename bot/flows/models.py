@@ -72,6 +72,14 @@ class ChoiceOption(_Model):
     other: bool = False
 
 
+class AskWhich(_Model):
+    """Words that leave a few options open ("overdag": morning or afternoon): the person is
+    asked which, with those options as buttons."""
+
+    words: list[str] = Field(min_length=1)
+    options: list[str] = Field(min_length=2)
+
+
 class SlotDef(_Model):
     type: SlotType
     label: Text | None = None  # the field name in summaries and corrections
@@ -80,6 +88,7 @@ class SlotDef(_Model):
     invalid: TextRef | None = None
     retries: int | None = Field(default=None, ge=0, le=10)
     options: list[ChoiceOption] = Field(default_factory=list)
+    ask_which: list[AskWhich] = Field(default_factory=list)  # choice: words asked back
     entity: str | None = None  # fill from this NLU entity when present
     format: Literal["name"] | None = None  # text: strip "ik ben ...", capitalise
     min_length: int = Field(default=1, ge=0)
@@ -100,6 +109,10 @@ class SlotDef(_Model):
     # Fill from any message that mentions it (NLU entity or a detector for the type), so the
     # participant is not asked what they already said.
     prefill: bool = True
+    # A choice: an option named in passing in any message, with a word that says it is this
+    # ("ik heb trouwens hbo", "mbo 4 gedaan"; the slot's aliases count), is kept for when the
+    # question comes (off by default: "ik wil gaan studeren" is a wish, not a diploma).
+    in_passing: bool = False
 
 
 class IfBranch(_Model):

@@ -257,6 +257,15 @@ def option_meanings(ctx: Context) -> Found:
                         )
                 if option.hours is not None and not 0 <= option.hours[0] < option.hours[1] <= 24:
                     yield at(src, (*path, "hours"), "hours: [from, to] with 0 <= from < to <= 24")
+            values = {option.value for option in slot.options}
+            for j, group in enumerate(slot.ask_which):
+                for value in group.options:
+                    if value not in values:
+                        yield at(
+                            src,
+                            ("slots", name, "ask_which", j),
+                            f"slots.{name}: ask_which names no option {value!r}",
+                        )
             others = [j for j, option in enumerate(slot.options) if option.other]
             for j in others[1:]:
                 yield at(src, ("slots", name, "options", j), "only one option can be `other: true`")
