@@ -29,6 +29,7 @@ from bot.engine.options import (
 )
 from bot.engine.options import fold as fold_option
 from bot.engine.words import word_set
+from bot.engine.yes_no import Reading, read_yes_no
 from bot.flows.catalogue import Key
 from bot.flows.models import SlotDef, SlotType
 from bot.gemeenten import (
@@ -68,6 +69,8 @@ class Parsed:
 
 
 INVALID = Parsed(ok=False)
+# The value of a yes/no answer that says "yes, except …": not ok, never a yes.
+PARTLY = "partly"
 # Fuzzy matching over ~470 names is the costliest part of a turn; answers repeat a lot.
 _resolve_gemeente = lru_cache(maxsize=4096)(resolve_gemeente)
 
@@ -302,6 +305,14 @@ def _yes_no(raw: str, nlu: NluResult | None) -> Parsed:
     words = folded.split()
     exact = len(words) <= 2 and all(w in YES_WORDS or w in NO_WORDS for w in words)
     padded = f" {folded} "
+    # The phrase before its first word: "klopt niet" is no, "geen probleem" yes (yes_no.py).
+    # Short, it is the whole answer: "waarom niet?" at the consent question is no question.
+    reading = read_yes_no(folded)
+    if reading is Reading.PARTLY:
+        # "ja, alleen de woonplaats niet": never a yes; at a summary a change (understand.py)
+        return Parsed(False, PARTLY, reason="unclear", attempted=True)
+    if reading is not None:
+        return Parsed(True, reading is Reading.YES, exact=len(words) <= 4)
     if any(f" {p} " in padded for p in _NO_PHRASES):
         return Parsed(True, False)
     if words and (words[0] in YES_WORDS or raw.lower() in {"v:yes", "yes"}):

@@ -77,7 +77,15 @@ from bot.engine.repair import (
     says_home,
     split_question,
 )
-from bot.engine.slot_values import NO_WORDS, YES_WORDS, Parsed, clean_text, parse_value
+from bot.engine.slot_values import (
+    NO_WORDS,
+    PARTLY,
+    YES_WORDS,
+    Parsed,
+    clean_text,
+    parse_value,
+)
+from bot.engine.yes_no import Reading, read_yes_no
 from bot.engine.state import ConversationState, JsonScalar
 from bot.engine.words import word_set
 from bot.flows.flowset import CompiledFlow, FlowSet
@@ -347,6 +355,9 @@ def _at_question(
         if not given:
             return [StartCorrection(target)]
     parsed = parse_value(slot, text=text, payload_value=None, nlu=nlu)
+    if step.corrections and slot.type is SlotType.YES_NO and parsed.value == PARTLY:
+        # "ja, alleen de woonplaats niet" at "Klopt dit?": not confirmed, what to change?
+        return [_answer(step, Parsed(True, False))]
     if slot.type in _CLOSED and parsed.exact:
         return [_answer(step, parsed)]
     if slot.type in _CLOSED and not parsed.ok and (number := option_number(text)) is not None:
@@ -1030,6 +1041,9 @@ def _yes_or_no(text: str) -> bool | None:
     words = " ".join(text.lower().replace(",", " ").replace("!", " ").split()).split()
     if len(words) > 3 or not words:
         return None
+    reading = read_yes_no(fold(text))  # "klopt niet" is no, "geen probleem" yes
+    if reading is not None:
+        return None if reading is Reading.PARTLY else reading is Reading.YES
     if words[0] in YES_WORDS:
         return True
     if words[0] in NO_WORDS:
