@@ -85,9 +85,9 @@ from bot.engine.slot_values import (
     clean_text,
     parse_value,
 )
-from bot.engine.yes_no import Reading, read_yes_no
 from bot.engine.state import ConversationState, JsonScalar
 from bot.engine.words import word_set
+from bot.engine.yes_no import Reading, read_yes_no
 from bot.flows.flowset import CompiledFlow, FlowSet
 from bot.flows.models import CollectStep, SlotDef, SlotType
 from bot.nlu.client import NluResult
