@@ -356,8 +356,10 @@ def _at_question(
             return [StartCorrection(target)]
     parsed = parse_value(slot, text=text, payload_value=None, nlu=nlu)
     if step.corrections and slot.type is SlotType.YES_NO and parsed.value == PARTLY:
-        # "ja, alleen de woonplaats niet" at "Klopt dit?": not confirmed, what to change?
-        return [_answer(step, Parsed(True, False))]
+        # "ja, alleen de woonplaats niet" at "Klopt dit?": not confirmed; that field asked
+        # again, or "what would you like to change?"
+        field = _field_named(flows, step.corrections, text)
+        return [StartCorrection(field) if field else _answer(step, Parsed(True, False))]
     if slot.type in _CLOSED and parsed.exact:
         return [_answer(step, parsed)]
     if slot.type in _CLOSED and not parsed.ok and (number := option_number(text)) is not None:
@@ -1035,6 +1037,19 @@ def _keyword_flow(flows: FlowSet, text: str, *, mid_question: bool = False) -> C
     preferred = [cf for cf in matches if cf.flow.digression == mid_question]
     best = preferred or matches
     return best[0] if best else None
+
+
+def _field_named(flows: FlowSet, fields: Iterable[str], text: str) -> str | None:
+    """The one field of a summary a message names ("yes except the town"), if just one."""
+    named = []
+    for name in fields:
+        slot = flows.slots[name]
+        words = [*slot.aliases, name.replace("_", " ")]
+        if slot.label is not None:
+            words += [slot.label.nl, slot.label.en or ""]
+        if contains_keyword(fold(text), words):
+            named.append(name)
+    return named[0] if len(named) == 1 else None
 
 
 def _yes_or_no(text: str) -> bool | None:
