@@ -218,6 +218,28 @@ async def test_https_refuses_a_certificate_it_cannot_verify(
     assert server.seen == []  # no request went out on it
 
 
+async def test_https_connections_the_server_closes_between_calls_are_replaced_unnoticed(
+    servers: list[RawServer], localhost_cert: Certificate
+) -> None:
+    # Telegram closes idle connections without a word: the next call finds its connection
+    # gone (seen at once, or when its request fails before any answer) and takes a new one.
+    def closes(seen: Seen) -> Answer:
+        if sum(s.connection == seen.connection for s in server.seen) == 1:
+            return Answer(ok(ME))
+        return Answer(None)  # closed as the next request came in: it is not answered
+
+    server = await _start(servers, closes, tls=_server_tls(localhost_cert))
+    trusted = ssl.create_default_context(cafile=str(localhost_cert.cert))
+    request = KeptAliveRequest(ssl_context=trusted)
+    bot = await _bot(request, f"https://localhost:{server.port}/bot")
+    try:
+        answers = [await rawapi.call(bot, "getMe", {}) for _ in range(6)]
+    finally:
+        await request.shutdown()
+    assert answers == [ME] * 6
+    assert [s.connection for s in server.seen] == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5]
+
+
 # --- proxies -----------------------------------------------------------------------------
 
 
