@@ -92,7 +92,11 @@ async def handed_off(url: str, parser: NluParser, lang: Lang) -> Chat:
 
 
 def lang_of(text: str) -> Lang:
-    return NL if any(w in text.lower() for w in ("krijg", "hoe", "hoeveel", "spreek", "kan de")) else EN
+    return (
+        NL
+        if any(w in text.lower() for w in ("krijg", "hoe", "hoeveel", "spreek", "kan de"))
+        else EN
+    )
 
 
 # (0c, 17) WW ----------------------------------------------------------------------------------
