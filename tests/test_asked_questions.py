@@ -141,9 +141,12 @@ async def test_a_ww_question_after_the_handoff_gets_the_answer_and_no_new_reques
     assert not any("coach" in b.label.lower() for b in chat.buttons)  # no "Praten met een coach"
 
 
-async def test_the_cost_of_the_service_is_still_free(coaches: str, parser: NluParser) -> None:
+@pytest.mark.parametrize("said", ["wat kost het?", "hoeveel kost een coach als ik geen werk heb?"])
+async def test_the_cost_of_the_service_is_still_free(
+    coaches: str, parser: NluParser, said: str
+) -> None:
     chat = await at_name(coaches, parser, NL)
-    await chat.say("wat kost het?")
+    await chat.say(said)
     assert "gratis" in chat.replies[0].text
     assert "UWV" not in chat.last
 

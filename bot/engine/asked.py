@@ -22,16 +22,21 @@ _ASKING_FIRST = word_set("kan kun kunt spreek spreekt praat is zijn krijg does d
 
 # The folded word groups of a flow set's answers, built once per flow set (flows reload as a
 # new FlowSet; the old entry is dropped then).
-_groups: dict[int, tuple[FlowSet, tuple[tuple[CompiledFlow, tuple[tuple[str, ...], ...]], ...]]]
-_groups = {}
+Groups = tuple[tuple[str, ...], ...]
+Answers = tuple[tuple[CompiledFlow, Groups, tuple[str, ...]], ...]
+_groups: dict[int, tuple[FlowSet, Answers]] = {}
 
 
-def _answers(flows: FlowSet) -> tuple[tuple[CompiledFlow, tuple[tuple[str, ...], ...]], ...]:
+def _padded(words: list[str]) -> tuple[str, ...]:
+    return tuple(f" {w} " for w in map(fold, words) if w)
+
+
+def _answers(flows: FlowSet) -> Answers:
     cached = _groups.get(id(flows))
     if cached is not None and cached[0] is flows:
         return cached[1]
     built = tuple(
-        (cf, tuple(tuple(f" {w} " for w in map(fold, group) if w) for group in cf.flow.asked))
+        (cf, tuple(_padded(group) for group in cf.flow.asked), _padded(cf.flow.asked_not))
         for cf in flows.flows.values()
         if cf.flow.asked and cf.flow.digression
     )
@@ -50,7 +55,9 @@ def asked_about(flows: FlowSet, text: str) -> CompiledFlow | None:
     padded = f" {folded} "
     best: CompiledFlow | None = None
     most = 0
-    for cf, groups in _answers(flows):
-        if len(groups) > most and all(any(w in padded for w in group) for group in groups):
+    for cf, groups, unless in _answers(flows):
+        if len(groups) <= most or any(w in padded for w in unless):
+            continue
+        if all(any(w in padded for w in group) for group in groups):
             best, most = cf, len(groups)
     return best

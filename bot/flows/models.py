@@ -246,6 +246,9 @@ class Flow(_Model):
     # question about the cost of the service. Only for digressions; the flow with the most
     # groups said wins.
     asked: list[list[str]] = Field(default_factory=list)
+    # ... unless the question says one of these ("hoeveel kost een coach als ik geen werk heb?"
+    # is about the cost, not the WW)
+    asked_not: list[str] = Field(default_factory=list)
     steps: list[Step] = Field(min_length=1)
 
 
