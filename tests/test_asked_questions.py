@@ -131,6 +131,24 @@ async def test_a_ww_question_at_a_question_gets_the_ww_answer(
     assert lang.name_q in chat.replies[-1].text.lower()  # the name question comes back
 
 
+@pytest.mark.parametrize(
+    ("said", "lang", "expected"),
+    [
+        ("how much money i get from uwv?", EN, "UWV calculates"),
+        ("hoe lang krijg ik ww?", NL, "rekent UWV uit"),
+    ],
+)
+async def test_a_ww_question_as_the_first_message_is_answered_after_the_welcome(
+    coaches: str, parser: NluParser, said: str, lang: Lang, expected: str
+) -> None:
+    service, _ = make_service(coaches, parser)
+    chat = Chat(service)
+    await chat.say(said)
+    await chat.press(lang.yes)  # consent
+    assert any(expected in r.text for r in chat.replies), chat.last
+    assert not any("free" in r.text or "gratis" in r.text for r in chat.replies)
+
+
 async def test_a_ww_question_after_the_handoff_gets_the_answer_and_no_new_request(
     coaches: str, parser: NluParser
 ) -> None:

@@ -282,6 +282,10 @@ def _first_topic(flows: FlowSet, nlu: NluResult | None, text: str) -> str | None
         cf = flows.flow_for_intent(nlu.intent, _topic_confidence(flows, nlu))
     else:
         cf = _keyword_flow(flows, text)
+    asked = asked_about(flows, text)  # "how much money i get from uwv?" first: the WW
+    trigger = cf.flow.trigger if cf is not None and not cf.flow.digression else None
+    if asked is not None and not (trigger and contains_keyword(text, trigger.keywords)):
+        return asked.id
     if cf is None or cf.id == flows.settings.welcome_flow or cf.flow.chitchat:
         return None
     return cf.id
