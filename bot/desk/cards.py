@@ -24,6 +24,7 @@ class CaseCard:
     region_name: str | None
     status: str
     summary: tuple[CardLine, ...]
+    language: str = "nl"  # the participant's chat language (a coach calls in it)
 
     @classmethod
     def from_summary(
@@ -33,6 +34,7 @@ class CaseCard:
         region_code: str | None,
         status: str,
         summary: Iterable[Mapping[str, str]],
+        language: str = "nl",
     ) -> CaseCard:
         region = resolve_region(region_code) if region_code else None
         lines = tuple(
@@ -45,7 +47,8 @@ class CaseCard:
             )
             for line in summary
         )
-        return cls(case_id, region_code, region.name if region else None, status, lines)
+        name = region.name if region else None
+        return cls(case_id, region_code, name, status, lines, language or "nl")
 
     def by_role(self, role: str) -> CardLine | None:
         return next((line for line in self.summary if line.role == role and line.value), None)

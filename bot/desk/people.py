@@ -20,7 +20,11 @@ def coach_ref(coach: Coach) -> CoachRef:
 def card_of(case: Case) -> CaseCard:
     assert case.id is not None
     return CaseCard.from_summary(
-        case_id=case.id, region_code=case.region_code, status=case.status, summary=case.summary
+        case_id=case.id,
+        region_code=case.region_code,
+        status=case.status,
+        summary=case.summary,
+        language=case.language,
     )
 
 

@@ -63,6 +63,10 @@ def card_lines(
         shown = status_text(flows, card.status, language)
         lines.append((say(flows, Key.DESK_LABEL_STATUS, language), shown))
     lines += [(line.label, line.value) for line in details]
+    if card.language != "nl" and (key := Key.named(f"desk_language_{card.language}")):
+        # "Taal: Engels": the coach phones in the language the person chatted in (person
+        # trial, 6 Dec); Dutch, the usual, is not said
+        lines.append((say(flows, Key.DESK_LABEL_LANGUAGE, language), say(flows, key, language)))
     return lines
 
 

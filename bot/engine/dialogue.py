@@ -84,4 +84,5 @@ class Dialogue:
             "consent": self.state.consent,
             "channel": self.channel,
             "nested": len(self.state.stack) > 1,
+            "handed_off": self.state.handed_off,
         }

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from bot.engine.asked import asked_about
 from bot.engine.commands import (
     Acknowledge,
     AnswerQuestion,
@@ -273,6 +274,8 @@ def _no_question(
         return [*commands, *_button(flows, state, state.offered)]
     if (ack := _acknowledgement(flows, text, nlu)) is not None:
         return [*commands, ack]
+    if (asked := _asked(flows, state, text, nlu, pending=False)) is not None:
+        return [*commands, asked]
     if nlu is None or not nlu.available:
         cf = _keyword_flow(flows, text)
         if cf is None:
@@ -309,6 +312,10 @@ def _first_topic(flows: FlowSet, nlu: NluResult | None, text: str) -> str | None
         cf = flows.flow_for_intent(nlu.intent, _topic_confidence(flows, nlu))
     else:
         cf = _keyword_flow(flows, text)
+    asked = asked_about(flows, text)  # "how much money i get from uwv?" first: the WW
+    trigger = cf.flow.trigger if cf is not None and not cf.flow.digression else None
+    if asked is not None and not (trigger and contains_keyword(text, trigger.keywords)):
+        return asked.id
     if cf is None or cf.id == flows.settings.welcome_flow or cf.flow.chitchat:
         return None
     return cf.id
@@ -327,6 +334,8 @@ def _at_question(
     numbered: bool = False,
 ) -> list[Command]:
     slot = flows.slots[step.collect]
+    if step.corrections and (asked := _asked(flows, state, text, nlu)) is not None:
+        return [asked]  # "hoe lang krijg ik ww?" at the summary: no "ww" → no work
     if step.corrections:
         # At a summary: every field the sentence changes is changed ("ik woon eigenlijk in
         # Naaldwijk en wil liever via de chat"; "woonplaats is naaldwijk").
@@ -407,6 +416,8 @@ def _at_question(
         both = _answer_and_question(flows, state, step, slot, parts, nlu, found, text)
         if both is not None:
             return [*commands, both]
+    if (asked := _asked(flows, state, text, nlu)) is not None:
+        return [*commands, asked]
     if slot.type in _CLOSED and not parsed.ok and not step.corrections:
         # The pending question first: an answer in other words is never a new topic.
         unfit = _unfit_answer(flows, state, step, slot, text, parsed, nlu)
@@ -583,11 +594,37 @@ def _in_between(
             return HumanHandoff()
         if cf is not None and cf.flow.digression and cf.id != state.active_flow:
             read = cf
+    if (asked := _asked(flows, state, question, None)) is not None:
+        return asked
     if read is not None and (read in named or len(named) != 1):
         return _digression(read)
     if named:
         return _digression(named[0])
     return CannotHandle(question=True)
+
+
+def _asked(
+    flows: FlowSet,
+    state: ConversationState,
+    text: str,
+    nlu: NluResult | None,
+    *,
+    pending: bool = True,
+) -> Command | None:
+    """A question its own words name ("hoe lang krijg ik ww?", "krijg ik die 5000 euro
+    zeker?"): that short answer, whatever the model reads (bot/engine/asked.py). With nothing
+    pending and no case open, a topic the model reads and the message names by its keywords
+    ("ik ben ontslagen, hoeveel ww krijg ik?") starts as before: its rights come with the
+    intake."""
+    cf = asked_about(flows, text)
+    if cf is None or cf.id == state.active_flow:
+        return None
+    if not pending and not state.handed_off and nlu is not None and nlu.available:
+        topic = flows.flow_for_intent(nlu.intent, nlu.confidence)
+        trigger = topic.flow.trigger if topic is not None else None
+        if topic is not None and trigger is not None and not topic.flow.digression:
+            return None if contains_keyword(text, trigger.keywords) else AnswerQuestion(cf.id)
+    return AnswerQuestion(cf.id)
 
 
 def _acknowledgement(flows: FlowSet, text: str, nlu: NluResult | None) -> Command | None:

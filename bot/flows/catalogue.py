@@ -130,6 +130,8 @@ class Key(StrEnum):
     DESK_LABEL_NAME = "desk_label_name"
     DESK_LABEL_REGION = "desk_label_region"
     DESK_LABEL_STATUS = "desk_label_status"
+    DESK_LABEL_LANGUAGE = "desk_label_language"
+    DESK_LANGUAGE_EN = "desk_language_en"
     DESK_STATUS_NEW = "desk_status_new"
     DESK_STATUS_ASSIGNED = "desk_status_assigned"
     DESK_STATUS_ACCEPTED = "desk_status_accepted"

@@ -10,7 +10,8 @@ Grammar (precedence low to high)::
     operand := NAME | STRING | NUMBER | true | false | null | "[" literals "]" | "(" expr ")"
 
 Names are `slots.<slot>` or `context.<field>` (`context.language`, `context.consent`,
-`context.channel`, `context.nested`: true while the flow runs on top of another one). A missing slot is `null`; comparing `null` with `<` is simply false.
+`context.channel`, `context.nested`: true while the flow runs on top of another one,
+`context.handed_off`: true once the intake went to the desk). A missing slot is `null`; comparing `null` with `<` is simply false.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ _TOKEN = re.compile(
     )""",
     re.VERBOSE,
 )
-CONTEXT_FIELDS = frozenset({"language", "consent", "channel", "nested"})
+CONTEXT_FIELDS = frozenset({"language", "consent", "channel", "nested", "handed_off"})
 _KEYWORDS = frozenset({"and", "or", "not", "in", "true", "false", "null"})
 
 

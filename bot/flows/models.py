@@ -240,6 +240,15 @@ class Flow(_Model):
     digression: bool = False
     # Chit-chat (hello, thanks, out of scope): answered like a digression, never an answer.
     chitchat: bool = False
+    # A short answer to a question that says one word or phrase of every group ("die 5000
+    # euro ... zeker?": [[5000, budget], [zeker, garantie]]), whatever the model reads: the
+    # subject's own words are surer than a model that reads "hoeveel krijg ik van UWV?" as a
+    # question about the cost of the service. Only for digressions; the flow with the most
+    # groups said wins.
+    asked: list[list[str]] = Field(default_factory=list)
+    # ... unless the question says one of these ("hoeveel kost een coach als ik geen werk heb?"
+    # is about the cost, not the WW)
+    asked_not: list[str] = Field(default_factory=list)
     steps: list[Step] = Field(min_length=1)
 
 

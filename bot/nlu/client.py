@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import math
+import ssl
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -159,12 +160,23 @@ class KeepAlive:
     read as the next request's.
     """
 
-    def __init__(self, base_url: str, *, keep: int = 32, idle_seconds: float = 60.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        keep: int = 32,
+        idle_seconds: float = 60.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         url = urlsplit(base_url)
         if url.scheme not in ("http", "https") or not url.hostname:
             raise ValueError("base_url must be http(s)://host[:port][/prefix]")
         self._host = url.hostname
         self._tls = url.scheme == "https"
+        # https: certificates verified against the system's CAs (or the given context's), the
+        # host name checked; one context for all connections (`ssl=True` builds one per
+        # connection and loads the CA store each time).
+        self._ssl = (ssl_context or ssl.create_default_context()) if self._tls else None
         self._port = url.port or (443 if self._tls else 80)
         self._prefix = url.path.rstrip("/")
         default = self._port == (443 if self._tls else 80)
@@ -191,7 +203,11 @@ class KeepAlive:
             except _Unanswered:
                 pass  # closed by the server before our request reached it: a new connection
         try:
-            conn = await asyncio.open_connection(self._host, self._port, ssl=self._tls or None)
+            # Happy eyeballs: a host with an IPv6 address on a network where IPv6 goes nowhere
+            # (api.telegram.org) still connects over IPv4 at once, as httpx (anyio) does.
+            conn = await asyncio.open_connection(
+                self._host, self._port, ssl=self._ssl, happy_eyeballs_delay=0.25
+            )
         except OSError as exc:
             raise HttpError(f"connect: {type(exc).__name__}") from None
         try:

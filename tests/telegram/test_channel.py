@@ -81,7 +81,8 @@ async def test_start_buttons_press_once(fake_telegram: FakeTelegram, start_bot, 
     # The keyboard was replaced by an inert marker, and the spinner was stopped.
     await fake_telegram.wait_until(lambda: len(buttons_of(question)) == 1)
     assert buttons_of(question) == [{"text": "✓ Ja", "callback_data": "x"}]
-    assert fake_telegram.callback_answers
+    # The spinner's answer is sent beside the turn, not before it: it may land after the edit.
+    await fake_telegram.wait_until(lambda: len(fake_telegram.callback_answers) == 1)
 
     # A second press on the old keyboard (sent before the edit arrived) is only acknowledged.
     await fake_telegram.press(

@@ -29,7 +29,7 @@ from bot.channels.telegram.pacing import ChatPacer, GlobalLimiter
 from bot.channels.telegram.pipeline import UpdatePipeline
 from bot.channels.telegram.poller import Poller
 from bot.channels.telegram.routers import Router
-from bot.channels.telegram.transport import KeptAliveRequest
+from bot.channels.telegram.transport import bot_request
 from bot.channels.telegram.webhook import WebhookServer
 from bot.channels.worker import Heartbeat
 from bot.conversation import TurnService
@@ -101,8 +101,11 @@ class TelegramBot:
             options.token,
             base_url=options.base_url,
             # PTB's request path on kept-alive connections of our own (transport.py).
-            request=KeptAliveRequest(keep=64, read_timeout=10, connect_timeout=5),
-            get_updates_request=KeptAliveRequest(keep=2, read_timeout=options.poll_timeout + 10),
+            # (PTB's httpx request when a proxy is set for the Bot API host: it speaks to it.)
+            request=bot_request(options.base_url, keep=64, read_timeout=10, connect_timeout=5),
+            get_updates_request=bot_request(
+                options.base_url, keep=2, read_timeout=options.poll_timeout + 10
+            ),
         )
         self.heartbeat = Heartbeat(engine, worker_id)
         self.worker_id = self.heartbeat.worker_id

@@ -17,11 +17,20 @@ call (an expired call closes its connection, so a late answer is never read as a
 raises them. A kept-alive connection the server closed before our request reached it is
 retried once on a new one (the server cannot have seen that request); anything that fails
 after the request was sent is not retried here (the outbox decides, and records it).
+
+https (api.telegram.org): certificates are verified and the host name checked, against the
+system's CAs or an explicit `ssl_context`; a refused certificate is a `NetworkError`. Proxies:
+this transport speaks to the Bot API host directly, so when one is configured for it (PTB's
+`proxy`, or HTTPS_PROXY / HTTP_PROXY / ALL_PROXY not excluded by NO_PROXY, as httpx read them)
+`bot_request` gives PTB's `HTTPXRequest` instead, which goes through it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import ssl
+import urllib.request
 from urllib.parse import urlencode, urlsplit
 
 from telegram.error import NetworkError, TimedOut
@@ -29,7 +38,49 @@ from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot.nlu.client import HttpError, KeepAlive
 
+log = logging.getLogger(__name__)
 _FORM = "application/x-www-form-urlencoded"
+_told_proxy = False  # the fallback is logged once per process, not per request object
+
+
+def bot_request(
+    base_url: str,
+    *,
+    keep: int,
+    read_timeout: float | None,
+    connect_timeout: float | None = 5.0,
+    proxy: str | None = None,
+) -> BaseRequest:
+    """The request for `Bot(request=…)` / `get_updates_request=…`: ours, or PTB's httpx
+    request when the Bot API is to be reached through a proxy (ours cannot)."""
+    source = "proxy option" if proxy else _proxy_variable(base_url)
+    if source is None:
+        return KeptAliveRequest(
+            keep=keep, read_timeout=read_timeout, connect_timeout=connect_timeout
+        )
+    global _told_proxy
+    if not _told_proxy:
+        _told_proxy = True  # the variable's name only: a proxy URL may hold a password
+        log.info("Bot API through a proxy (%s): PTB's httpx request", source)
+    # proxy=None: httpx reads the same variables itself (trust_env).
+    return HTTPXRequest(
+        connection_pool_size=keep,
+        read_timeout=read_timeout,
+        connect_timeout=connect_timeout,
+        proxy=proxy,
+    )
+
+
+def _proxy_variable(base_url: str) -> str | None:
+    """Which environment variable sends requests to `base_url` through a proxy, if any."""
+    parts = urlsplit(base_url)
+    proxies = urllib.request.getproxies_environment()  # lower-case names first, as httpx
+    for key in (parts.scheme, "all"):
+        if proxies.get(key):
+            if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
+                return None  # NO_PROXY
+            return f"{key.upper()}_PROXY"
+    return None
 
 
 class KeptAliveRequest(BaseRequest):
@@ -42,8 +93,10 @@ class KeptAliveRequest(BaseRequest):
         read_timeout: float | None = 5.0,
         connect_timeout: float | None = 5.0,
         write_timeout: float | None = 5.0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._keep = keep
+        self._ssl = ssl_context  # None: the system's CAs
         self._read = read_timeout
         self._connect = connect_timeout
         self._write = write_timeout
@@ -55,6 +108,7 @@ class KeptAliveRequest(BaseRequest):
             read_timeout=read_timeout,
             connect_timeout=connect_timeout,
             write_timeout=write_timeout,
+            httpx_kwargs={"verify": ssl_context} if ssl_context else None,
         )
 
     @property
@@ -118,7 +172,9 @@ class KeptAliveRequest(BaseRequest):
             origin = f"{parts.scheme}://{parts.netloc}"
             pool = self._pools.get(origin)
             if pool is None:
-                pool = self._pools[origin] = KeepAlive(origin, keep=self._keep)
+                pool = self._pools[origin] = KeepAlive(
+                    origin, keep=self._keep, ssl_context=self._ssl
+                )
             path = parts.path + (f"?{parts.query}" if parts.query else "")
             route = self._routes[url] = (pool, path)
         return route
