@@ -195,7 +195,6 @@ class Key(StrEnum):
     PRIVACY_KEPT = "privacy_kept"
     DESK_PARTICIPANT_ERASED = "desk_participant_erased"
     BSN_NOT_KEPT = "bsn_not_kept"
-    DESK_ERASED_MESSAGE = "desk_erased_message"
 
 
 # Placeholders the code fills in itself, per key (beyond slots and `values:`).

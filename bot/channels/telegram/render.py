@@ -33,6 +33,7 @@ HTML = "HTML"
 SEND_MESSAGE = "sendMessage"
 SEND_DOCUMENT = "sendDocument"
 EDIT_MARKUP = "editMessageReplyMarkup"
+EDIT_TEXT = "editMessageText"  # storage/privacy.py: a coach's card blanked after erasure
 # Deleted once sent: a row that holds personal data only to deliver it (a data export).
 EPHEMERAL_KIND = "ephemeral"
 _SHORT_LABEL = 18  # two buttons per row when every label is at most this long
