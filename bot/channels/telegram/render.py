@@ -10,7 +10,6 @@ message is ever cut inside an HTML entity or tag.
 from __future__ import annotations
 
 import logging
-
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
