@@ -30,6 +30,7 @@ from sqlmodel import Session
 from bot.desk import service as desk
 from bot.desk.notices import Notice, To
 from bot.desk.people import coach_ref
+from bot.engine.bsn import remove_bsn
 from bot.engine.effects import (
     CaseUpdated,
     ConsentGiven,
@@ -179,7 +180,8 @@ class ConversationService:
             state = await self.db_call(self._peek_state, channel, external_id)
         if not needs_nlu(self.flows, state, inbound):
             return Prepared(channel, external_id, inbound, None, asked_nlu=False)
-        nlu = await self._nlu.parse(inbound.text)
+        said = remove_bsn(inbound.text)  # a BSN is never sent anywhere (bot/engine/bsn.py)
+        nlu = await self._nlu.parse(said) if said else None
         return Prepared(channel, external_id, inbound, nlu, asked_nlu=True)
 
     def apply(self, session: Session, prepared: Prepared) -> TurnOutcome:
@@ -213,6 +215,8 @@ class ConversationService:
             )
             log.error("engine failed: %s at %s", type(exc).__name__, where)
             return TurnOutcome([Reply(render(flows, Key.ERROR, state.language, {}))])
+        if inbound.text:
+            inbound = Inbound(text=remove_bsn(inbound.text), payload=inbound.payload)  # nor kept
         outcome, saved = self._save(session, flows, loaded, inbound, result, nlu, state.active_flow)
         remember_turn(
             session, channel=prepared.channel, external_id=prepared.external_id, context=saved

@@ -20,6 +20,10 @@ from storage.coaches import get_coach
 from storage.models import Case, CaseEventKind, CaseStatus, Conversation, Participant, utcnow
 from storage.participants import get_participant
 
+# What the bot's own messages about the case (card, relayed messages) in a coach's chat say
+# afterwards: the desk speaks Dutch (bot/desk/render.py COACH_LANGUAGE).
+ERASED_FOR_COACH = "(gegevens verwijderd op verzoek van de deelnemer)"
+
 
 def find(session: Session, *, channel: str, external_id: str) -> Participant | None:
     participant = get_participant(session, channel=channel, external_id=external_id)
@@ -63,7 +67,7 @@ def erase(session: Session, *, participant: Participant, reason: str) -> list[No
         )
     for kept in session.exec(select(Case).where(Case.participant_id == participant.id)).all():
         add_case_event(session, case=kept, kind=CaseEventKind.ERASED, detail={"why": reason})
-    privacy.anonymise(session, participant=participant)
+    privacy.anonymise(session, participant=participant, blanked=ERASED_FOR_COACH)
     return notices
 
 

@@ -27,7 +27,7 @@ from storage.models import (
     Participant,
     utcnow,
 )
-from storage.telegram_state import TelegramKeyboardPress, TelegramOutbox
+from storage.telegram_state import Outgoing, TelegramKeyboardPress, TelegramOutbox, enqueue
 
 
 def participant_data(session: Session, *, participant: Participant) -> dict[str, Any]:
@@ -96,8 +96,14 @@ def _at(moment: Any) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def anonymise(session: Session, *, participant: Participant) -> None:
-    """Erase everything that identifies `participant` (see the module docstring)."""
+# The Bot API call that replaces what a message said; storage keeps no channel code.
+_EDIT_TEXT = "editMessageText"
+
+
+def anonymise(session: Session, *, participant: Participant, blanked: str | None = None) -> None:
+    """Erase everything that identifies `participant` (see the module docstring). `blanked`:
+    what the bot's own messages about their cases in other chats (the coach's card, relayed
+    messages) are edited to say, through the outbox in this same transaction."""
     pid = participant.id
     assert pid is not None
     channel, external_id = participant.channel, participant.external_id
@@ -112,6 +118,8 @@ def anonymise(session: Session, *, participant: Participant) -> None:
         )
         # What coaches were sent about these cases (cards, relayed messages) held the data too.
         refs = [f"case:{case_id}" for case_id in case_ids]
+        if blanked is not None:
+            _blank_sent(session, refs=refs, own_chat=external_id, text=blanked)
         session.exec(
             delete(TelegramOutbox).where(
                 col(TelegramOutbox.ref).in_(refs), col(TelegramOutbox.status) != "sent"
@@ -145,6 +153,28 @@ def anonymise(session: Session, *, participant: Participant) -> None:
     participant.language = "nl"
     participant.erased_at = participant.updated_at = utcnow()
     session.add(participant)
+
+
+def _blank_sent(session: Session, *, refs: list[str], own_chat: str, text: str) -> None:
+    """Queue an edit of every delivered message about these cases in someone else's chat."""
+    sent = session.exec(
+        select(TelegramOutbox.chat_id, TelegramOutbox.message_id).where(
+            col(TelegramOutbox.ref).in_(refs),
+            col(TelegramOutbox.status) == "sent",
+            col(TelegramOutbox.method) == "sendMessage",
+            col(TelegramOutbox.message_id).is_not(None),
+            col(TelegramOutbox.chat_id) != (int(own_chat) if own_chat.lstrip("-").isdigit() else 0),
+        )
+    ).all()
+    enqueue(
+        session,
+        outgoing=[
+            # "ephemeral": deleted once sent; an edit refused (too old, gone) moves no case
+            Outgoing(chat, _EDIT_TEXT, {"message_id": mid, "text": text}, kind="ephemeral")
+            for chat, mid in sorted(set(sent))
+            if mid is not None
+        ],
+    )
 
 
 def checkpoint(engine: Engine) -> None:

@@ -72,8 +72,10 @@ def decline(session: Session, *, case_id: int, coach: CoachRef) -> list[Notice]:
         return refusal
     me = get_coach(session, coach_id=coach.id)
     assert me is not None
-    told = [to_coach(coach, Key.DESK_DECLINED, case=str(case_id))]
-    return told + move_on(session, case, me, CaseEventKind.DECLINED, Key.DESK_REASON_DECLINED)
+    moved = move_on(session, case, me, CaseEventKind.DECLINED, Key.DESK_REASON_DECLINED)
+    # "to a colleague" only when one got the card: else it waits in the coordinator's queue
+    said = Key.DESK_DECLINED if case.coach_id is not None else Key.DESK_DECLINED_NO_COLLEAGUE
+    return [to_coach(coach, said, case=str(case_id)), *moved]
 
 
 def hand_back(session: Session, *, case_id: int, coach: CoachRef) -> list[Notice]:

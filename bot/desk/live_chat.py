@@ -10,6 +10,7 @@ from bot.desk.coach_actions import case_for
 from bot.desk.notices import CoachRef, Notice, To
 from bot.desk.people import card_of, coach_ref, participant_ref, to_coach, to_participant
 from bot.desk.states import record
+from bot.engine.bsn import contains_bsn, remove_bsn
 from bot.flows.catalogue import Key
 from storage import cases as store
 from storage.models import Case, CaseEventKind
@@ -52,16 +53,18 @@ def relay_to_coach(session: Session, *, participant_id: int, text: str) -> list[
     case, coach = found
     assert case.id is not None
     card = card_of(case)
-    return [
-        Notice(
-            To.COACH,
-            Key.DESK_FROM_PARTICIPANT,
-            {"case": str(case.id), "name": card.first_name},
-            coach=coach,
-            case_id=case.id,
-            quote=text,
-        )
-    ]
+    # A BSN is never passed on (bot/engine/bsn.py); nothing else said: nothing to pass on
+    told = to_participant(session, case, Key.BSN_NOT_KEPT) if contains_bsn(text) else []
+    text = remove_bsn(text)
+    relayed = Notice(
+        To.COACH,
+        Key.DESK_FROM_PARTICIPANT,
+        {"case": str(case.id), "name": card.first_name},
+        coach=coach,
+        case_id=case.id,
+        quote=text,
+    )
+    return [*([relayed] if text else []), *told]
 
 
 def participant_leaves(session: Session, *, participant_id: int) -> list[Notice] | None:

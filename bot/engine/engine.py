@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.engine.bsn import contains_bsn, remove_bsn
 from bot.engine.commands import Command
 from bot.engine.dialogue import P_AGAIN, P_CMD, P_FLOW, P_INTENT, Dialogue
 from bot.engine.effects import Effect, HandoffRequested
-from bot.engine.executor import ask, pending_step, recover, start_flow
+from bot.engine.executor import ask, pending_step, reask_or_menu, recover, start_flow
 from bot.engine.messages import NUMBERED_CHANNELS, Inbound, Reply
 from bot.engine.processor import execute
 from bot.engine.state import ConversationState
@@ -49,7 +50,15 @@ def turn(
     d.state.turns += 1
     if not _position_exists(flows, d.state):
         recover(d)  # the flows were edited under a running conversation: start afresh
-    commands = understand(flows, d.state, inbound, nlu, numbered=channel in NUMBERED_CHANNELS)
+    if inbound.text and contains_bsn(inbound.text):
+        # Never understood nor kept (bot/engine/bsn.py): said once; what else was said counts
+        d.say_key(Key.BSN_NOT_KEPT)
+        inbound = Inbound(text=remove_bsn(inbound.text), payload=inbound.payload)
+    if inbound.text == "":
+        commands: list[Command] = []
+        reask_or_menu(d)
+    else:
+        commands = understand(flows, d.state, inbound, nlu, numbered=channel in NUMBERED_CHANNELS)
     if trace.active():
         trace.understood([type(c).__name__ for c in commands], _pending_id(flows, d.state))
     if inbound.text and len(inbound.text.split()) >= 3:

@@ -155,6 +155,7 @@ class Key(StrEnum):
     DESK_ACCEPTED_LIVE = "desk_accepted_live"
     DESK_ACCEPTED_OFFLINE = "desk_accepted_offline"
     DESK_DECLINED = "desk_declined"
+    DESK_DECLINED_NO_COLLEAGUE = "desk_declined_no_colleague"
     DESK_NOT_YOURS = "desk_not_yours"
     DESK_ACCEPT_FIRST = "desk_accept_first"
     DESK_ALREADY_ACCEPTED = "desk_already_accepted"
@@ -196,6 +197,7 @@ class Key(StrEnum):
     PRIVACY_ERASED = "privacy_erased"
     PRIVACY_KEPT = "privacy_kept"
     DESK_PARTICIPANT_ERASED = "desk_participant_erased"
+    BSN_NOT_KEPT = "bsn_not_kept"
 
 
 # Placeholders the code fills in itself, per key (beyond slots and `values:`).
@@ -231,6 +233,7 @@ RUNTIME_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
     Key.DESK_ACCEPTED_LIVE: frozenset({"case"}),
     Key.DESK_ACCEPTED_OFFLINE: frozenset({"case"}),
     Key.DESK_DECLINED: frozenset({"case"}),
+    Key.DESK_DECLINED_NO_COLLEAGUE: frozenset({"case"}),
     Key.DESK_NOT_YOURS: frozenset({"case"}),
     Key.DESK_ACCEPT_FIRST: frozenset({"case"}),
     Key.DESK_ALREADY_ACCEPTED: frozenset({"case"}),

@@ -241,11 +241,14 @@ async def test_decline_reassigns_then_coordinator(world: World) -> None:
     coordinator = world.user(COORDINATOR)
     await intake(sam)
     await anna.read()
-    await anna.press("Afwijzen")
+    told = await anna.press("Afwijzen")
+    assert "gaat naar een collega" in told[-1]["text"]
     (card,) = await bram.read()
     assert "Nieuwe aanvraag #1" in card["text"]
     assert world.case(1).coach_id == 2
-    await bram.press("Afwijzen")
+    told = await bram.press("Afwijzen")  # the last coach of the region: no colleague left
+    assert "wacht nu op de coördinator" in told[-1]["text"]
+    assert "collega" not in told[-1]["text"]
     (to_coordinator,) = await coordinator.read()
     assert "Aanvraag zonder coach #1" in to_coordinator["text"]
     assert "Afgewezen door de coaches van de regio" in to_coordinator["text"]

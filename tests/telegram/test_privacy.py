@@ -22,6 +22,7 @@ from tests.fake_telegram.user import TelegramUser
 
 ID = 987654321  # distinctive: found as text, it can only be this participant
 ANNA = 7301
+BLANKED = "(gegevens verwijderd op verzoek van de deelnemer)"
 SECRETS = ("Geertruida", "0687654321", "+31687654321", "geertruida@voorbeeld.nl", "heftruck")
 
 
@@ -63,6 +64,13 @@ async def test_export_then_erase_leaves_nothing_behind(fake_telegram: FakeTelegr
         await sam.send("ik werk op een heftruck, mail me op geertruida@voorbeeld.nl")
         (relayed,) = await anna.read()
         assert "heftruck" in relayed["text"]
+        # Finding 29: a BSN in the live chat is not passed on; the person is told
+        await sam.send("nog iets: mijn bsn is 123456782")
+        (not_kept,) = await sam.read()
+        assert "Je BSN heb ik niet nodig" in not_kept["text"]
+        await sam.send("en ik zoek iets met een vaste baan")
+        (relayed,) = await anna.read()
+        assert "vaste baan" in relayed["text"] and "123456782" not in relayed["text"]
 
         await sam.send("/mijngegevens")
         await fake_telegram.wait_until(lambda: bool(fake_telegram.documents[ID]), timeout=15)
@@ -78,6 +86,18 @@ async def test_export_then_erase_leaves_nothing_behind(fake_telegram: FakeTelegr
         assert "verwijderd" in done[-1]["text"]
         (told,) = await anna.read()
         assert "laten verwijderen" in told["text"]
+
+        # Finding 27: what the bot itself showed the coach (card, relayed message) is blanked
+        def anna_sees() -> list[str]:
+            return [m["text"] for (chat, _), m in fake_telegram.messages.items() if chat == ANNA]
+
+        def shows_secrets() -> bool:
+            return any(secret in t for t in anna_sees() for secret in SECRETS)
+
+        await fake_telegram.wait_until(lambda: not shows_secrets(), timeout=15)
+        seen = anna_sees()
+        assert seen.count(BLANKED) >= 2  # at least the card and the relayed message
+        assert any("laten verwijderen" in t for t in seen)  # the notice itself stays
     finally:
         await bot.aclose()
 

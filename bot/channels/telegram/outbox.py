@@ -49,6 +49,7 @@ from bot.channels.telegram.pacing import ChatPacer, GlobalLimiter
 from bot.channels.telegram.render import (
     COACH_KIND,
     EDIT_MARKUP,
+    EDIT_TEXT,
     EPHEMERAL_KIND,
     SEND_DOCUMENT,
     SEND_MESSAGE,
@@ -313,7 +314,7 @@ class OutboxDrainer(Lanes[int, TelegramOutbox]):
                 caption=params.get("caption"),
             )
             return sent.message_id
-        if method not in (SEND_MESSAGE, EDIT_MARKUP):
+        if method not in (SEND_MESSAGE, EDIT_MARKUP, EDIT_TEXT):
             raise BadRequest(f"unsupported outbox method {method}")
         api: dict[str, Any] = {**params, "chat_id": chat_id}
         if method == SEND_MESSAGE:

@@ -19,13 +19,14 @@ from telegram.warnings import PTBUserWarning
 
 SEND_MESSAGE = "sendMessage"
 EDIT_MARKUP = "editMessageReplyMarkup"
+EDIT_TEXT = "editMessageText"
 GET_UPDATES = "getUpdates"
 ANSWER_CALLBACK = "answerCallbackQuery"
 
 # do_api_request warns "please use Bot.send_message" for a method PTB wraps; the raw call is
 # the point here. Only these exact warnings are silenced (a filter is process-wide: it cannot
 # be scoped to one await).
-for _method in (SEND_MESSAGE, EDIT_MARKUP, GET_UPDATES, ANSWER_CALLBACK):
+for _method in (SEND_MESSAGE, EDIT_MARKUP, EDIT_TEXT, GET_UPDATES, ANSWER_CALLBACK):
     warnings.filterwarnings(
         "ignore", message=f"Please use 'Bot.{_method}'", category=PTBUserWarning
     )

@@ -9,6 +9,7 @@ message is ever cut inside an HTML entity or tag.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -29,10 +30,13 @@ from bot.flows.catalogue import Key
 from bot.flows.flowset import FlowSet
 from storage.telegram_state import REPLY_KIND, Outgoing
 
+log = logging.getLogger(__name__)
+
 HTML = "HTML"
 SEND_MESSAGE = "sendMessage"
 SEND_DOCUMENT = "sendDocument"
 EDIT_MARKUP = "editMessageReplyMarkup"
+EDIT_TEXT = "editMessageText"  # storage/privacy.py: a coach's card blanked after erasure
 # Deleted once sent: a row that holds personal data only to deliver it (a data export).
 EPHEMERAL_KIND = "ephemeral"
 _SHORT_LABEL = 18  # two buttons per row when every label is at most this long
@@ -171,6 +175,9 @@ def notice_messages(
 ) -> list[Outgoing]:
     chat_id = recipient(notice, coordinator_chat_id)
     if chat_id is None:
+        if notice.to is not To.PARTICIPANT and notice.card is not None:
+            # no coordinator chat: nobody sees the case (case id only, never its data)
+            log.warning("case %s reaches nobody: COORDINATOR_CHAT_ID is not set", notice.case_id)
         return []
     language = words.language_of(notice)
     head = escape(words.headline(flows, notice))

@@ -12,6 +12,7 @@ settings ─► bot.wiring.build_conversation (migrated DB, flows, NLU client, s
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,8 @@ from bot.flows.registry import FlowRegistry
 from bot.ops.server import Health
 from bot.tasks import cancel_and_wait
 from bot.wiring import Conversation, build_conversation
+
+log = logging.getLogger(__name__)
 
 
 def routers(
@@ -66,6 +69,8 @@ async def build_telegram_bot(settings: Settings, **options: Any) -> AssembledBot
         raise MissingTokenError("TELEGRAM_BOT_TOKEN is not set")
     # Migrations and flow loading are blocking file/database work.
     conversation = await asyncio.to_thread(build_conversation, settings)
+    if settings.coordinator_chat_id is None:
+        log.warning("COORDINATOR_CHAT_ID is not set: a case no coach can take reaches nobody")
     options.setdefault("metrics_port", settings.metrics_port)
     options.setdefault("metrics_host", settings.metrics_host)
     bot = TelegramBot(
