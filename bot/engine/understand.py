@@ -106,6 +106,9 @@ _CONTACT = (SlotType.PHONE, SlotType.EMAIL)
 _ADDRESS = re.compile(r"\S+@\S+")
 _HAND_OVER = re.compile(r"\b(?:geef (?:\w+ )?door|doorgeven|hand (?:it )?over|pass (?:it )?on)\b")
 _SKIP = re.compile(r"\b(?:overslaan|sla (?:\w+ )?over|skip|volgende vraag|next question)\b")
+# "ja graag, nog een keer", "lees maar nog eens", "again please": to "Wil je het nog een keer
+# lezen?" (the already-told line), the same as pressing its button.
+_AGAIN = re.compile(r"\b(?:nog (?:een )?keer|nog eens|opnieuw|(?:read it )?again|once more)\b")
 
 
 def understand(
@@ -137,6 +140,8 @@ def understand(
         # "ja" to "Zullen we deze vraag overslaan?", "overslaan maar" at an intake question:
         # that question is skipped, never the whole intake cancelled (tester's findings, 6 Dec)
         return [*commands, WayForward("skip")]
+    if (again := _read_again(flows, state, text)) is not None:
+        return [*commands, again]
     if is_cancel(text, flows) or _says(flows, nlu, "cancel"):
         return [*commands, Cancel()]
     found = find_values(flows, text, nlu)
@@ -152,6 +157,25 @@ def understand(
     if step is None:
         return commands + _no_question(flows, state, text, nlu, found)
     return commands + _at_question(flows, state, step, text, nlu, found, numbered)
+
+
+def _read_again(flows: FlowSet, state: ConversationState, text: str) -> Command | None:
+    """ "ja" / "nog een keer" typed right after "Wil je het nog een keer lezen?": its button.
+    A plain "ja" only when the pending question is not a yes/no question itself (then the
+    "ja" may be its answer); "nog een keer" always."""
+    offered = state.offered
+    if offered is None or not offered.startswith(P_AGAIN):
+        return None
+    key = offered[len(P_AGAIN) :]
+    if key not in flows.texts:
+        return None
+    if _AGAIN.search(fold(text)):
+        return ShowAgain(key)
+    step = pending_step(flows, state)
+    yes_no = step is not None and flows.slots[step.collect].type is SlotType.YES_NO
+    if not yes_no and _yes_or_no(text) is True:
+        return ShowAgain(key)
+    return None
 
 
 def _skippable(flows: FlowSet, state: ConversationState) -> bool:
