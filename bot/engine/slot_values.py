@@ -642,8 +642,11 @@ def _district_of(text: str) -> GemeenteMatch | None:
         words = rest.strip(" -").split()
         if not words or len(words) > 2:
             continue
-        if not (rest.strip().startswith("-") or words[0][0].isupper()
-                or normalise(words[0]) in _DISTRICT_WORDS):
+        if not (
+            rest.strip().startswith("-")
+            or words[0][0].isupper()
+            or normalise(words[0]) in _DISTRICT_WORDS
+        ):
             continue
         match = _resolve_gemeente(town)
         if match.municipality is not None and match.place is None and not match.confirm:

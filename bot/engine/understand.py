@@ -155,8 +155,48 @@ def understand(
         return [*commands, ResolveDoubt(keep)]
     step = pending_step(flows, state)
     if step is None:
-        return commands + _no_question(flows, state, text, nlu, found)
-    return commands + _at_question(flows, state, step, text, nlu, found, numbered)
+        return commands + _own_answer(
+            flows, state, text, _no_question(flows, state, text, nlu, found)
+        )
+    return commands + _own_answer(
+        flows, state, text, _at_question(flows, state, step, text, nlu, found, numbered)
+    )
+
+
+def _own_answer(
+    flows: FlowSet, state: ConversationState, text: str, commands: list[Command]
+) -> list[Command]:
+    """A question about a contract other than the one known gets that contract's answer: "dit
+    is mijn 4e tijdelijke contract, klopt dat?" after the on-call rules was "Dat heb ik je
+    eerder uitgelegd" (the on-call text again; person trial, 6 Dec). The contract the question
+    names (one, by its option words) is taken before the answer is chosen."""
+    if not any(isinstance(c, AnswerQuestion) for c in commands):
+        return commands
+    set_here = {name for c in commands if isinstance(c, SetSlots) for name in c.values}
+    known = state.known()
+    fills: dict[str, JsonScalar] = {}
+    for name, slot in flows.slots.items():
+        if slot.type is not SlotType.CHOICE or not slot.entity or name in set_here:
+            continue
+        said = _options_named(slot, text)
+        if len(said) == 1 and known.get(name) not in (None, *said):
+            fills[name] = said.pop()
+    return [SetSlots(fills), *commands] if fills else commands
+
+
+# Inflected forms the option words do not list: "tijdelijke", "vaste".
+_INFLECTED = re.compile(r"\b(\w{5,})e\b")
+
+
+def _options_named(slot: SlotDef, text: str) -> set[str]:
+    """The options a message names, also inflected; "vast" beside another one is the outcome
+    asked about ("ben ik na 3 jaar uitzenden vast?"), not the contract."""
+    other = {option.value for option in slot.options if option.other}
+    said = {m.value for t in (text, _INFLECTED.sub(r"\1", text)) for m in said_options(slot, t)}
+    said -= other
+    if len(said) > 1:
+        said.discard("vast")
+    return said
 
 
 def _read_again(flows: FlowSet, state: ConversationState, text: str) -> Command | None:
