@@ -66,9 +66,15 @@ TOLD = ("eerder in dit gesprek al uitgelegd", "explained that earlier")
 # (40) another contract than the one explained -------------------------------------------------
 
 OTHER_CONTRACT = [
-    ("dit is al mijn 4e tijdelijke contract bij dezelfde werkgever, mag dat?", "Tijdelijk contract?"),
+    (
+        "dit is al mijn 4e tijdelijke contract bij dezelfde werkgever, mag dat?",
+        "Tijdelijk contract?",
+    ),
     ("mijn tijdelijke contract is nu 3 keer verlengd, hoe zit dat?", "Tijdelijk contract?"),
-    ("this is my 4th temporary contract with the same boss, is that allowed?", "Temporary contract?"),
+    (
+        "this is my 4th temporary contract with the same boss, is that allowed?",
+        "Temporary contract?",
+    ),
 ]
 
 
