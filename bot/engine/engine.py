@@ -70,8 +70,11 @@ def turn(
     buttons = [b for r in d.replies for b in r.buttons]
     one = len(buttons) == 1 and buttons[0].payload.startswith((P_FLOW, P_INTENT, P_AGAIN))
     skip = next((b.payload for b in buttons if b.payload == P_CMD + "skip"), None)
+    # "ja" / "nog een keer" typed to "Wil je het nog een keer lezen?" is its button, also when
+    # the pending question's buttons follow it (person trial, 6 Dec)
+    again = next((b.payload for b in buttons if b.payload.startswith(P_AGAIN)), None)
     # "ja" / "overslaan" typed to "Zullen we deze vraag overslaan?" is its first button
-    d.state.offered = buttons[0].payload if one else skip
+    d.state.offered = buttons[0].payload if one else (again or skip)
     return TurnResult(
         d.state,
         d.replies,

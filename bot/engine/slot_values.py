@@ -600,6 +600,12 @@ def _gemeente(slot: SlotDef, raw: str, entity: str | None) -> Parsed:
         return _found(slot, mention)
     if entity and (match := _resolve_gemeente(entity)).municipality is not None:
         return _found(slot, match)
+    if (district := _district_of(stripped)) is not None:
+        return _found(slot, district)
+    if (postcode := _POSTCODE_IN.search(raw)) and is_valid_postcode(postcode.group()):
+        # No postcode table ships with the bot: ask for the place by name, kindly (a postcode
+        # is a fine answer, never "I cannot help with that": person trial, 6 Dec).
+        return Parsed(False, attempted=True, reason="postcode")
     typed = normalise(stripped)
     chatter = typed in CHATTER_WORDS or typed in YES_WORDS or typed in NO_WORDS
     scores = sorted((fuzz.ratio(typed, normalise(s)), s) for s in suggestions)[::-1]
@@ -629,6 +635,34 @@ def _gemeente(slot: SlotDef, raw: str, entity: str | None) -> Parsed:
 
 _SURE_TYPO = 85  # a spelling this close to one known name is checked back as that name
 _NEAR = re.compile(r"\b(?:bij|buurt van|near|close to|naast|tussen|werk\w*\s+(?:in|bij|at))\s+$")
+
+
+_POSTCODE_IN = re.compile(r"\b[1-9][0-9]{3}\s?[A-Za-z]{2}\b")
+# A district after its town: "Tilburg-Noord", "Tilburg Reeshof", "Breda centrum".
+_DISTRICT_WORDS = word_set("noord zuid oost west centrum midden binnenstad stad dorp")
+
+
+def _district_of(text: str) -> GemeenteMatch | None:
+    """The municipality of "Tilburg-Noord" or "Tilburg Reeshof": the longest leading part that
+    is a municipality itself, when the rest (one or two words) reads as a district: after a
+    hyphen, with a capital, or a word like "noord" (so "Best wel" is not Best)."""
+    text = text.strip()
+    cuts = [m.start() for m in re.finditer(r"\s*-\s*|\s+", text)]
+    for cut in reversed(cuts):
+        town, rest = text[:cut], text[cut:]
+        words = rest.strip(" -").split()
+        if not words or len(words) > 2:
+            continue
+        if not (
+            rest.strip().startswith("-")
+            or words[0][0].isupper()
+            or normalise(words[0]) in _DISTRICT_WORDS
+        ):
+            continue
+        match = _resolve_gemeente(town)
+        if match.municipality is not None and match.place is None and not match.confirm:
+            return match
+    return None
 
 
 def _home_mention(raw: str) -> GemeenteMatch | None:

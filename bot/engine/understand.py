@@ -114,6 +114,9 @@ _CONTACT = (SlotType.PHONE, SlotType.EMAIL)
 _ADDRESS = re.compile(r"\S+@\S+")
 _HAND_OVER = re.compile(r"\b(?:geef (?:\w+ )?door|doorgeven|hand (?:it )?over|pass (?:it )?on)\b")
 _SKIP = re.compile(r"\b(?:overslaan|sla (?:\w+ )?over|skip|volgende vraag|next question)\b")
+# "ja graag, nog een keer", "lees maar nog eens", "again please": to "Wil je het nog een keer
+# lezen?" (the already-told line), the same as pressing its button.
+_AGAIN = re.compile(r"\b(?:nog (?:een )?keer|nog eens|opnieuw|(?:read it )?again|once more)\b")
 
 
 def understand(
@@ -145,6 +148,8 @@ def understand(
         # "ja" to "Zullen we deze vraag overslaan?", "overslaan maar" at an intake question:
         # that question is skipped, never the whole intake cancelled (tester's findings, 6 Dec)
         return [*commands, WayForward("skip")]
+    if (again := _read_again(flows, state, text)) is not None:
+        return [*commands, again]
     if is_cancel(text, flows) or _says(flows, nlu, "cancel"):
         return [*commands, Cancel()]
     found = find_values(flows, text, nlu)
@@ -158,8 +163,67 @@ def understand(
         return [*commands, ResolveDoubt(keep)]
     step = pending_step(flows, state)
     if step is None:
-        return commands + _no_question(flows, state, text, nlu, found)
-    return commands + _at_question(flows, state, step, text, nlu, found, numbered)
+        return commands + _own_answer(
+            flows, state, text, _no_question(flows, state, text, nlu, found)
+        )
+    return commands + _own_answer(
+        flows, state, text, _at_question(flows, state, step, text, nlu, found, numbered)
+    )
+
+
+def _own_answer(
+    flows: FlowSet, state: ConversationState, text: str, commands: list[Command]
+) -> list[Command]:
+    """A question about a contract other than the one known gets that contract's answer: "dit
+    is mijn 4e tijdelijke contract, klopt dat?" after the on-call rules was "Dat heb ik je
+    eerder uitgelegd" (the on-call text again; person trial, 6 Dec). The contract the question
+    names (one, by its option words) is taken before the answer is chosen."""
+    if not any(isinstance(c, AnswerQuestion) for c in commands):
+        return commands
+    set_here = {name for c in commands if isinstance(c, SetSlots) for name in c.values}
+    known = state.known()
+    fills: dict[str, JsonScalar] = {}
+    for name, slot in flows.slots.items():
+        if slot.type is not SlotType.CHOICE or not slot.entity or name in set_here:
+            continue
+        said = _options_named(slot, text)
+        if len(said) == 1 and known.get(name) not in (None, *said):
+            fills[name] = said.pop()
+    return [SetSlots(fills), *commands] if fills else commands
+
+
+# Inflected forms the option words do not list: "tijdelijke", "vaste".
+_INFLECTED = re.compile(r"\b(\w{5,})e\b")
+
+
+def _options_named(slot: SlotDef, text: str) -> set[str]:
+    """The options a message names, also inflected; "vast" beside another one is the outcome
+    asked about ("ben ik na 3 jaar uitzenden vast?"), not the contract."""
+    other = {option.value for option in slot.options if option.other}
+    said = {m.value for t in (text, _INFLECTED.sub(r"\1", text)) for m in said_options(slot, t)}
+    said -= other
+    if len(said) > 1:
+        said.discard("vast")
+    return said
+
+
+def _read_again(flows: FlowSet, state: ConversationState, text: str) -> Command | None:
+    """ "ja" / "nog een keer" typed right after "Wil je het nog een keer lezen?": its button.
+    A plain "ja" only when the pending question is not a yes/no question itself (then the
+    "ja" may be its answer); "nog een keer" always."""
+    offered = state.offered
+    if offered is None or not offered.startswith(P_AGAIN):
+        return None
+    key = offered[len(P_AGAIN) :]
+    if key not in flows.texts:
+        return None
+    if _AGAIN.search(fold(text)):
+        return ShowAgain(key)
+    step = pending_step(flows, state)
+    yes_no = step is not None and flows.slots[step.collect].type is SlotType.YES_NO
+    if not yes_no and _yes_or_no(text) is True:
+        return ShowAgain(key)
+    return None
 
 
 def _skippable(flows: FlowSet, state: ConversationState) -> bool:

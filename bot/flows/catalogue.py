@@ -94,6 +94,7 @@ class Key(StrEnum):
     INVALID_EMAIL_INVALID = "invalid_email_invalid"
     INVALID_POSTCODE_FORMAT = "invalid_postcode_format"
     INVALID_GEMEENTE_UNKNOWN = "invalid_gemeente_unknown"
+    INVALID_GEMEENTE_POSTCODE = "invalid_gemeente_postcode"
     INVALID_DATE_FORMAT = "invalid_date_format"
     INVALID_DATE_IMPOSSIBLE = "invalid_date_impossible"
     INVALID_NUMBER_FORMAT = "invalid_number_format"
