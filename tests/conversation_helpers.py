@@ -6,8 +6,11 @@ must show real understanding use the real Rasa server (tests marked `rasa`).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 
 from bot.config import PROJECT_ROOT
@@ -15,7 +18,7 @@ from bot.conversation import ConversationService
 from bot.desk.notices import CoachRef, Notice
 from bot.engine.messages import Button, Inbound, Reply
 from bot.flows.registry import FlowRegistry
-from bot.nlu.client import IntentScore, NluParser, NluResult
+from bot.nlu.client import IntentScore, NluClient, NluParser, NluResult
 from storage.database import create_db_engine
 
 FLOWS_DIR = PROJECT_ROOT / "flows"
@@ -218,3 +221,19 @@ class Chat:
 
     def asked(self, fragment: str) -> bool:
         return fragment.lower() in self.last.lower()
+
+
+def fake_or_rasa(fake: Callable[[], NluParser]) -> Any:
+    """A `parser` fixture that runs each test twice: with the fake parser `fake()` builds, and
+    with the real Rasa server (marked `rasa`). In a test module: `parser = fake_or_rasa(...)`."""
+
+    @pytest.fixture(params=["fake", pytest.param("rasa", marks=pytest.mark.rasa)])
+    async def parser(request: pytest.FixtureRequest) -> AsyncIterator[NluParser]:
+        if request.param == "fake":
+            yield fake()
+            return
+        client = NluClient(request.getfixturevalue("rasa_url"), timeout=10.0, retries=1)
+        yield client
+        await client.aclose()
+
+    return parser

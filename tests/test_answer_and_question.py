@@ -20,17 +20,16 @@ exactly) and against the real Rasa server with the shipped model (what a partici
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
 
 from bot.flows.registry import FlowRegistry
-from bot.nlu.client import NluClient, NluParser
+from bot.nlu.client import NluParser
 from storage.coaches import add_coach
 from storage.database import create_db_engine, session_scope
 from storage.models import Union
-from tests.conversation_helpers import FLOWS_DIR, Chat, FakeNlu, make_service
+from tests.conversation_helpers import FLOWS_DIR, Chat, FakeNlu, fake_or_rasa, make_service
 
 RULES = {
     "coach spreken": "talk_to_human",
@@ -62,14 +61,7 @@ def text_of(key: str, lang: str = "nl") -> str:
     return text.nl if lang == "nl" else text.en or text.nl
 
 
-@pytest.fixture(params=["fake", pytest.param("rasa", marks=pytest.mark.rasa)])
-async def parser(request: pytest.FixtureRequest) -> AsyncIterator[NluParser]:
-    if request.param == "fake":
-        yield FakeNlu(RULES)
-        return
-    client = NluClient(request.getfixturevalue("rasa_url"), timeout=10.0, retries=1)
-    yield client
-    await client.aclose()
+parser = fake_or_rasa(lambda: FakeNlu(RULES))
 
 
 @pytest.fixture

@@ -21,17 +21,15 @@ did) and against the real Rasa server with the shipped model.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from bot.desk.render import card_lines
 from bot.flows.registry import FlowRegistry
-from bot.nlu.client import NluClient, NluParser
+from bot.nlu.client import NluParser
 from storage.coaches import add_coach
 from storage.database import create_db_engine, session_scope
 from storage.models import Union
-from tests.conversation_helpers import FLOWS_DIR, Chat, FakeNlu, make_service
+from tests.conversation_helpers import FLOWS_DIR, Chat, FakeNlu, fake_or_rasa, make_service
 from tests.test_answer_and_question import EN, NL, Lang, to_question
 
 # The fake parser reads the questions as the model did in the trial: money as the cost of the
@@ -54,14 +52,7 @@ RULES = {
 FLOWS = FlowRegistry(FLOWS_DIR).current
 
 
-@pytest.fixture(params=["fake", pytest.param("rasa", marks=pytest.mark.rasa)])
-async def parser(request: pytest.FixtureRequest) -> AsyncIterator[NluParser]:
-    if request.param == "fake":
-        yield FakeNlu(RULES)
-        return
-    client = NluClient(request.getfixturevalue("rasa_url"), timeout=10.0, retries=1)
-    yield client
-    await client.aclose()
+parser = fake_or_rasa(lambda: FakeNlu(RULES))
 
 
 @pytest.fixture

@@ -19,17 +19,15 @@ checked is what the bot answers, what is stored, and what the coach receives.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from bot.desk.notices import To
 from bot.flows.catalogue import Key
-from bot.nlu.client import NluClient, NluParser
+from bot.nlu.client import NluParser
 from storage.coaches import add_coach
 from storage.database import create_db_engine, session_scope
 from storage.models import Union
-from tests.conversation_helpers import Chat, FakeNlu, Handoffs, make_service
+from tests.conversation_helpers import Chat, FakeNlu, Handoffs, fake_or_rasa, make_service
 from tests.test_understanding import EN, NL, answer_until_summary
 
 RULES = {
@@ -45,14 +43,9 @@ RULES = {
 }
 
 
-@pytest.fixture(params=["fake", pytest.param("rasa", marks=pytest.mark.rasa)])
-async def parser(request: pytest.FixtureRequest) -> AsyncIterator[NluParser]:
-    if request.param == "fake":
-        yield FakeNlu(RULES, entities={"tijdelijke contracten": (("contract_type", "tijdelijk"),)})
-        return
-    client = NluClient(request.getfixturevalue("rasa_url"), timeout=10.0, retries=1)
-    yield client
-    await client.aclose()
+parser = fake_or_rasa(
+    lambda: FakeNlu(RULES, entities={"tijdelijke contracten": (("contract_type", "tijdelijk"),)})
+)
 
 
 @pytest.fixture

@@ -13,8 +13,6 @@ is checked is what the bot answers and what the coach's card says.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from bot.engine.engine import turn
@@ -22,11 +20,18 @@ from bot.engine.language import detect_language
 from bot.engine.messages import Inbound
 from bot.engine.state import ConversationState
 from bot.flows.registry import FlowRegistry
-from bot.nlu.client import IntentScore, NluClient, NluParser, NluResult
+from bot.nlu.client import IntentScore, NluParser, NluResult
 from storage.coaches import add_coach
 from storage.database import create_db_engine, session_scope
 from storage.models import Union
-from tests.conversation_helpers import FLOWS_DIR, Chat, FakeNlu, Handoffs, make_service
+from tests.conversation_helpers import (
+    FLOWS_DIR,
+    Chat,
+    FakeNlu,
+    Handoffs,
+    fake_or_rasa,
+    make_service,
+)
 from tests.test_understanding import EN, NL, Lang, answer_until_summary, summary
 
 RULES = {
@@ -49,14 +54,7 @@ NAME_QUESTION = ("hoe mag ik je noemen", "what should i call you")
 NAME_HINT = ("voornaam", "first name")
 
 
-@pytest.fixture(params=["fake", pytest.param("rasa", marks=pytest.mark.rasa)])
-async def parser(request: pytest.FixtureRequest) -> AsyncIterator[NluParser]:
-    if request.param == "fake":
-        yield FakeNlu(RULES)
-        return
-    client = NluClient(request.getfixturevalue("rasa_url"), timeout=10.0, retries=1)
-    yield client
-    await client.aclose()
+parser = fake_or_rasa(lambda: FakeNlu(RULES))
 
 
 @pytest.fixture

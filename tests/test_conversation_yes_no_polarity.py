@@ -10,28 +10,19 @@ Rasa server and the shipped model (what a participant would see).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from bot.nlu.client import NluClient, NluParser
+from bot.nlu.client import NluParser
 from storage.coaches import add_coach
 from storage.database import create_db_engine, session_scope
 from storage.models import Union
-from tests.conversation_helpers import Chat, FakeNlu, Handoffs, make_service
+from tests.conversation_helpers import Chat, FakeNlu, Handoffs, fake_or_rasa, make_service
 from tests.test_understanding import EN, NL, Lang, answer_until_summary
 
 RULES = {"ontslagen": "job_loss", "lost my job": "job_loss", "coach": "talk_to_human"}
 
 
-@pytest.fixture(params=["fake", pytest.param("rasa", marks=pytest.mark.rasa)])
-async def parser(request: pytest.FixtureRequest) -> AsyncIterator[NluParser]:
-    if request.param == "fake":
-        yield FakeNlu(RULES)
-        return
-    client = NluClient(request.getfixturevalue("rasa_url"), timeout=10.0, retries=1)
-    yield client
-    await client.aclose()
+parser = fake_or_rasa(lambda: FakeNlu(RULES))
 
 
 @pytest.fixture

@@ -17,12 +17,10 @@ server with the shipped model.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from bot.nlu.client import NluClient, NluParser
-from tests.conversation_helpers import Chat, FakeNlu, make_service
+from bot.nlu.client import NluParser
+from tests.conversation_helpers import Chat, FakeNlu, fake_or_rasa, make_service
 
 RULES = {
     "nulurencontract": "flex_contract",
@@ -50,14 +48,7 @@ ENTITIES = {
 }
 
 
-@pytest.fixture(params=["fake", pytest.param("rasa", marks=pytest.mark.rasa)])
-async def parser(request: pytest.FixtureRequest) -> AsyncIterator[NluParser]:
-    if request.param == "fake":
-        yield FakeNlu(RULES, entities=ENTITIES)
-        return
-    client = NluClient(request.getfixturevalue("rasa_url"), timeout=10.0, retries=1)
-    yield client
-    await client.aclose()
+parser = fake_or_rasa(lambda: FakeNlu(RULES, entities=ENTITIES))
 
 
 TOLD = ("eerder in dit gesprek al uitgelegd", "explained that earlier")

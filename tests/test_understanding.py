@@ -7,16 +7,22 @@ card a coach receives is rendered as Telegram shows it and checked.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
 
-from bot.nlu.client import IntentScore, NluClient, NluParser, NluResult
+from bot.nlu.client import IntentScore, NluParser, NluResult
 from storage.coaches import add_coach
 from storage.database import create_db_engine, session_scope
 from storage.models import Union
-from tests.conversation_helpers import Chat, FakeNlu, HandedOff, Handoffs, make_service
+from tests.conversation_helpers import (
+    Chat,
+    FakeNlu,
+    HandedOff,
+    Handoffs,
+    fake_or_rasa,
+    make_service,
+)
 
 # The fake parser: what the real model answers for these phrasings, as substring rules.
 RULES = {
@@ -133,14 +139,7 @@ EN = Lang(
 )
 
 
-@pytest.fixture(params=["fake", pytest.param("rasa", marks=pytest.mark.rasa)])
-async def parser(request: pytest.FixtureRequest) -> AsyncIterator[NluParser]:
-    if request.param == "fake":
-        yield FakeNlu(RULES, entities=ENTITIES)
-        return
-    client = NluClient(request.getfixturevalue("rasa_url"), timeout=10.0, retries=1)
-    yield client
-    await client.aclose()
+parser = fake_or_rasa(lambda: FakeNlu(RULES, entities=ENTITIES))
 
 
 @pytest.fixture(params=[NL, EN], ids=["nl", "en"])
